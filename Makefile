@@ -1,0 +1,35 @@
+# Two commands matter: `make run` (set up and run the app) and `make test` (set up and run the tests).
+# Both work on a fresh machine with nothing but Python 3.11: SQLite and a file-system broker are
+# the embedded defaults. Set DATABASE_URL and REDIS_URL to run on PostgreSQL and Redis instead.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install migrate worker web clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env:
+	@echo "Creating .env for local development (DEBUG on, a fresh secret key)."
+	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')|; s|^DEBUG=.*|DEBUG=true|" .env.example > .env
+
+migrate: $(STAMP) .env
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(BIN)/python manage.py demo_setup
+	$(BIN)/honcho start -f Procfile.dev
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

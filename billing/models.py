@@ -1,0 +1,291 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from .currencies import CURRENCY_CHOICES
+from .validators import no_surrounding_spaces, validate_account_code
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
+# Freight is priced per kilo or cubic metre: quantities and unit prices keep 4 decimal places.
+FOUR_PLACES = {"max_digits": 18, "decimal_places": 4}
+
+
+def accounting_part(code: str) -> str:
+    """The part of a `PREFIX|CODE` code that accounting knows; a code without a pipe is whole."""
+    return code.rpartition("|")[2]
+
+
+class BillingAccount(models.Model):
+    """A customer organisation in the address book, as it is billed."""
+
+    code = models.CharField(
+        "billing account code",
+        max_length=50,
+        unique=True,
+        validators=[no_surrounding_spaces],
+        help_text="Must equal the Account Number of the customer in your accounting system, exactly.",
+    )
+    name = models.CharField(max_length=255)
+    email = models.EmailField("billing e-mail", blank=True)
+    address_line1 = models.CharField("address", max_length=255, blank=True)
+    address_line2 = models.CharField("address (line 2)", max_length=255, blank=True)
+    city = models.CharField(max_length=255, blank=True)
+    region = models.CharField(max_length=255, blank=True)
+    postal_code = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=50, blank=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        "payment terms (days)",
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="Days after the issue date that an invoice falls due.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "code"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(code=""),
+                name="billing_account_code_not_blank",
+                violation_error_message="Enter a billing account code.",
+),
+            models.CheckConstraint(
+                condition=Q(payment_terms_days__lte=365), name="billing_account_terms_at_most_a_year"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def get_absolute_url(self):
+        return reverse("billing:account_edit", args=[self.pk])
+
+
+class Rate(models.Model):
+    """A charge code used on invoice lines, with the accounts its costs and revenue post to."""
+
+    class Category(models.TextChoices):
+        FREIGHT = "freight", "Freight"
+        INSURANCE = "insurance", "Insurance"
+        CUSTOMS = "customs", "Customs Duty/VAT"
+        DEMURRAGE = "demurrage", "Demurrage/Detention"
+        OTHER = "other", "Other"
+
+    label = models.CharField(max_length=100)
+    cost_account_code = models.CharField(
+        max_length=50, blank=True, validators=[validate_account_code]
+    )
+    revenue_account_code = models.CharField(
+        max_length=50,
+        blank=True,
+        validators=[validate_account_code],
+        help_text="The Code of an active revenue account in your chart of accounts. "
+        "A prefix such as SEA|200 keeps codes unique here; only 200 is sent.",
+    )
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.FREIGHT)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(cost_account_code="") | ~Q(revenue_account_code=""),
+                name="rate_has_a_code",
+                violation_error_message="Enter a cost account code, a revenue account code, or both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_account_code="") | ~Q(cost_account_code=F("revenue_account_code")),
+                name="rate_codes_differ",
+                violation_error_message="The cost and revenue account codes must differ.",
+            ),
+            models.UniqueConstraint(
+                fields=["cost_account_code"],
+                condition=~Q(cost_account_code=""),
+                name="rate_cost_code_unique",
+                violation_error_message="Another rate already uses this cost account code.",
+            ),
+            models.UniqueConstraint(
+                fields=["revenue_account_code"],
+                condition=~Q(revenue_account_code=""),
+                name="rate_revenue_code_unique",
+                violation_error_message="Another rate already uses this revenue account code.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def clean(self):
+        cost, revenue = self.cost_accounting_code, self.revenue_accounting_code
+        if cost and revenue and cost == revenue:
+            raise ValidationError(
+                f"The cost and revenue account codes both post to account {cost}: they must differ."
+            )
+
+    @property
+    def revenue_accounting_code(self) -> str:
+        return accounting_part(self.revenue_account_code)
+
+    @property
+    def cost_accounting_code(self) -> str:
+        return accounting_part(self.cost_account_code)
+
+
+class TaxRate(models.Model):
+    """A tax rate (Settings > Tax) and the accounting system's code for it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    rate = models.DecimalField(
+        "rate (%)",
+        max_digits=7,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    accounting_code = models.CharField(
+        max_length=50,
+        validators=[no_surrounding_spaces],
+        help_text="The accounting system's code for this tax rate (in Xero, the TaxType, e.g. OUTPUT2).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=100), name="tax_rate_is_a_percentage"
+            ),
+            models.CheckConstraint(
+                condition=~Q(accounting_code=""), name="tax_rate_accounting_code_not_blank"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.rate.normalize():f}%)"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class DocumentSequence(models.Model):
+    """The last number given to each kind of document; its row is locked while a number is taken."""
+
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices, unique=True)
+    prefix = models.CharField(max_length=10)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.prefix} (last {self.last_number})"
+
+
+class Invoice(models.Model):
+    """An invoice or a credit note. Edited as a draft; locked once issued."""
+
+    Kind = DocumentKind
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+        PAID = "paid", "Paid"
+        VOIDED = "voided", "Voided"
+        DELETED = "deleted", "Deleted"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INVOICE)
+    number = models.CharField(max_length=30, null=True, blank=True, editable=False)
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="invoices"
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    reference = models.CharField(
+        max_length=255, blank=True, help_text="The consignment reference, or the customer's PO number."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    credited_invoice = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+        limit_choices_to={"kind": DocumentKind.INVOICE},
+        help_text="For a credit note: the invoice it credits, if any.",
+    )
+    subtotal = models.DecimalField(editable=False, **MONEY)
+    tax_total = models.DecimalField(editable=False, **MONEY)
+    total = models.DecimalField(editable=False, **MONEY)
+    issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("issue_invoice", "Can issue invoices and credit notes")]
+        indexes = [models.Index(fields=["status", "kind"])]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "number"], name="invoice_number_unique_per_kind"),
+            models.CheckConstraint(
+                condition=Q(status="draft", number__isnull=True)
+                | (~Q(status="draft") & Q(number__isnull=False)),
+                name="invoice_numbered_once_issued",
+            ),
+            models.CheckConstraint(
+                condition=Q(credited_invoice__isnull=True) | Q(kind=DocumentKind.CREDIT_NOTE),
+                name="invoice_only_credit_notes_credit",
+                violation_error_message="Only a credit note can name an invoice it credits.",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__isnull=True)
+                | Q(issue_date__isnull=True)
+                | Q(due_date__gte=F("issue_date")),
+                name="invoice_due_on_or_after_issue",
+                violation_error_message="The due date cannot be before the issue date.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number or f"Draft {self.get_kind_display().lower()} #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("billing:invoice_detail", args=[self.pk])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == self.Kind.CREDIT_NOTE
+
+    @property
+    def signed_total(self) -> Decimal:
+        """The total as the platform shows it: a credit note's is negative."""
+        return -self.total if self.is_credit_note else self.total
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    rate = models.ForeignKey(Rate, on_delete=models.PROTECT, related_name="invoice_lines")
+    description = models.CharField(max_length=4000)
+    quantity = models.DecimalField(**FOUR_PLACES)
+    unit_price = models.DecimalField(**FOUR_PLACES)
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="invoice_lines")
+    # Computed by the billing services (see billing/amounts.py), frozen once the document is issued.
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, editable=False, default=0)
+    net_amount = models.DecimalField(editable=False, **MONEY)
+    tax_amount = models.DecimalField(editable=False, **MONEY)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="invoice_line_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.description} × {self.quantity.normalize():f}"

@@ -1,0 +1,210 @@
+"""Writes to the billing data. Views, admin actions and add-ons call these; keyword-only.
+
+Rule violations raise `django.core.exceptions.ValidationError` with messages a person can act on.
+"""
+
+import datetime
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .amounts import LineAmounts, document_totals, line_amounts
+from .models import BillingAccount, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate
+from .signals import document_issued
+
+logger = logging.getLogger(__name__)
+
+Status = Invoice.Status
+NUMBER_PREFIXES = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
+
+# Status changes that come back from the accounting system, from → allowed targets. A paid
+# document may lose its payment (back to issued) or, once it has, be voided or deleted there.
+ACCOUNTING_TRANSITIONS = {
+    Status.ISSUED: {Status.PAID, Status.VOIDED, Status.DELETED},
+    Status.PAID: {Status.ISSUED, Status.VOIDED, Status.DELETED},
+}
+
+
+@dataclass(frozen=True)
+class LineInput:
+    rate: Rate
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: TaxRate
+
+
+def invoice_save_draft(*, invoice: Invoice, lines: Iterable[LineInput]) -> Invoice:
+    """Save a new or existing draft with exactly these lines, and compute its totals."""
+    with transaction.atomic():
+        if invoice.pk:
+            _lock_draft(invoice.pk)
+        invoice.full_clean()
+        invoice.save()
+        invoice.lines.all().delete()
+        InvoiceLine.objects.bulk_create(
+            _build_line(invoice=invoice, position=position, line=line)
+            for position, line in enumerate(lines, start=1)
+        )
+        _update_totals(invoice)
+    return invoice
+
+
+def invoice_delete_draft(*, invoice: Invoice) -> None:
+    with transaction.atomic():
+        _lock_draft(invoice.pk).delete()
+
+
+def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> Invoice:
+    """Issue a draft: check it, give it its number and dates, lock it, and announce it after commit."""
+    with transaction.atomic():
+        locked = _lock_draft(invoice.pk)
+        _check_issuable(locked)
+        _update_totals(locked)  # tax percentages may have changed since the draft was saved
+        _check_total(locked)
+        locked.number = _take_next_number(locked.kind)
+        locked.issue_date = locked.issue_date or today or timezone.localdate()
+        locked.due_date = locked.due_date or locked.issue_date + datetime.timedelta(
+            days=locked.billing_account.payment_terms_days
+        )
+        if locked.due_date < locked.issue_date:
+            raise ValidationError("The due date is before the issue date.")
+        locked.status = Status.ISSUED
+        locked.issued_at = locked.status_changed_at = timezone.now()
+        locked.save()
+        transaction.on_commit(lambda: _announce_issued(locked))
+    return locked
+
+
+def invoice_record_accounting_status(*, invoice: Invoice, status: str) -> bool:
+    """Apply a status learned from the accounting system; return whether anything changed.
+
+    Idempotent: recording the status a document already has changes nothing.
+    """
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status == status:
+            return False
+        if status not in ACCOUNTING_TRANSITIONS.get(locked.status, set()):
+            raise ValidationError(
+                f"{locked} cannot go from {locked.get_status_display().lower()} "
+                f"to {Status(status).label.lower()}."
+            )
+        locked.status = status
+        locked.status_changed_at = timezone.now()
+        locked.save(update_fields=["status", "status_changed_at", "updated_at"])
+    invoice.status, invoice.status_changed_at = locked.status, locked.status_changed_at
+    return True
+
+
+def billing_account_save(*, account: BillingAccount) -> BillingAccount:
+    account.full_clean()
+    account.save()
+    return account
+
+
+def _lock_draft(pk: int) -> Invoice:
+    invoice = Invoice.objects.select_for_update().select_related("billing_account").get(pk=pk)
+    if not invoice.is_draft:
+        raise ValidationError(
+            f"{invoice} is {invoice.get_status_display().lower()}: an issued document cannot be "
+            "changed. Correct it with a credit note."
+        )
+    return invoice
+
+
+def _build_line(*, invoice: Invoice, position: int, line: LineInput) -> InvoiceLine:
+    built = InvoiceLine(
+        invoice=invoice,
+        position=position,
+        rate=line.rate,
+        description=line.description,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        tax_rate=line.tax_rate,
+    )
+    built.full_clean(exclude=["invoice"])
+    return built
+
+
+def _update_totals(invoice: Invoice) -> None:
+    """Recompute every line's amounts from its tax rate's current percentage, then the totals."""
+    lines = list(invoice.lines.select_related("tax_rate"))
+    for line in lines:
+        amounts = line_amounts(
+            quantity=line.quantity, unit_price=line.unit_price, tax_percent=line.tax_rate.rate
+        )
+        line.tax_percent, line.net_amount, line.tax_amount = line.tax_rate.rate, amounts.net, amounts.tax
+    InvoiceLine.objects.bulk_update(lines, ["tax_percent", "net_amount", "tax_amount"])
+    totals = document_totals([LineAmounts(net=line.net_amount, tax=line.tax_amount) for line in lines])
+    invoice.subtotal, invoice.tax_total, invoice.total = totals.subtotal, totals.tax, totals.total
+    invoice.save(update_fields=["subtotal", "tax_total", "total", "updated_at"])
+
+
+def _check_issuable(invoice: Invoice) -> None:
+    problems = []
+    lines = list(invoice.lines.select_related("rate", "tax_rate"))
+    if not lines:
+        problems.append("Add at least one line before issuing.")
+    for line in lines:
+        if not line.rate.revenue_account_code:
+            problems.append(
+                f"Line {line.position}: the rate “{line.rate}” has no revenue account code. "
+                "Give it one under Rates."
+            )
+    if not invoice.billing_account.code:
+        problems.append("The billing account has no billing account code.")
+    if invoice.is_credit_note and invoice.credited_invoice_id:
+        problems.extend(_credited_invoice_problems(invoice))
+    if problems:
+        raise ValidationError(problems)
+
+
+def _credited_invoice_problems(credit_note: Invoice) -> list[str]:
+    credited = credit_note.credited_invoice
+    problems = []
+    if credited.status not in (Status.ISSUED, Status.PAID):
+        problems.append(
+            f"The credited invoice {credited} is {credited.get_status_display().lower()}: "
+            "only an issued or paid invoice can be credited."
+        )
+    if credited.billing_account_id != credit_note.billing_account_id:
+        problems.append(f"The credited invoice {credited} belongs to another billing account.")
+    if credited.currency != credit_note.currency:
+        problems.append(f"The credited invoice {credited} is in {credited.currency}, not {credit_note.currency}.")
+    return problems
+
+
+def _check_total(invoice: Invoice) -> None:
+    if invoice.total < 0:
+        remedy = (
+            "Enter the amounts credited as positive figures."
+            if invoice.is_credit_note
+            else "Issue a credit note instead."
+        )
+        raise ValidationError(f"The total is negative ({invoice.total}). {remedy}")
+
+
+def _take_next_number(kind: str) -> str:
+    # The sequence row stays locked until the issuing transaction commits, so two documents
+    # issued at once get consecutive numbers and a rolled-back issue leaves no gap.
+    DocumentSequence.objects.get_or_create(kind=kind, defaults={"prefix": NUMBER_PREFIXES[kind]})
+    sequence = DocumentSequence.objects.select_for_update().get(kind=kind)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"{sequence.prefix}-{sequence.last_number:06d}"
+
+
+def _announce_issued(invoice: Invoice) -> None:
+    # The issue has committed: a failing listener must not turn it into an error for the user.
+    # Each failure is logged with its traceback; add-ons keep their own records to catch up.
+    for receiver, result in document_issued.send_robust(sender=Invoice, invoice=invoice):
+        if isinstance(result, Exception):
+            logger.error(
+                "document_issued receiver %r failed for %s", receiver, invoice, exc_info=result
+            )

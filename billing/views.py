@@ -1,0 +1,207 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.contrib.messages.views import SuccessMessageMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse_lazy
+from django.views import View
+from django.views.generic import CreateView, DetailView, ListView, TemplateView, UpdateView
+
+from . import selectors, services
+from .forms import (
+    BillingAccountForm,
+    InvoiceFilterForm,
+    InvoiceForm,
+    InvoiceLineFormSet,
+    RateForm,
+    TaxRateForm,
+    line_initial,
+)
+from .models import BillingAccount, Invoice, Rate, TaxRate
+
+PAGE_SIZE = 50
+
+
+# --- Address book ---------------------------------------------------------------------------
+class BillingAccountListView(PermissionRequiredMixin, ListView):
+    permission_required = "billing.view_billingaccount"
+    template_name = "billing/account_list.html"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        return selectors.billing_account_list(search=self.request.GET.get("q", "").strip())
+
+
+class BillingAccountCreateView(PermissionRequiredMixin, SuccessMessageMixin, CreateView):
+    permission_required = "billing.add_billingaccount"
+    model = BillingAccount
+    form_class = BillingAccountForm
+    template_name = "billing/form.html"
+    success_url = reverse_lazy("billing:account_list")
+    success_message = "Billing account %(code)s added."
+
+
+class BillingAccountUpdateView(PermissionRequiredMixin, SuccessMessageMixin, UpdateView):
+    permission_required = "billing.change_billingaccount"
+    model = BillingAccount
+    form_class = BillingAccountForm
+    template_name = "billing/form.html"
+    success_url = reverse_lazy("billing:account_list")
+    success_message = "Billing account %(code)s saved."
+
+
+# --- Rates and tax rates --------------------------------------------------------------------
+class RateListView(PermissionRequiredMixin, ListView):
+    permission_required = "billing.view_rate"
+    model = Rate
+    template_name = "billing/rate_list.html"
+
+
+class RateCreateView(PermissionRequiredMixin, SuccessMessageMixin, CreateView):
+    permission_required = "billing.add_rate"
+    model = Rate
+    form_class = RateForm
+    template_name = "billing/form.html"
+    success_url = reverse_lazy("billing:rate_list")
+    success_message = "Rate “%(label)s” added."
+
+
+class RateUpdateView(PermissionRequiredMixin, SuccessMessageMixin, UpdateView):
+    permission_required = "billing.change_rate"
+    model = Rate
+    form_class = RateForm
+    template_name = "billing/form.html"
+    success_url = reverse_lazy("billing:rate_list")
+    success_message = "Rate “%(label)s” saved."
+
+
+class TaxRateListView(PermissionRequiredMixin, ListView):
+    permission_required = "billing.view_taxrate"
+    model = TaxRate
+    template_name = "billing/taxrate_list.html"
+
+
+class TaxRateCreateView(PermissionRequiredMixin, SuccessMessageMixin, CreateView):
+    permission_required = "billing.add_taxrate"
+    model = TaxRate
+    form_class = TaxRateForm
+    template_name = "billing/form.html"
+    success_url = reverse_lazy("billing:taxrate_list")
+    success_message = "Tax rate “%(name)s” added."
+
+
+class TaxRateUpdateView(PermissionRequiredMixin, SuccessMessageMixin, UpdateView):
+    permission_required = "billing.change_taxrate"
+    model = TaxRate
+    form_class = TaxRateForm
+    template_name = "billing/form.html"
+    success_url = reverse_lazy("billing:taxrate_list")
+    success_message = "Tax rate “%(name)s” saved."
+
+
+# --- Invoices and credit notes --------------------------------------------------------------
+class InvoiceListView(PermissionRequiredMixin, ListView):
+    permission_required = "billing.view_invoice"
+    template_name = "billing/invoice_list.html"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        self.filter_form = InvoiceFilterForm(self.request.GET or None)
+        if self.filter_form.is_valid():
+            data = self.filter_form.cleaned_data
+            return selectors.invoice_list(
+                search=data["q"].strip(),
+                status=data["status"],
+                kind=data["kind"],
+                billing_account=data["billing_account"],
+            )
+        return selectors.invoice_list()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(filter_form=self.filter_form, **kwargs)
+
+
+class InvoiceDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "billing.view_invoice"
+    template_name = "billing/invoice_detail.html"
+    queryset = Invoice.objects.select_related("billing_account", "credited_invoice")
+
+
+class InvoiceEditView(PermissionRequiredMixin, TemplateView):
+    """Create a draft (`?kind=credit_note` for a credit note) or edit one, header and lines together."""
+
+    template_name = "billing/invoice_form.html"
+
+    def get_permission_required(self):
+        return ["billing.change_invoice" if "pk" in self.kwargs else "billing.add_invoice"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.invoice = self._load_invoice()
+        if self.invoice.pk and not self.invoice.is_draft:
+            messages.error(request, f"{self.invoice} is issued and can no longer be edited.")
+            return redirect(self.invoice)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        form = InvoiceForm(instance=self.invoice)
+        formset = InvoiceLineFormSet(initial=line_initial(self.invoice) if self.invoice.pk else None)
+        return self.render_to_response(self.get_context_data(form=form, formset=formset))
+
+    def post(self, request, *args, **kwargs):
+        form = InvoiceForm(request.POST, instance=self.invoice)
+        formset = InvoiceLineFormSet(request.POST)
+        if form.is_valid() and formset.is_valid():
+            try:
+                invoice = services.invoice_save_draft(
+                    invoice=form.instance, lines=[f.to_line_input() for f in formset.kept_forms()]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"{invoice} saved.")
+                return redirect(invoice)
+        return self.render_to_response(self.get_context_data(form=form, formset=formset))
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(invoice=self.invoice, **kwargs)
+
+    def _load_invoice(self) -> Invoice:
+        if "pk" in self.kwargs:
+            return get_object_or_404(Invoice, pk=self.kwargs["pk"])
+        kind = self.request.GET.get("kind", Invoice.Kind.INVOICE)
+        if kind not in Invoice.Kind.values:
+            kind = Invoice.Kind.INVOICE
+        return Invoice(kind=kind)
+
+
+class InvoiceIssueView(PermissionRequiredMixin, View):
+    permission_required = "billing.issue_invoice"
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        invoice = get_object_or_404(Invoice, pk=pk)
+        try:
+            invoice = services.invoice_issue(invoice=invoice)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"{invoice} issued.")
+        return redirect(invoice)
+
+
+class InvoiceDeleteView(PermissionRequiredMixin, View):
+    permission_required = "billing.delete_invoice"
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        invoice = get_object_or_404(Invoice, pk=pk)
+        try:
+            services.invoice_delete_draft(invoice=invoice)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(invoice)
+        messages.success(request, "Draft deleted.")
+        return redirect("billing:invoice_list")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CocoonopsXeroConfig(AppConfig):
+    name = "cocoonops_xero"
+    verbose_name = "CocoonOPS"
