@@ -22,6 +22,17 @@ from .models import BillingAccount, Invoice, Rate, TaxRate
 PAGE_SIZE = 50
 
 
+class FormPageMixin(SuccessMessageMixin):
+    """A create or edit page for one row, on the shared form template, with a message on success."""
+
+    template_name = "billing/form.html"
+
+    def get_context_data(self, **kwargs):
+        name = self.model._meta.verbose_name
+        title = f"Edit {name} “{self.object}”" if self.object else f"New {name}"
+        return super().get_context_data(page_title=title, **kwargs)
+
+
 # --- Address book ---------------------------------------------------------------------------
 class BillingAccountListView(PermissionRequiredMixin, ListView):
     permission_required = "billing.view_billingaccount"
@@ -32,20 +43,18 @@ class BillingAccountListView(PermissionRequiredMixin, ListView):
         return selectors.billing_account_list(search=self.request.GET.get("q", "").strip())
 
 
-class BillingAccountCreateView(PermissionRequiredMixin, SuccessMessageMixin, CreateView):
+class BillingAccountCreateView(PermissionRequiredMixin, FormPageMixin, CreateView):
     permission_required = "billing.add_billingaccount"
     model = BillingAccount
     form_class = BillingAccountForm
-    template_name = "billing/form.html"
     success_url = reverse_lazy("billing:account_list")
     success_message = "Billing account %(code)s added."
 
 
-class BillingAccountUpdateView(PermissionRequiredMixin, SuccessMessageMixin, UpdateView):
+class BillingAccountUpdateView(PermissionRequiredMixin, FormPageMixin, UpdateView):
     permission_required = "billing.change_billingaccount"
     model = BillingAccount
     form_class = BillingAccountForm
-    template_name = "billing/form.html"
     success_url = reverse_lazy("billing:account_list")
     success_message = "Billing account %(code)s saved."
 
@@ -57,20 +66,18 @@ class RateListView(PermissionRequiredMixin, ListView):
     template_name = "billing/rate_list.html"
 
 
-class RateCreateView(PermissionRequiredMixin, SuccessMessageMixin, CreateView):
+class RateCreateView(PermissionRequiredMixin, FormPageMixin, CreateView):
     permission_required = "billing.add_rate"
     model = Rate
     form_class = RateForm
-    template_name = "billing/form.html"
     success_url = reverse_lazy("billing:rate_list")
     success_message = "Rate “%(label)s” added."
 
 
-class RateUpdateView(PermissionRequiredMixin, SuccessMessageMixin, UpdateView):
+class RateUpdateView(PermissionRequiredMixin, FormPageMixin, UpdateView):
     permission_required = "billing.change_rate"
     model = Rate
     form_class = RateForm
-    template_name = "billing/form.html"
     success_url = reverse_lazy("billing:rate_list")
     success_message = "Rate “%(label)s” saved."
 
@@ -81,20 +88,18 @@ class TaxRateListView(PermissionRequiredMixin, ListView):
     template_name = "billing/taxrate_list.html"
 
 
-class TaxRateCreateView(PermissionRequiredMixin, SuccessMessageMixin, CreateView):
+class TaxRateCreateView(PermissionRequiredMixin, FormPageMixin, CreateView):
     permission_required = "billing.add_taxrate"
     model = TaxRate
     form_class = TaxRateForm
-    template_name = "billing/form.html"
     success_url = reverse_lazy("billing:taxrate_list")
     success_message = "Tax rate “%(name)s” added."
 
 
-class TaxRateUpdateView(PermissionRequiredMixin, SuccessMessageMixin, UpdateView):
+class TaxRateUpdateView(PermissionRequiredMixin, FormPageMixin, UpdateView):
     permission_required = "billing.change_taxrate"
     model = TaxRate
     form_class = TaxRateForm
-    template_name = "billing/form.html"
     success_url = reverse_lazy("billing:taxrate_list")
     success_message = "Tax rate “%(name)s” saved."
 

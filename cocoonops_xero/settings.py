@@ -71,13 +71,15 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cocoonops_xero.context_processors.worker_status",
             ],
         },
     },
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker write at once: wait for the lock instead of failing, and take
     # the write lock at BEGIN so that a transaction never fails half-way on an upgrade.
@@ -139,7 +141,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "cocoonops_xero.tasks.worker_heartbeat", "schedule": 60.0},
+    "worker-heartbeat": {"task": "cocoonops_xero.tasks.worker_heartbeat", "schedule": 30.0},
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------------

@@ -11,3 +11,6 @@ os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="cocoonops-test-"))
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Static files come from the finders; no collectstatic output is needed to render pages.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,214 @@
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from billing.models import BillingAccount, Invoice, Rate, TaxRate
+
+from .factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    user = get_user_model().objects.create_user("finance", password="pw", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+def page_urls():
+    account = BillingAccountFactory()
+    rate, tax = RateFactory(), TaxRateFactory()
+    draft = draft_with_lines(line(rate=rate, tax_rate=tax), billing_account=account)
+    return [
+        reverse("billing:account_list"),
+        reverse("billing:account_create"),
+        reverse("billing:account_edit", args=[account.pk]),
+        reverse("billing:rate_list"),
+        reverse("billing:rate_create"),
+        reverse("billing:rate_edit", args=[rate.pk]),
+        reverse("billing:taxrate_list"),
+        reverse("billing:taxrate_create"),
+        reverse("billing:taxrate_edit", args=[tax.pk]),
+        reverse("billing:invoice_list"),
+        reverse("billing:invoice_create"),
+        reverse("billing:invoice_create") + "?kind=credit_note",
+        reverse("billing:invoice_detail", args=[draft.pk]),
+        reverse("billing:invoice_edit", args=[draft.pk]),
+        reverse("admin:billing_invoice_change", args=[draft.pk]),
+    ]
+
+
+def test_every_page_renders_for_staff(staff):
+    for url in page_urls():
+        response = staff.get(url)
+        assert response.status_code == 200, url
+
+
+def test_every_page_sends_anonymous_visitors_to_sign_in(client):
+    for url in page_urls():
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("login")) or "/admin/login/" in response.url
+
+
+def test_a_signed_in_user_who_is_not_staff_is_refused(client):
+    client.force_login(get_user_model().objects.create_user("customer", password="pw"))
+    assert client.get(reverse("billing:invoice_list")).status_code == 403
+
+
+def test_staff_without_the_permission_cannot_add_a_rate(client):
+    client.force_login(get_user_model().objects.create_user("clerk", password="pw", is_staff=True))
+    response = client.post(reverse("billing:rate_create"), {"label": "X", "revenue_account_code": "200"})
+    assert response.status_code == 403
+    assert not Rate.objects.exists()
+
+
+def test_the_login_page_signs_staff_in(client):
+    get_user_model().objects.create_user("finance", password="s3cret-pass", is_staff=True, is_superuser=True)
+    response = client.post(reverse("login"), {"username": "finance", "password": "s3cret-pass"})
+    assert response.status_code == 302
+    assert client.get(reverse("billing:invoice_list")).status_code == 200
+
+
+def test_state_changes_need_a_csrf_token():
+    user = get_user_model().objects.create_user("finance", password="pw", is_staff=True, is_superuser=True)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    draft = draft_with_lines()
+    assert client.post(reverse("billing:invoice_issue", args=[draft.pk])).status_code == 403
+    draft.refresh_from_db()
+    assert draft.is_draft
+
+
+def test_a_billing_account_is_added_from_the_address_book(staff):
+    response = staff.post(
+        reverse("billing:account_create"),
+        {"code": "ACME01", "name": "Acme Imports", "currency": "NZD", "payment_terms_days": "20"},
+        follow=True,
+    )
+    assert "Billing account ACME01 added." in response.content.decode()
+    assert BillingAccount.objects.get().payment_terms_days == 20
+
+
+def test_a_duplicate_billing_account_code_is_refused_with_a_message(staff):
+    BillingAccountFactory(code="ACME01", name="Acme Imports")
+    response = staff.post(
+        reverse("billing:account_create"),
+        {"code": "ACME01", "name": "Someone else", "currency": "NZD", "payment_terms_days": "30"},
+    )
+    assert response.status_code == 200
+    assert "Billing account with this Billing account code already exists." in response.content.decode()
+    assert BillingAccount.objects.count() == 1
+
+
+def test_the_address_book_searches_by_code_and_name(staff):
+    BillingAccountFactory(code="ACME01", name="Acme Imports")
+    BillingAccountFactory(code="BLUE02", name="Bluefin Seafoods")
+    page = staff.get(reverse("billing:account_list"), {"q": "bluefin"}).content.decode()
+    assert "BLUE02" in page and "ACME01" not in page
+
+
+def test_a_rate_with_neither_code_is_refused_with_a_message(staff):
+    response = staff.post(reverse("billing:rate_create"), {"label": "Nothing", "category": "freight"})
+    assert "Enter a cost account code, a revenue account code, or both." in response.content.decode()
+    assert not Rate.objects.exists()
+
+
+def test_a_rate_is_added_and_edited(staff):
+    staff.post(reverse("billing:rate_create"), {"label": "Sea freight", "category": "freight", "revenue_account_code": "SEA|200"})
+    rate = Rate.objects.get()
+    staff.post(
+        reverse("billing:rate_edit", args=[rate.pk]),
+        {"label": "Sea freight", "category": "freight", "revenue_account_code": "SEA|200", "cost_account_code": "SEA|310"},
+    )
+    rate.refresh_from_db()
+    assert (rate.revenue_accounting_code, rate.cost_accounting_code) == ("200", "310")
+
+
+def test_a_tax_rate_over_100_percent_is_refused(staff):
+    response = staff.post(reverse("billing:taxrate_create"), {"name": "Silly", "rate": "150", "accounting_code": "OUTPUT2"})
+    assert "Ensure this value is less than or equal to 100." in response.content.decode()
+    assert not TaxRate.objects.exists()
+
+
+def invoice_post(account, *lines, **header):
+    data = {
+        "billing_account": account.pk,
+        "currency": header.get("currency", ""),
+        "reference": header.get("reference", "CONS-1"),
+        "issue_date": "",
+        "due_date": "",
+        "form-TOTAL_FORMS": str(len(lines)),
+        "form-INITIAL_FORMS": "0",
+    }
+    for index, values in enumerate(lines):
+        data.update({f"form-{index}-{key}": value for key, value in values.items()})
+    return data
+
+
+def line_data(rate, tax, quantity="1", unit_price="100"):
+    return {"rate": rate.pk, "description": "", "quantity": quantity, "unit_price": unit_price, "tax_rate": tax.pk}
+
+
+def test_a_draft_with_two_lines_is_created_then_issued(staff):
+    account = BillingAccountFactory(currency="AUD")
+    rate_a, rate_b, gst = RateFactory(label="Sea freight"), RateFactory(), TaxRateFactory(rate=Decimal("15"))
+    response = staff.post(
+        reverse("billing:invoice_create"),
+        invoice_post(account, line_data(rate_a, gst, "3.25", "185.50"), line_data(rate_b, gst, "1", "42")),
+    )
+    invoice = Invoice.objects.get()
+    assert response.url == invoice.get_absolute_url()
+    assert (invoice.currency, invoice.total) == ("AUD", Decimal("741.61"))
+    assert invoice.lines.first().description == "Sea freight"  # defaulted from the rate's label
+
+    page = staff.post(reverse("billing:invoice_issue", args=[invoice.pk]), follow=True).content.decode()
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.number) == ("issued", "INV-000001")
+    assert "INV-000001 issued." in page
+
+
+def test_a_non_numeric_quantity_is_refused_and_nothing_is_saved(staff):
+    account, rate, gst = BillingAccountFactory(), RateFactory(), TaxRateFactory()
+    response = staff.post(reverse("billing:invoice_create"), invoice_post(account, line_data(rate, gst, quantity="lots")))
+    assert "Enter a number." in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
+def test_a_draft_needs_at_least_one_line(staff):
+    response = staff.post(reverse("billing:invoice_create"), invoice_post(BillingAccountFactory()))
+    assert "Add at least one line." in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
+def test_issuing_a_draft_with_no_lines_shows_why_and_changes_nothing(staff):
+    draft = Invoice.objects.create(billing_account=BillingAccountFactory(), currency="NZD")
+    page = staff.post(reverse("billing:invoice_issue", args=[draft.pk]), follow=True).content.decode()
+    assert "Add at least one line before issuing." in page
+    draft.refresh_from_db()
+    assert (draft.status, draft.number) == ("draft", None)
+
+
+def test_an_issued_invoice_cannot_be_edited_through_the_form(staff):
+    draft = draft_with_lines()
+    staff.post(reverse("billing:invoice_issue", args=[draft.pk]))
+    response = staff.get(reverse("billing:invoice_edit", args=[draft.pk]), follow=True)
+    assert "is issued and can no longer be edited" in response.content.decode()
+
+
+def test_the_invoice_list_filters_by_status_kind_and_account(staff):
+    account = BillingAccountFactory()
+    issued = draft_with_lines(billing_account=account, reference="REF-ISSUED")
+    staff.post(reverse("billing:invoice_issue", args=[issued.pk]))
+    draft_with_lines(billing_account=account, reference="REF-DRAFT")
+    draft_with_lines(kind="credit_note", reference="REF-CREDIT")
+    page = staff.get(reverse("billing:invoice_list"), {"status": "issued"}).content.decode()
+    assert "REF-ISSUED" in page and "REF-DRAFT" not in page
+    page = staff.get(reverse("billing:invoice_list"), {"kind": "credit_note"}).content.decode()
+    assert "REF-CREDIT" in page and "REF-ISSUED" not in page
+    page = staff.get(reverse("billing:invoice_list"), {"billing_account": account.pk}).content.decode()
+    assert "REF-DRAFT" in page and "REF-CREDIT" not in page

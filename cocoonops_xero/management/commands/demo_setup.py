@@ -1,0 +1,81 @@
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from billing import services
+from billing.models import BillingAccount, Invoice, Rate, TaxRate
+
+DEMO_USERNAME = "demo"
+
+ACCOUNTS = [
+    {"code": "ACME01", "name": "Acme Imports Ltd", "email": "accounts@acme.example", "city": "Auckland", "country": "New Zealand"},
+    {"code": "BLUEFIN", "name": "Bluefin Seafoods Ltd", "email": "ap@bluefin.example", "city": "Nelson", "country": "New Zealand"},
+    {"code": "KIWI-TRADERS", "name": "Kiwi Traders", "email": "finance@kiwitraders.example", "city": "Wellington", "country": "New Zealand"},
+]
+RATES = [
+    {"label": "Sea freight", "category": Rate.Category.FREIGHT, "cost_account_code": "SEA|310", "revenue_account_code": "SEA|200"},
+    {"label": "Air freight", "category": Rate.Category.FREIGHT, "cost_account_code": "AIR|310", "revenue_account_code": "AIR|200"},
+    {"label": "Cargo insurance", "category": Rate.Category.INSURANCE, "cost_account_code": "325", "revenue_account_code": "260"},
+    {"label": "Demurrage", "category": Rate.Category.DEMURRAGE, "cost_account_code": "", "revenue_account_code": "DEM|260"},
+]
+TAX_RATES = [
+    {"name": "GST on income", "rate": Decimal("15"), "accounting_code": "OUTPUT2"},
+    {"name": "Zero rated (exports)", "rate": Decimal("0"), "accounting_code": "ZERORATED"},
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo staff user (printing its credentials) and a little demo data. DEBUG only."
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError("demo_setup only runs with DEBUG on: it prints a password.")
+        password = secrets.token_urlsafe(9)
+        with transaction.atomic():
+            self._reset_demo_user(password)
+            self._create_demo_data()
+        self.stdout.write(self.style.SUCCESS(
+            f"\n  Open http://127.0.0.1:8000 and sign in as  {DEMO_USERNAME} / {password}\n"
+        ))
+
+    def _reset_demo_user(self, password: str) -> None:
+        user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+
+    def _create_demo_data(self) -> None:
+        for account in ACCOUNTS:
+            BillingAccount.objects.get_or_create(
+                code=account["code"], defaults={**account, "currency": settings.BILLING_DEFAULT_CURRENCY}
+            )
+        for rate in RATES:
+            Rate.objects.get_or_create(label=rate["label"], defaults=rate)
+        for tax in TAX_RATES:
+            TaxRate.objects.get_or_create(name=tax["name"], defaults=tax)
+        if not Invoice.objects.exists():
+            self._create_demo_draft()
+
+    def _create_demo_draft(self) -> None:
+        gst = TaxRate.objects.get(accounting_code="OUTPUT2")
+        services.invoice_save_draft(
+            invoice=Invoice(
+                billing_account=BillingAccount.objects.get(code="ACME01"),
+                currency=settings.BILLING_DEFAULT_CURRENCY,
+                reference="CONS-0001",
+            ),
+            lines=[
+                services.LineInput(
+                    rate=Rate.objects.get(label="Sea freight"), description="LCL Shanghai → Auckland, 3.25 m³",
+                    quantity=Decimal("3.25"), unit_price=Decimal("185.50"), tax_rate=gst,
+                ),
+                services.LineInput(
+                    rate=Rate.objects.get(label="Cargo insurance"), description="Cargo insurance",
+                    quantity=Decimal("1"), unit_price=Decimal("42.00"), tax_rate=gst,
+                ),
+            ],
+        )
