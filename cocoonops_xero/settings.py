@@ -177,6 +177,37 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # --- Billing --------------------------------------------------------------------------------
 BILLING_DEFAULT_CURRENCY = env.str("BILLING_DEFAULT_CURRENCY", default="NZD")
 
+# --- Xero add-on ----------------------------------------------------------------------------
+# The integration reaches Xero only through these three base URLs and appends Xero's own paths.
+# Point all three at http://127.0.0.1:8000/xero-sandbox to use the project's local sandbox.
+XERO_LOGIN_URL = env.str("XERO_LOGIN_URL", default="https://login.xero.com")
+XERO_IDENTITY_URL = env.str("XERO_IDENTITY_URL", default="https://identity.xero.com")
+XERO_API_URL = env.str("XERO_API_URL", default="https://api.xero.com")
+XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
+XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
+XERO_REDIRECT_URI = env.str(
+    "XERO_REDIRECT_URI", default="http://127.0.0.1:8000/integrations/xero/callback/"
+)
+XERO_WEBHOOK_URL = env.str(
+    "XERO_WEBHOOK_URL", default="http://127.0.0.1:8000/integrations/xero/webhooks/"
+)
+XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
+XERO_SCOPES = env.str(
+    "XERO_SCOPES", default="offline_access accounting.invoices accounting.contacts accounting.settings.read"
+)
+
+# --- Xero sandbox (a local stand-in for Xero; never on unless set) ---------------------------
+XERO_SANDBOX_ENABLED = env.bool("XERO_SANDBOX_ENABLED", default=False)
+if XERO_SANDBOX_ENABLED:
+    INSTALLED_APPS.append("xero_sandbox")
+XERO_SANDBOX = {
+    "MINUTE_LIMIT": env.int("XERO_SANDBOX_MINUTE_LIMIT", default=60),
+    "DAY_LIMIT": env.int("XERO_SANDBOX_DAY_LIMIT", default=5000),
+    "CONCURRENT_LIMIT": env.int("XERO_SANDBOX_CONCURRENT_LIMIT", default=5),
+    "MINUTE_SECONDS": env.float("XERO_SANDBOX_MINUTE_SECONDS", default=60.0),
+    "ACCESS_TOKEN_SECONDS": env.int("XERO_SANDBOX_ACCESS_TOKEN_SECONDS", default=1800),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,6 +6,10 @@ import tempfile
 os.environ.setdefault("READ_ENV_FILE", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else")
 # Each test run gets its own broker folders and cache, so runs never see each other's messages.
+os.environ.setdefault("XERO_SANDBOX_ENABLED", "true")
+os.environ.setdefault("XERO_CLIENT_ID", "TESTCLIENTID0000000000000000000")
+os.environ.setdefault("XERO_CLIENT_SECRET", "test-client-secret")
+os.environ.setdefault("XERO_WEBHOOK_KEY", "test-webhook-key")
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="cocoonops-test-"))
 
 from .settings import *  # noqa: E402,F403
@@ -14,3 +18,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files come from the finders; no collectstatic output is needed to render pages.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not SQLite's shared in-memory database: the live server's threads and the worker
+    # processes that tests start then each open their own connection, as they do in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -10,3 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("billing.urls")),
 ]
+
+if settings.XERO_SANDBOX_ENABLED:
+    urlpatterns.insert(0, path("xero-sandbox/", include("xero_sandbox.urls")))

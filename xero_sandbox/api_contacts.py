@@ -1,0 +1,3 @@
+"""Contacts: GET (where, IDs, includeArchived, paging), PUT/POST in batches."""
+
+ROUTES: dict = {}

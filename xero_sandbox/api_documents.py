@@ -1,0 +1,3 @@
+"""Invoices and credit notes, their allocations, and payments."""
+
+ROUTES: dict = {}

@@ -1,0 +1,262 @@
+"""What stands in front of every Accounting API call, as Xero's gateway does: the bearer token and
+tenant checks, rate limits with their headers, idempotency keys, injected faults and the request log.
+
+A handler is `handler(call: ApiCall) -> ApiResult`; `accounting_endpoint` wraps it into a view.
+"""
+
+import functools
+import hashlib
+import json
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+
+from .conf import sandbox_setting
+from .models import AccessToken, App, Connection, Fault, IdempotencyRecord, Organisation, RequestLog
+from .xero_json import json_response, post_data_invalid, problem
+
+WRITE_METHODS = {"PUT", "POST"}
+
+
+@dataclass
+class ApiCall:
+    request: object
+    organisation: Organisation
+    app: App
+    body: object = None  # the parsed JSON body of a PUT/POST
+
+    def param(self, name: str, default: str = "") -> str:
+        """A query parameter, by Xero's case-insensitive name."""
+        wanted = name.lower()
+        for key, value in self.request.GET.items():
+            if key.lower() == wanted:
+                return value
+        return default
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.param(name, "")
+        return default if value == "" else value.lower() == "true"
+
+
+@dataclass
+class ApiResult:
+    payload: dict
+    status: int = 200
+    elements: int = 0
+    headers: dict = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    """A handler's way to answer an error before or instead of a result."""
+
+    def __init__(self, response: HttpResponse):
+        self.response = response
+
+
+def accounting_endpoint(handler):
+    @functools.wraps(handler)
+    def view(request, *args):
+        started = time.monotonic()
+        log = RequestLog(method=request.method, path=request.get_full_path()[:500], status_code=0)
+        try:
+            response = _handle(request, log, handler, args)
+        except ApiError as error:
+            response = error.response
+        log.status_code = response.status_code
+        log.duration_ms = int((time.monotonic() - started) * 1000)
+        log.save()
+        return response
+
+    return view
+
+
+def _handle(request, log, handler, ids):
+    access = _authenticate(request)
+    organisation = _tenant(request, access)
+    log.organisation, log.app = organisation, access.grant.app
+    log.save()  # counted from here on, so that calls at the same moment see each other
+    _enforce_rate_limits(log)
+    Organisation.objects.filter(pk=organisation.pk).update(in_flight=F("in_flight") + 1)
+    try:
+        _enforce_concurrency(log)
+        fault = _take_fault(request, organisation)
+        log.fault = fault.kind if fault else ""
+        response = _run(request, log, handler, ids, fault)
+    finally:
+        Organisation.objects.filter(pk=organisation.pk).update(in_flight=F("in_flight") - 1)
+    for name, value in _limit_headers(log).items():
+        response[name] = value
+    return response
+
+
+def _authenticate(request) -> AccessToken:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(problem(401, "Unauthorized", "AuthenticationUnsuccessful"))
+    access = AccessToken.objects.select_related("grant__app").filter(token=token.strip()).first()
+    if access is None or access.grant.revoked_at:
+        raise ApiError(problem(401, "Unauthorized", "AuthenticationUnsuccessful"))
+    if access.expires_at <= timezone.now():
+        raise ApiError(problem(401, "Unauthorized", f"TokenExpired: token expired at {access.expires_at:%m/%d/%Y %H:%M:%S}"))
+    return access
+
+
+def _tenant(request, access: AccessToken) -> Organisation:
+    tenant_id = request.headers.get("xero-tenant-id", "").strip()
+    connection = (
+        Connection.objects.select_related("organisation")
+        .filter(app=access.grant.app, organisation__tenant_id=_uuid_or_none(tenant_id))
+        .first()
+    )
+    if connection is None:
+        raise ApiError(problem(403, "Forbidden", "AuthenticationUnsuccessful"))
+    return connection.organisation
+
+
+def _uuid_or_none(value: str):
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _window_start(minutes: float):
+    return timezone.now() - timedelta(seconds=minutes * sandbox_setting("MINUTE_SECONDS"))
+
+
+def _counted(log, minutes: float, by_app: bool = False) -> int:
+    calls = RequestLog.objects.filter(at__gte=_window_start(minutes)).exclude(status_code=429)
+    calls = calls.filter(app=log.app) if by_app else calls.filter(organisation=log.organisation)
+    return calls.count()
+
+
+def _enforce_rate_limits(log) -> None:
+    for problem_name, count, limit, retry_minutes in (
+        ("minute", _counted(log, 1), sandbox_setting("MINUTE_LIMIT"), 1),
+        ("day", _counted(log, 1440), sandbox_setting("DAY_LIMIT"), 1440),
+        ("appminute", _counted(log, 1, by_app=True), sandbox_setting("APP_MINUTE_LIMIT"), 1),
+    ):
+        if count > limit:
+            raise ApiError(_too_many(log, problem_name, retry_minutes))
+
+
+def _enforce_concurrency(log) -> None:
+    in_flight = Organisation.objects.values_list("in_flight", flat=True).get(pk=log.organisation_id)
+    if in_flight > sandbox_setting("CONCURRENT_LIMIT"):
+        raise ApiError(_too_many(log, "concurrent", 0))
+
+
+def _too_many(log, problem_name: str, retry_minutes: float) -> HttpResponse:
+    log.rate_limit_problem = problem_name
+    retry_after = max(1, round(retry_minutes * sandbox_setting("MINUTE_SECONDS"))) if retry_minutes else 1
+    response = problem(429, "Too Many Requests", f"Rate limit exceeded: {problem_name}")
+    response["Retry-After"] = str(retry_after)
+    response["X-Rate-Limit-Problem"] = problem_name
+    return response
+
+
+def _limit_headers(log) -> dict:
+    return {
+        "X-MinLimit-Remaining": str(max(0, sandbox_setting("MINUTE_LIMIT") - _counted(log, 1))),
+        "X-DayLimit-Remaining": str(max(0, sandbox_setting("DAY_LIMIT") - _counted(log, 1440))),
+        "X-AppMinLimit-Remaining": str(max(0, sandbox_setting("APP_MINUTE_LIMIT") - _counted(log, 1, by_app=True))),
+    }
+
+
+def _take_fault(request, organisation) -> Fault | None:
+    """The first fault that applies to this call, with one use taken from it."""
+    for fault in Fault.objects.filter(organisation=organisation):
+        if fault.method and fault.method.upper() != request.method:
+            continue
+        if fault.path_contains and fault.path_contains.lower() not in request.path.lower():
+            continue
+        if random.random() >= fault.probability:
+            continue
+        if fault.remaining is not None:
+            taken = Fault.objects.filter(pk=fault.pk, remaining__gt=0).update(remaining=F("remaining") - 1)
+            if not taken:
+                continue
+        return fault
+    return None
+
+
+def _run(request, log, handler, ids, fault) -> HttpResponse:
+    kind = fault.kind if fault else None
+    if kind == Fault.Kind.RATE_LIMIT:
+        return _too_many(log, "minute", 1)
+    if kind == Fault.Kind.SLOW:
+        time.sleep(fault.delay_seconds)
+    if kind == Fault.Kind.DROP:
+        return _dropped_connection()
+    if kind == Fault.Kind.ERROR_BEFORE_COMMIT:
+        return _server_error()
+    response = _run_idempotently(request, log, handler, ids)
+    if kind == Fault.Kind.ERROR_AFTER_COMMIT:
+        return _server_error()  # the write above has committed; the caller cannot know
+    return response
+
+
+def _run_idempotently(request, log, handler, ids) -> HttpResponse:
+    key = request.headers.get("Idempotency-Key", "")
+    if not key or request.method not in WRITE_METHODS:
+        return _call_handler(request, log, handler, ids)
+    body_hash = hashlib.sha256(request.body).hexdigest()
+    earlier = IdempotencyRecord.objects.filter(
+        organisation=log.organisation,
+        key=key,
+        created_at__gte=timezone.now() - timedelta(seconds=sandbox_setting("IDEMPOTENCY_SECONDS")),
+    ).first()
+    if earlier and earlier.body_hash != body_hash:
+        return post_data_invalid("The Idempotency-Key was already used with a different request body.")
+    if earlier:
+        return HttpResponse(bytes(earlier.response_body), status=earlier.status_code, content_type="application/json; charset=utf-8")
+    IdempotencyRecord.objects.filter(organisation=log.organisation, key=key).delete()  # an expired one
+    response = _call_handler(request, log, handler, ids)
+    try:
+        IdempotencyRecord.objects.create(
+            organisation=log.organisation, key=key, body_hash=body_hash,
+            status_code=response.status_code, response_body=response.content,
+        )
+    except IntegrityError:
+        pass  # a concurrent call with the same key recorded its answer first
+    return response
+
+
+def _call_handler(request, log, handler, ids) -> HttpResponse:
+    body = None
+    if request.method in WRITE_METHODS:
+        if len(request.body) > sandbox_setting("MAX_BODY_BYTES"):
+            return json_response({"Message": "Request Entity Too Large"}, status=413)
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as error:
+            return post_data_invalid(f"The request body is not valid JSON: {error}")
+    call = ApiCall(request=request, organisation=log.organisation, app=log.app, body=body)
+    with transaction.atomic():
+        result = handler(call, *ids)
+    log.elements = result.elements
+    return json_response(result.payload, status=result.status, **result.headers)
+
+
+def _server_error() -> HttpResponse:
+    return json_response({"Message": "An error occurred in Xero. Please try again."}, status=500)
+
+
+def _dropped_connection() -> HttpResponse:
+    """Headers promise a body that never comes: the client sees the connection break mid-answer."""
+
+    def broken_body():
+        yield b'{"Id": "'
+        raise ConnectionAbortedError("sandbox fault: connection dropped")
+
+    response = StreamingHttpResponse(broken_body(), content_type="application/json")
+    response["Content-Length"] = "1000"
+    return response

@@ -1,0 +1,9 @@
+from .accounting import Account, Allocation, Contact, Document, DocumentLine, Payment, TaxRate
+from .identity import AccessToken, App, AuthorizationCode, Connection, Grant, Organisation, RefreshToken
+from .operations import Fault, IdempotencyRecord, RequestLog, WebhookDelivery, WebhookEvent
+
+__all__ = [
+    "AccessToken", "Account", "Allocation", "App", "AuthorizationCode", "Connection", "Contact",
+    "Document", "DocumentLine", "Fault", "Grant", "IdempotencyRecord", "Organisation", "Payment",
+    "RefreshToken", "RequestLog", "TaxRate", "WebhookDelivery", "WebhookEvent",
+]

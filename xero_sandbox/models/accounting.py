@@ -1,0 +1,149 @@
+"""An organisation's books as the Accounting API shows them."""
+
+import uuid
+from decimal import Decimal
+
+from django.db import models
+
+from .identity import Organisation
+
+MONEY = {"max_digits": 16, "decimal_places": 2, "default": Decimal("0.00")}
+
+
+class Account(models.Model):
+    """A line of the chart of accounts (`GET /Accounts`)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="accounts")
+    account_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    code = models.CharField(max_length=10, blank=True)
+    name = models.CharField(max_length=150)
+    type = models.CharField(max_length=30)  # REVENUE, SALES, OTHERINCOME, EXPENSE, CURRENT, BANK, ...
+    account_class = models.CharField(max_length=20)  # ASSET, EQUITY, EXPENSE, LIABILITY, REVENUE
+    status = models.CharField(max_length=10, default="ACTIVE")  # ACTIVE, ARCHIVED
+    system_account = models.CharField(max_length=40, blank=True)  # e.g. DEBTORS, GST
+    tax_type = models.CharField(max_length=50, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code", "name"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class TaxRate(models.Model):
+    """A tax rate of the organisation (`GET /TaxRates`)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tax_rates")
+    name = models.CharField(max_length=100)
+    tax_type = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, default="ACTIVE")  # ACTIVE, DELETED, ARCHIVED
+    can_apply_to_revenue = models.BooleanField(default=True)
+    can_apply_to_expenses = models.BooleanField(default=False)
+    effective_rate = models.DecimalField(max_digits=8, decimal_places=4)
+    display_tax_rate = models.DecimalField(max_digits=8, decimal_places=4)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "tax_type"], name="sandbox_tax_type_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.tax_type})"
+
+
+class Contact(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contacts")
+    contact_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    name = models.CharField(max_length=255)
+    account_number = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=15, default="ACTIVE")  # ACTIVE, ARCHIVED, GDPRREQUEST
+    email = models.CharField(max_length=255, blank=True)
+    is_customer = models.BooleanField(default=False)
+    is_supplier = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Document(models.Model):
+    """A sales invoice (ACCREC) or a sales credit note (ACCRECCREDIT)."""
+
+    INVOICE, CREDIT_NOTE = "ACCREC", "ACCRECCREDIT"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="documents")
+    document_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    type = models.CharField(max_length=15)
+    number = models.CharField(max_length=255, blank=True)
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="documents")
+    date = models.DateField()
+    due_date = models.DateField(null=True, blank=True)
+    reference = models.CharField(max_length=255, blank=True)
+    currency_code = models.CharField(max_length=3)
+    line_amount_types = models.CharField(max_length=10, default="Exclusive")
+    status = models.CharField(max_length=10)  # DRAFT, SUBMITTED, AUTHORISED, PAID, VOIDED, DELETED
+    sub_total = models.DecimalField(**MONEY)
+    total_tax = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY)
+    amount_paid = models.DecimalField(**MONEY)
+    amount_credited = models.DecimalField(**MONEY)
+    fully_paid_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organisation", "type", "number"])]
+
+    def __str__(self):
+        return self.number or str(self.document_id)
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.type == self.CREDIT_NOTE
+
+    @property
+    def amount_due(self) -> Decimal:
+        """An invoice's amount due, or a credit note's remaining credit."""
+        return self.total - self.amount_paid - self.amount_credited
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
+    line_item_id = models.UUIDField(default=uuid.uuid4)
+    description = models.TextField(blank=True)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    unit_amount = models.DecimalField(max_digits=18, decimal_places=4)
+    account_code = models.CharField(max_length=10, blank=True)
+    tax_type = models.CharField(max_length=50, blank=True)
+    line_amount = models.DecimalField(**MONEY)
+    tax_amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["pk"]
+
+
+class Payment(models.Model):
+    payment_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="payments")
+    amount = models.DecimalField(**MONEY)
+    date = models.DateField()
+    reference = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, default="AUTHORISED")  # AUTHORISED, DELETED
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Allocation(models.Model):
+    """Part of a credit note applied to an invoice."""
+
+    allocation_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    credit_note = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="allocations_made")
+    invoice = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="allocations_received")
+    amount = models.DecimalField(**MONEY)
+    date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)

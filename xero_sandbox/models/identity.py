@@ -1,0 +1,91 @@
+"""Xero's identity side: registered apps, organisations (tenants), consents, tokens, connections."""
+
+import uuid
+
+from django.db import models
+
+
+class App(models.Model):
+    """An app registered with the sandbox, as in Xero's developer portal."""
+
+    name = models.CharField(max_length=100)
+    client_id = models.CharField(max_length=64, unique=True)
+    client_secret = models.CharField(max_length=128)
+    redirect_uris = models.TextField(help_text="One redirect URI a line; the callback must match one exactly.")
+    webhook_url = models.URLField(blank=True)
+    webhook_key = models.CharField(max_length=128, blank=True)
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return [uri.strip() for uri in self.redirect_uris.splitlines() if uri.strip()]
+
+
+class Organisation(models.Model):
+    """A Xero organisation: a tenant of type ORGANISATION."""
+
+    tenant_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    name = models.CharField(max_length=255)
+    country_code = models.CharField(max_length=2)
+    base_currency = models.CharField(max_length=3)
+    short_code = models.CharField(max_length=20, blank=True)
+    # Requests in flight now, for the 5-concurrent-calls limit (updated with F() expressions).
+    in_flight = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Grant(models.Model):
+    """One consent: a user approved an app for some organisations (Xero's auth event)."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="grants")
+    auth_event_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    scopes = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+
+class Connection(models.Model):
+    """An app's access to one organisation, created by a consent (`GET /connections`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="connections")
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="connections")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="connections")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class AuthorizationCode(models.Model):
+    code = models.CharField(max_length=64, unique=True)
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="codes")
+    redirect_uri = models.URLField(max_length=500)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class AccessToken(models.Model):
+    token = models.CharField(max_length=2000, unique=True)
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="access_tokens")
+    expires_at = models.DateTimeField()
+
+
+class RefreshToken(models.Model):
+    """Single use: a refresh rotates it; the old one is honoured for a grace period after use."""
+
+    token = models.CharField(max_length=128, unique=True)
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="refresh_tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()

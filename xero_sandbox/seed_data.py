@@ -1,0 +1,67 @@
+"""Xero's default chart of accounts and tax rates for a new NZ and a new UK organisation (the
+parts a sales ledger touches), plus deliberate traps for the set-up check."""
+
+from decimal import Decimal
+
+# (code, name, type, class, system account, tax type)
+COMMON_ACCOUNTS = [
+    ("200", "Sales", "REVENUE", "REVENUE", "", "OUTPUT2"),
+    ("260", "Other Revenue", "REVENUE", "REVENUE", "", "OUTPUT2"),
+    ("270", "Interest Income", "REVENUE", "REVENUE", "", "NONE"),
+    ("310", "Cost of Goods Sold", "DIRECTCOSTS", "EXPENSE", "", "INPUT2"),
+    ("320", "Direct Wages", "DIRECTCOSTS", "EXPENSE", "", "NONE"),
+    ("325", "Direct Expenses", "DIRECTCOSTS", "EXPENSE", "", "INPUT2"),
+    ("400", "Advertising", "EXPENSE", "EXPENSE", "", "INPUT2"),
+    ("404", "Bank Fees", "EXPENSE", "EXPENSE", "", "NONE"),
+    ("425", "Freight & Courier", "EXPENSE", "EXPENSE", "", "INPUT2"),
+    ("429", "General Expenses", "EXPENSE", "EXPENSE", "", "INPUT2"),
+    ("433", "Insurance", "EXPENSE", "EXPENSE", "", "INPUT2"),
+    ("469", "Rent", "EXPENSE", "EXPENSE", "", "INPUT2"),
+    ("610", "Accounts Receivable", "CURRENT", "ASSET", "DEBTORS", "NONE"),
+    ("800", "Accounts Payable", "CURRLIAB", "LIABILITY", "CREDITORS", "NONE"),
+    ("860", "Rounding", "CURRLIAB", "LIABILITY", "ROUNDING", "NONE"),
+    ("877", "Tracking Transfers", "CURRLIAB", "LIABILITY", "TRACKINGTRANSFERS", "NONE"),
+    ("960", "Retained Earnings", "EQUITY", "EQUITY", "RETAINEDEARNINGS", "NONE"),
+    ("970", "Owner A Funds Introduced", "EQUITY", "EQUITY", "", "NONE"),
+]
+# An archived revenue account: codes pointing at it are rejected.
+ARCHIVED_ACCOUNTS = [("250", "Old Sales (archived)", "REVENUE", "REVENUE", "", "OUTPUT2")]
+NZ_ACCOUNTS = COMMON_ACCOUNTS + [("820", "GST", "CURRLIAB", "LIABILITY", "GST", "NONE")]
+UK_ACCOUNTS = COMMON_ACCOUNTS + [("820", "VAT", "CURRLIAB", "LIABILITY", "GST", "NONE")]
+
+# (name, tax type, percent, can apply to revenue, can apply to expenses)
+NZ_TAX_RATES = [
+    ("15% GST on Income", "OUTPUT2", Decimal("15"), True, False),
+    ("15% GST on Expenses", "INPUT2", Decimal("15"), False, True),
+    ("Zero Rated", "ZERORATED", Decimal("0"), True, True),
+    ("No GST", "NONE", Decimal("0"), True, True),
+    ("GST on Imports", "GSTONIMPORTS", Decimal("0"), False, True),
+]
+UK_TAX_RATES = [
+    ("20% (VAT on Income)", "OUTPUT2", Decimal("20"), True, False),
+    ("20% (VAT on Expenses)", "INPUT2", Decimal("20"), False, True),
+    ("5% (VAT on Income)", "RROUTPUT", Decimal("5"), True, False),
+    ("Zero Rated Income", "ZERORATEDOUTPUT", Decimal("0"), True, False),
+    ("Exempt Income", "EXEMPTOUTPUT", Decimal("0"), True, False),
+    ("No VAT", "NONE", Decimal("0"), True, True),
+]
+
+# (name, account number, status, is customer)
+NZ_CONTACTS = [
+    ("Acme Imports Ltd", "ACME01", "ACTIVE", True),  # matches the demo billing account ACME01
+    ("Bluefin Seafoods Ltd", "BLUEFIN", "ARCHIVED", True),  # matches, but archived
+    ("Kiwi Traders", "", "ACTIVE", True),  # same name as a demo billing account, no account number
+    ("Harbour Logistics", "HARB-7", "ACTIVE", True),
+    ("Office Supplies Co", "", "ACTIVE", False),
+]
+UK_CONTACTS = [
+    ("Thames Wholesale plc", "THAMES01", "ACTIVE", True),
+    ("Old Customer Ltd", "OLD01", "ARCHIVED", True),
+]
+
+ORGANISATIONS = [
+    {"name": "Demo Freight NZ Ltd", "country_code": "NZ", "base_currency": "NZD", "short_code": "!nz001",
+     "accounts": NZ_ACCOUNTS, "tax_rates": NZ_TAX_RATES, "contacts": NZ_CONTACTS},
+    {"name": "Demo Freight UK Ltd", "country_code": "GB", "base_currency": "GBP", "short_code": "!uk001",
+     "accounts": UK_ACCOUNTS, "tax_rates": UK_TAX_RATES, "contacts": UK_CONTACTS},
+]

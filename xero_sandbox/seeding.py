@@ -1,0 +1,54 @@
+"""Fill an empty sandbox: the app registered as the platform's settings describe it, and the orgs."""
+
+from django.conf import settings
+from django.db import transaction
+
+from .models import Account, App, Contact, Organisation, TaxRate
+from .seed_data import ARCHIVED_ACCOUNTS, ORGANISATIONS
+
+
+def register_app() -> App:
+    """The platform's Xero app, matching XERO_CLIENT_ID/SECRET, redirect URI and webhook settings."""
+    app, _ = App.objects.update_or_create(
+        client_id=settings.XERO_CLIENT_ID,
+        defaults={
+            "name": "CocoonOPS",
+            "client_secret": settings.XERO_CLIENT_SECRET,
+            "redirect_uris": settings.XERO_REDIRECT_URI,
+            "webhook_url": settings.XERO_WEBHOOK_URL,
+            "webhook_key": settings.XERO_WEBHOOK_KEY,
+        },
+    )
+    return app
+
+
+@transaction.atomic
+def seed_organisation(spec: dict) -> Organisation:
+    org = Organisation.objects.create(
+        name=spec["name"], country_code=spec["country_code"],
+        base_currency=spec["base_currency"], short_code=spec["short_code"],
+    )
+    for status, rows in (("ACTIVE", spec["accounts"]), ("ARCHIVED", ARCHIVED_ACCOUNTS)):
+        Account.objects.bulk_create(
+            Account(organisation=org, code=code, name=name, type=type_, account_class=class_,
+                    system_account=system, tax_type=tax_type, status=status)
+            for code, name, type_, class_, system, tax_type in rows
+        )
+    TaxRate.objects.bulk_create(
+        TaxRate(organisation=org, name=name, tax_type=tax_type, effective_rate=percent,
+                display_tax_rate=percent, can_apply_to_revenue=revenue, can_apply_to_expenses=expenses)
+        for name, tax_type, percent, revenue, expenses in spec["tax_rates"]
+    )
+    Contact.objects.bulk_create(
+        Contact(organisation=org, name=name, account_number=number, status=status, is_customer=customer)
+        for name, number, status, customer in spec["contacts"]
+    )
+    return org
+
+
+def seed_if_empty() -> list[Organisation]:
+    """Register the app (always brought in line with settings) and create the orgs if there are none."""
+    register_app()
+    if Organisation.objects.exists():
+        return []
+    return [seed_organisation(spec) for spec in ORGANISATIONS]
