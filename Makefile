@@ -18,8 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 .env:
-	@echo "Creating .env for local development (DEBUG on, a fresh secret key)."
-	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')|; s|^DEBUG=.*|DEBUG=true|" .env.example > .env
+	$(PYTHON) bin/make-dev-env
 
 migrate: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
@@ -29,7 +28,7 @@ run: migrate
 	$(BIN)/honcho start -f Procfile.dev
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -178,6 +178,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 BILLING_DEFAULT_CURRENCY = env.str("BILLING_DEFAULT_CURRENCY", default="NZD")
 
 # --- Xero add-on ----------------------------------------------------------------------------
+# The vendor's switch: turns the add-on on at start (it can also be turned on in the admin).
+XERO_ENABLED = env.bool("XERO_ENABLED", default=False)
 # The integration reaches Xero only through these three base URLs and appends Xero's own paths.
 # Point all three at http://127.0.0.1:8000/xero-sandbox to use the project's local sandbox.
 XERO_LOGIN_URL = env.str("XERO_LOGIN_URL", default="https://login.xero.com")
@@ -200,6 +202,7 @@ XERO_SCOPES = env.str(
 XERO_SANDBOX_ENABLED = env.bool("XERO_SANDBOX_ENABLED", default=False)
 if XERO_SANDBOX_ENABLED:
     INSTALLED_APPS.append("xero_sandbox")
+XERO_SANDBOX_PUBLIC_API_URL = env.str("XERO_SANDBOX_PUBLIC_API_URL", default="")
 XERO_SANDBOX = {
     "MINUTE_LIMIT": env.int("XERO_SANDBOX_MINUTE_LIMIT", default=60),
     "DAY_LIMIT": env.int("XERO_SANDBOX_DAY_LIMIT", default=5000),

@@ -15,6 +15,13 @@ DEFAULTS = {
     "IDEMPOTENCY_SECONDS": 360,
     "MAX_BODY_BYTES": 3_500_000,
     "PAGE_SIZE": 100,
+    # Webhooks (xero_sandbox/webhooks.py)
+    "WEBHOOK_BATCH_SIZE": 50,  # events per POST; 1 makes every event its own delivery
+    "WEBHOOK_TIMEOUT_SECONDS": 5.0,  # Xero gives a receiver 5 seconds to answer
+    # Seconds to wait after the 1st, 2nd, ... failed attempt; when they run out (about 23 h) give up.
+    "WEBHOOK_RETRY_DELAYS": (10, 30, 120, 600, 3600, 7200, 14400, 28800, 28800),
+    "WEBHOOK_DUPLICATE_RATE": 0.0,  # chaos: the share of batches that are also sent a second time
+    "WEBHOOK_REORDER": False,  # chaos: send due deliveries newest first instead of in sequence order
 }
 
 

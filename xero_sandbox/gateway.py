@@ -8,6 +8,7 @@ import functools
 import hashlib
 import json
 import random
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -195,7 +196,7 @@ def _run(request, log, handler, ids, fault) -> HttpResponse:
     if kind == Fault.Kind.SLOW:
         time.sleep(fault.delay_seconds)
     if kind == Fault.Kind.DROP:
-        return _dropped_connection()
+        return _dropped_connection(request)
     if kind == Fault.Kind.ERROR_BEFORE_COMMIT:
         return _server_error()
     response = _run_idempotently(request, log, handler, ids)
@@ -250,8 +251,31 @@ def _server_error() -> HttpResponse:
     return json_response({"Message": "An error occurred in Xero. Please try again."}, status=500)
 
 
-def _dropped_connection() -> HttpResponse:
-    """Headers promise a body that never comes: the client sees the connection break mid-answer."""
+def _dropped_connection(request) -> HttpResponse:
+    """Close the client's connection without an answer, as a failing network or proxy does."""
+    sock = _client_socket(request)
+    if sock is not None:
+        sock.shutdown(socket.SHUT_RDWR)
+        return HttpResponse(status=499)  # never reaches the client; only logged here
+    return _truncated_answer()
+
+
+def _client_socket(request):
+    """The request's socket, under gunicorn or Django's own server (wsgi.input wraps the socket file)."""
+    sock = request.META.get("gunicorn.socket")
+    if sock is not None:
+        return sock
+    stream = request.META.get("wsgi.input")
+    for _ in range(3):  # LimitedStream → BufferedReader → SocketIO, each wrapping the next
+        if hasattr(stream, "_sock"):
+            return stream._sock
+        reader = getattr(stream, "_read", None)
+        stream = getattr(reader, "__self__", None) or getattr(stream, "raw", None)
+    return None
+
+
+def _truncated_answer() -> HttpResponse:
+    """Where the socket is out of reach: headers promise a body that never comes."""
 
     def broken_body():
         yield b'{"Id": "'

@@ -1,9 +1,24 @@
 """Xero's three hosts, mirrored under /xero-sandbox/."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from . import router
 
 urlpatterns = [
     re_path(r"^api\.xro/2\.0/(?P<path>.+)$", router.accounting_api),
+    path("", include("xero_sandbox.page_urls")),  # the staff pages: orgs/, webhooks/, requests/
+]
+
+# --- identity: Xero's login host (consent), identity host (tokens) and the connections API --------
+# Xero's paths are not case-sensitive and the SDK calls `/Connections`: accept both spellings.
+from . import identity_views  # noqa: E402
+
+urlpatterns += [
+    path("identity/connect/authorize", identity_views.authorize, name="sandbox_identity_authorize"),
+    path("connect/token", identity_views.token, name="sandbox_identity_token"),
+    path("connect/revocation", identity_views.revocation, name="sandbox_identity_revocation"),
+    re_path(r"^[Cc]onnections$", identity_views.connections, name="sandbox_identity_connections"),
+    re_path(
+        r"^[Cc]onnections/(?P<connection_id>[^/]+)$", identity_views.connection, name="sandbox_identity_connection"
+    ),
 ]

@@ -82,7 +82,12 @@ class WebhookEvent(models.Model):
 class WebhookDelivery(models.Model):
     """One signed POST of a batch of events to an app's webhook URL, retried while it fails."""
 
+    class Kind(models.TextChoices):
+        EVENTS = "events", "Events"
+        INTENT_TO_RECEIVE = "intent", "Intent to receive"  # a check POST, never retried
+
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.EVENTS)
     body = models.BinaryField()
     signature = models.CharField(max_length=100)
     first_sequence = models.PositiveIntegerField(default=0)
@@ -92,7 +97,14 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # the retries ran out: given up
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+    @property
+    def state(self) -> str:
+        if self.delivered_at:
+            return "delivered"
+        return "failed" if self.failed_at else "pending"

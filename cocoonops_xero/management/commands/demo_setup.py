@@ -1,8 +1,10 @@
 import secrets
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -38,6 +40,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._reset_demo_user(password)
             self._create_demo_data()
+        if apps.is_installed("xero_sandbox"):
+            call_command("xero_sandbox_seed", stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(
             f"\n  Open http://127.0.0.1:8000 and sign in as  {DEMO_USERNAME} / {password}\n"
         ))

@@ -1,0 +1,209 @@
+"""Reads one `Invoices`/`CreditNotes` element of a request into a `books.DocumentInput`, checking it
+as Xero does and collecting all of Xero's messages for it at once (Xero answers every problem of an
+element together, not the first one only)."""
+
+import uuid
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from .books import LINE_AMOUNT_TYPES, DocumentInput, LineInput, RuleBroken
+from .models import Document, Organisation
+from .xero_json import parse_xero_date
+
+TYPES = {Document.INVOICE: ("ACCREC", "ACCPAY"), Document.CREDIT_NOTE: ("ACCRECCREDIT", "ACCPAYCREDIT")}
+ARCHIVED_CONTACT = (
+    "The contact with the specified contact details has been archived. "
+    "The contact must be un-archived before creating new invoices or credit notes."
+)
+
+
+def value(element: dict, name: str, default=None):
+    """A field of a request element, by Xero's case-insensitive name."""
+    if name in element:
+        return element[name]
+    wanted = name.lower()
+    return next((v for k, v in element.items() if k.lower() == wanted), default)
+
+
+def as_uuid(text) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return None
+
+
+class DocumentReader:
+    """Reads the elements of one call, with the organisation's accounts, tax rates and contacts
+    loaded once for the whole batch."""
+
+    def __init__(self, organisation: Organisation, type: str, *, unitdp: int = 2):
+        self.organisation, self.type = organisation, type
+        self.unit_places = Decimal("0.0001") if unitdp == 4 else Decimal("0.01")
+        self.accounts = {a.code.lower(): a for a in organisation.accounts.all()}
+        self.tax_rates = {r.tax_type.upper(): r for r in organisation.tax_rates.all()}
+        self.contacts = {c.contact_id: c for c in organisation.contacts.all()}
+        self.problems: list[str] = []
+
+    def read(self, element: dict, existing: Document | None = None) -> DocumentInput:
+        """The element as a create (no `existing`) or an update; raises RuleBroken with every message."""
+        self.problems = []
+        fields = {}
+        self._read_type(element, existing)
+        if existing is None or value(element, "Contact") is not None:
+            fields["contact"] = self._contact(value(element, "Contact"), existing)
+        for name, reader in (
+            ("number", self._number), ("date", self._date("Date")), ("due_date", self._date("DueDate")),
+            ("reference", self._text("Reference")), ("currency_code", self._currency),
+            ("line_amount_types", self._line_amount_types), ("status", self._status),
+        ):
+            result = reader(element)
+            if result is not None:
+                fields[name] = result
+        items = value(element, "LineItems")
+        lines = None if items is None else self._lines(items)
+        if self.problems:
+            raise RuleBroken(*dict.fromkeys(self.problems))  # one message per problem, as Xero lists them
+        return DocumentInput(fields=fields, lines=lines)
+
+    def _read_type(self, element: dict, existing: Document | None) -> None:
+        sales, purchases = TYPES[self.type]
+        given = str(value(element, "Type") or "").upper()
+        if given == purchases:
+            self.problems.append(f"The sandbox keeps sales documents only: Type {purchases} is not supported.")
+        elif given and given != sales:
+            self.problems.append(f"Type must be {sales}.")
+        elif not given and existing is None:
+            self.problems.append(f"Type must be {sales}.")
+
+    def _contact(self, contact, existing: Document | None):
+        if not isinstance(contact, dict) or not (value(contact, "ContactID") or value(contact, "Name")):
+            self.problems.append("A Contact must be specified for this type of transaction")
+            return None
+        found = self._find_contact(contact)
+        if found is None:
+            self.problems.append("The contact with the specified contact details could not be found.")
+        elif found.status != "ACTIVE" and (existing is None or found.pk != existing.contact_id):
+            # Archiving a contact stops new documents for it, not changes (a void) to its old ones.
+            self.problems.append(ARCHIVED_CONTACT)
+        return found
+
+    def _find_contact(self, contact: dict):
+        contact_id = value(contact, "ContactID")
+        if contact_id:
+            return self.contacts.get(as_uuid(contact_id))
+        # By name: the active contact of that name (Xero would create a new contact; the sandbox does not).
+        name = str(value(contact, "Name")).strip().lower()
+        named = [c for c in self.contacts.values() if c.name.lower() == name]
+        return next((c for c in named if c.status == "ACTIVE"), named[0] if named else None)
+
+    def _number(self, element: dict) -> str | None:
+        number = value(element, "CreditNoteNumber" if self.type == Document.CREDIT_NOTE else "InvoiceNumber")
+        number = str(number or "").strip()
+        if len(number) > 255:
+            self.problems.append("The document number must not be longer than 255 characters.")
+        return number or None
+
+    def _date(self, name: str):
+        def read(element: dict):
+            given = value(element, name)
+            try:
+                return parse_xero_date(given)
+            except ValueError:
+                self.problems.append(f"The {name} '{given}' is not a valid date.")
+                return None
+
+        return read
+
+    def _text(self, name: str):
+        def read(element: dict):
+            given = value(element, name)
+            return None if given is None else str(given)[:255]
+
+        return read
+
+    def _currency(self, element: dict) -> str | None:
+        code = str(value(element, "CurrencyCode") or "").upper()
+        if code and code != self.organisation.base_currency:
+            # The sandbox's organisations have their base currency only.
+            self.problems.append(f"Organisation is not subscribed to currency {code}")
+        return code or None
+
+    def _line_amount_types(self, element: dict) -> str | None:
+        given = value(element, "LineAmountTypes")
+        if given is None:
+            return None
+        known = {t.lower(): t for t in LINE_AMOUNT_TYPES}
+        if str(given).lower() not in known:
+            self.problems.append("LineAmountTypes must be Exclusive, Inclusive or NoTax.")
+            return None
+        return known[str(given).lower()]
+
+    def _status(self, element: dict) -> str | None:
+        status = str(value(element, "Status") or "").upper()
+        if status and status not in ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"):
+            self.problems.append(f"'{status}' is not a valid status.")
+            return None
+        return status or None
+
+    # --- Lines -----------------------------------------------------------------------------------
+    def _lines(self, items) -> list[LineInput]:
+        if not isinstance(items, list):
+            self.problems.append("LineItems must be a list.")
+            return []
+        return [self._line(item) for item in items if isinstance(item, dict)]
+
+    def _line(self, item: dict) -> LineInput:
+        quantity = self._decimal(item, "Quantity", Decimal("1"), Decimal("0.0001"))
+        unit_amount = self._decimal(item, "UnitAmount", None, self.unit_places)
+        if unit_amount is None:
+            # A line given by its amount only: Xero derives the unit amount.
+            line_amount = self._decimal(item, "LineAmount", Decimal("0"), Decimal("0.01"))
+            unit_amount = line_amount / quantity if quantity else line_amount
+            unit_amount = unit_amount.quantize(self.unit_places, ROUND_HALF_UP)
+        account_code = str(value(item, "AccountCode") or "").strip()
+        account = self._account(account_code) if account_code else None
+        # No TaxType: the account's default one, as Xero fills it in.
+        tax_type = str(value(item, "TaxType") or "").strip().upper()
+        tax_type = tax_type or (account.tax_type if account else "") or "NONE"
+        rate = self._tax_rate(tax_type)
+        line_id = as_uuid(value(item, "LineItemID")) if value(item, "LineItemID") else None
+        return LineInput(
+            description=str(value(item, "Description") or ""), quantity=quantity, unit_amount=unit_amount,
+            account_code=account_code, tax_type=tax_type, tax_rate=rate, line_item_id=line_id,
+        )
+
+    def _decimal(self, item: dict, name: str, default, places: Decimal):
+        given = value(item, name)
+        if given is None or given == "":
+            return default
+        try:
+            return Decimal(str(given)).quantize(places, ROUND_HALF_UP)
+        except InvalidOperation:
+            self.problems.append(f"{name} '{given}' is not a number.")
+            return default if default is not None else Decimal("0")
+
+    def _account(self, code: str):
+        account = self.accounts.get(code.lower())
+        if account is None or not _usable_on_sales(account):
+            self.problems.append(f"Account code '{code}' is not a valid code for this document.")
+            return None
+        if account.status != "ACTIVE":
+            self.problems.append(
+                f"Account code '{code}' has been archived, or has been deleted. "
+                "Each line item must reference a valid account"
+            )
+            return None
+        return account
+
+    def _tax_rate(self, tax_type: str) -> Decimal:
+        rate = self.tax_rates.get(tax_type)
+        if rate is None or rate.status != "ACTIVE" or not rate.can_apply_to_revenue:
+            self.problems.append(
+                f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction."
+            )
+            return Decimal("0")
+        return rate.effective_rate
+
+
+def _usable_on_sales(account) -> bool:
+    """A sales line posts to a revenue account, never to a system account (receivables, GST...)."""
+    return account.account_class == "REVENUE" and not account.system_account

@@ -1,0 +1,145 @@
+"""What stands in front of every Accounting API call: limits, their headers, faults, the request log."""
+
+import threading
+
+import pytest
+import urllib3
+from xero_python.exceptions import HTTPStatusException, RateLimitException
+
+from xero_sandbox.models import Fault, RequestLog
+
+
+@pytest.fixture
+def limits(settings):
+    def set_limits(**knobs):
+        settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, **knobs}
+
+    return set_limits
+
+
+def last_headers(linked):
+    return linked.api.api_client.last_response.getheaders()
+
+
+def test_every_answer_says_how_many_calls_remain(linked, limits):
+    limits(MINUTE_LIMIT=10, DAY_LIMIT=100)
+    linked.api.get_tax_rates(linked.tenant())
+    linked.api.get_tax_rates(linked.tenant())
+    headers = last_headers(linked)
+    assert (headers["X-MinLimit-Remaining"], headers["X-DayLimit-Remaining"]) == ("8", "98")
+    assert "X-AppMinLimit-Remaining" in headers
+
+
+def test_past_the_minute_limit_calls_get_429_with_retry_after_and_the_problem(linked, limits):
+    limits(MINUTE_LIMIT=2, MINUTE_SECONDS=30)
+    for _ in range(2):
+        linked.api.get_tax_rates(linked.tenant())
+    with pytest.raises(RateLimitException) as error:
+        linked.api.get_tax_rates(linked.tenant())
+    assert error.value.headers["X-Rate-Limit-Problem"] == "minute"
+    assert error.value.headers["Retry-After"] == "30"
+    assert RequestLog.objects.filter(status_code=429, rate_limit_problem="minute").count() == 1
+
+
+def test_the_limit_is_per_organisation(linked, limits):
+    limits(MINUTE_LIMIT=1)
+    linked.api.get_tax_rates(linked.tenant("NZ"))
+    linked.api.get_tax_rates(linked.tenant("GB"))  # another organisation's minute is untouched
+    with pytest.raises(RateLimitException):
+        linked.api.get_tax_rates(linked.tenant("NZ"))
+
+
+def test_calls_refused_with_429_do_not_count_against_the_limit(linked, limits):
+    limits(MINUTE_LIMIT=1)
+    linked.api.get_tax_rates(linked.tenant())
+    for _ in range(3):
+        with pytest.raises(RateLimitException):
+            linked.api.get_tax_rates(linked.tenant())
+    assert RequestLog.objects.exclude(status_code=429).count() == 1
+
+
+def test_the_day_limit_answers_429_day(linked, limits):
+    limits(DAY_LIMIT=1)
+    linked.api.get_tax_rates(linked.tenant())
+    with pytest.raises(RateLimitException) as error:
+        linked.api.get_tax_rates(linked.tenant())
+    assert error.value.headers["X-Rate-Limit-Problem"] == "day"
+
+
+def test_more_calls_in_flight_than_allowed_get_429_concurrent(linked, sandbox_url, limits):
+    limits(CONCURRENT_LIMIT=2)
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.SLOW, delay_seconds=0.6)
+    http = urllib3.PoolManager(maxsize=6, retries=False)
+    headers = {"Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant()}
+    answers = []
+
+    def call():
+        answer = http.request("GET", f"{sandbox_url}/api.xro/2.0/TaxRates", headers=headers)
+        answers.append((answer.status, answer.headers.get("X-Rate-Limit-Problem")))
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert (429, "concurrent") in answers
+    assert sum(1 for status, _ in answers if status == 200) >= 2
+
+
+def test_an_injected_500_is_answered_and_used_up(linked):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_BEFORE_COMMIT, remaining=1)
+    with pytest.raises(HTTPStatusException) as error:
+        linked.api.get_tax_rates(linked.tenant())
+    assert error.value.status == 500
+    assert linked.api.get_tax_rates(linked.tenant()).tax_rates  # the fault had one use
+    assert Fault.objects.get().remaining == 0
+
+
+def test_an_injected_429_looks_like_xeros(linked):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.RATE_LIMIT, remaining=1)
+    with pytest.raises(RateLimitException) as error:
+        linked.api.get_tax_rates(linked.tenant())
+    assert error.value.headers["X-Rate-Limit-Problem"] == "minute"
+
+
+def test_a_fault_can_target_one_path_and_method(linked):
+    Fault.objects.create(
+        organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_BEFORE_COMMIT, method="GET", path_contains="/Accounts"
+    )
+    assert linked.api.get_tax_rates(linked.tenant()).tax_rates
+    with pytest.raises(HTTPStatusException):
+        linked.api.get_accounts(linked.tenant())
+
+
+def test_a_dropped_connection_breaks_the_answer_mid_way(linked, sandbox_url):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.DROP, remaining=1)
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(read=10))
+    headers = {"Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant()}
+    with pytest.raises(urllib3.exceptions.ProtocolError, match="RemoteDisconnected|Connection aborted"):
+        http.request("GET", f"{sandbox_url}/api.xro/2.0/TaxRates", headers=headers)
+
+
+def test_a_slow_answer_trips_a_client_timeout(linked, sandbox_url):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.SLOW, delay_seconds=1.0, remaining=1)
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(read=0.3))
+    headers = {"Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant()}
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        http.request("GET", f"{sandbox_url}/api.xro/2.0/TaxRates", headers=headers)
+
+
+def test_a_call_without_a_bearer_token_is_401_and_logged(sandbox_url, orgs):
+    answer = urllib3.PoolManager().request("GET", f"{sandbox_url}/api.xro/2.0/Accounts")
+    assert answer.status == 401
+    assert RequestLog.objects.get().status_code == 401
+
+
+def test_an_unknown_resource_is_404(linked, sandbox_url):
+    headers = {"Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant()}
+    answer = urllib3.PoolManager().request("GET", f"{sandbox_url}/api.xro/2.0/Nonsense", headers=headers)
+    assert answer.status == 404
+
+
+def test_paths_ignore_case_as_xeros_do(linked, sandbox_url):
+    headers = {"Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant()}
+    answer = urllib3.PoolManager().request("GET", f"{sandbox_url}/api.xro/2.0/taxrates", headers=headers)
+    assert answer.status == 200
