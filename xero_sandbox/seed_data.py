@@ -65,3 +65,10 @@ ORGANISATIONS = [
     {"name": "Demo Freight UK Ltd", "country_code": "GB", "base_currency": "GBP", "short_code": "!uk001",
      "accounts": UK_ACCOUNTS, "tax_rates": UK_TAX_RATES, "contacts": UK_CONTACTS},
 ]
+
+# Invoices already in the NZ books (entered in Xero by hand), so the pages have something to pay or void:
+# (contact's account number, number, status, [(description, quantity, unit amount, account, tax type)])
+NZ_DOCUMENTS = [
+    ("HARB-7", "INV-0001", "AUTHORISED", [("Customs clearance", "1", "250.00", "200", "OUTPUT2")]),
+    ("HARB-7", "INV-0002", "AUTHORISED", [("Warehousing, 12 pallet-weeks", "12", "18.50", "260", "OUTPUT2")]),
+]

@@ -3,8 +3,14 @@
 from django.conf import settings
 from django.db import transaction
 
-from .models import Account, App, Contact, Organisation, TaxRate
-from .seed_data import ARCHIVED_ACCOUNTS, ORGANISATIONS
+import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from . import books
+from .models import Account, App, Contact, Document, Organisation, TaxRate
+from .seed_data import ARCHIVED_ACCOUNTS, NZ_DOCUMENTS, ORGANISATIONS
 
 
 def register_app() -> App:
@@ -51,4 +57,22 @@ def seed_if_empty() -> list[Organisation]:
     register_app()
     if Organisation.objects.exists():
         return []
-    return [seed_organisation(spec) for spec in ORGANISATIONS]
+    organisations = [seed_organisation(spec) for spec in ORGANISATIONS]
+    seed_documents(organisations[0], NZ_DOCUMENTS)
+    return organisations
+
+
+def seed_documents(org: Organisation, documents: list) -> None:
+    rates = {rate.tax_type: rate.effective_rate for rate in org.tax_rates.all()}
+    today = timezone.localdate()
+    for account_number, number, status, lines in documents:
+        fields = {
+            "contact": org.contacts.get(account_number=account_number), "number": number, "status": status,
+            "date": today, "due_date": today + datetime.timedelta(days=20), "currency_code": org.base_currency,
+        }
+        inputs = [
+            books.LineInput(description=description, quantity=Decimal(quantity), unit_amount=Decimal(unit),
+                            account_code=account, tax_type=tax_type, tax_rate=rates[tax_type])
+            for description, quantity, unit, account, tax_type in lines
+        ]
+        books.document_create(organisation=org, type=Document.INVOICE, data=books.DocumentInput(fields=fields, lines=inputs))

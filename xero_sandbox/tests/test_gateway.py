@@ -4,7 +4,8 @@ import threading
 
 import pytest
 import urllib3
-from xero_python.exceptions import HTTPStatusException, RateLimitException
+from xero_python.accounting import Contact, Contacts
+from xero_python.exceptions import AccountingBadRequestException, HTTPStatusException, RateLimitException
 
 from xero_sandbox.models import Fault, RequestLog
 
@@ -143,3 +144,55 @@ def test_paths_ignore_case_as_xeros_do(linked, sandbox_url):
     headers = {"Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant()}
     answer = urllib3.PoolManager().request("GET", f"{sandbox_url}/api.xro/2.0/taxrates", headers=headers)
     assert answer.status == 200
+
+
+def new_contacts(*names):
+    return Contacts(contacts=[Contact(name=name, account_number=name.upper()[:8]) for name in names])
+
+
+def test_a_repeated_idempotency_key_replays_the_first_answer_without_writing_again(linked):
+    first = linked.api.create_contacts(linked.tenant(), new_contacts("Repeat Ltd"), idempotency_key="key-1")
+    again = linked.api.create_contacts(linked.tenant(), new_contacts("Repeat Ltd"), idempotency_key="key-1")
+    assert again.contacts[0].contact_id == first.contacts[0].contact_id
+    assert linked.orgs["NZ"].contacts.filter(name="Repeat Ltd").count() == 1
+
+
+def test_an_idempotency_key_reused_with_another_body_is_refused(linked):
+    linked.api.create_contacts(linked.tenant(), new_contacts("First Ltd"), idempotency_key="key-2")
+    with pytest.raises(AccountingBadRequestException):
+        linked.api.create_contacts(linked.tenant(), new_contacts("Second Ltd"), idempotency_key="key-2")
+    assert not linked.orgs["NZ"].contacts.filter(name="Second Ltd").exists()
+
+
+def test_an_idempotency_key_expires_after_its_window(linked, limits):
+    limits(IDEMPOTENCY_SECONDS=0)
+    linked.api.create_contacts(linked.tenant(), new_contacts("Window Ltd"), idempotency_key="key-3")
+    with pytest.raises(AccountingBadRequestException):  # a plain second create: the name is taken
+        linked.api.create_contacts(linked.tenant(), new_contacts("Window Ltd"), idempotency_key="key-3")
+
+
+def test_a_429_is_decided_before_the_idempotency_key_is_recorded(linked):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.RATE_LIMIT, remaining=1)
+    with pytest.raises(RateLimitException):
+        linked.api.create_contacts(linked.tenant(), new_contacts("Later Ltd"), idempotency_key="key-4")
+    created = linked.api.create_contacts(linked.tenant(), new_contacts("Later Ltd"), idempotency_key="key-4")
+    assert created.contacts[0].name == "Later Ltd"
+
+
+def test_a_500_after_commit_leaves_the_write_done_though_the_caller_saw_an_error(linked):
+    Fault.objects.create(
+        organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT", remaining=1
+    )
+    with pytest.raises(HTTPStatusException) as error:
+        linked.api.create_contacts(linked.tenant(), new_contacts("Ghost Ltd"))
+    assert error.value.status == 500
+    assert linked.orgs["NZ"].contacts.filter(name="Ghost Ltd").exists()
+
+
+def test_a_500_before_commit_writes_nothing(linked):
+    Fault.objects.create(
+        organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_BEFORE_COMMIT, method="PUT", remaining=1
+    )
+    with pytest.raises(HTTPStatusException):
+        linked.api.create_contacts(linked.tenant(), new_contacts("Never Ltd"))
+    assert not linked.orgs["NZ"].contacts.filter(name="Never Ltd").exists()
