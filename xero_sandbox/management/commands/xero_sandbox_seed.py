@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from xero_sandbox.seeding import seed_if_empty
+from xero_sandbox.seeding import seed_demo_documents, seed_if_empty
 
 
 class Command(BaseCommand):
@@ -12,6 +12,7 @@ class Command(BaseCommand):
             raise CommandError("Set XERO_CLIENT_ID and XERO_CLIENT_SECRET: the sandbox registers that app.")
         created = seed_if_empty()
         if created:
+            seed_demo_documents(created[0])
             self.stdout.write(self.style.SUCCESS("Sandbox organisations: " + ", ".join(o.name for o in created)))
         else:
             self.stdout.write("Sandbox already has organisations; app registration refreshed.")
