@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "cocoonops_xero",
     "billing",
     "integrations",
+    "integrations.xero",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "cocoonops_xero.tasks.worker_heartbeat", "schedule": 30.0},
+    "xero-refresh-idle-links": {"task": "integrations.xero.tasks.refresh_idle_connections", "schedule": 6 * 3600.0},
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------------
@@ -194,6 +196,15 @@ XERO_WEBHOOK_URL = env.str(
     "XERO_WEBHOOK_URL", default="http://127.0.0.1:8000/integrations/xero/webhooks/"
 )
 XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
+# Fernet keys for the tokens at rest, comma-separated: the first encrypts, all decrypt.
+XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])
+# Every call to Xero gives up after these many seconds (connect, read).
+XERO_TIMEOUT = (env.float("XERO_CONNECT_TIMEOUT", default=5.0), env.float("XERO_READ_TIMEOUT", default=30.0))
+# Refresh an access token this long before it expires, and idle links every so many days.
+XERO_REFRESH_MARGIN_SECONDS = env.int("XERO_REFRESH_MARGIN_SECONDS", default=300)
+XERO_IDLE_REFRESH_DAYS = env.int("XERO_IDLE_REFRESH_DAYS", default=7)
+# How long one worker may hold the refresh lease (others wait for it, up to the same time).
+XERO_REFRESH_WAIT_SECONDS = env.int("XERO_REFRESH_WAIT_SECONDS", default=45)
 XERO_SCOPES = env.str(
     "XERO_SCOPES", default="offline_access accounting.invoices accounting.contacts accounting.settings.read"
 )

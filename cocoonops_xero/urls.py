@@ -10,6 +10,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("billing.urls")),
+    path("", include("integrations.urls")),
+    path("integrations/xero/", include("integrations.xero.urls")),
 ]
 
 if settings.XERO_SANDBOX_ENABLED:

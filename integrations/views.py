@@ -1,0 +1,13 @@
+from django.shortcuts import render
+
+from .models import AddOn, addon_enabled
+from .xero.status import xero_card
+
+
+def addons(request):
+    """The platform's add-ons, each with its state and what can be done next."""
+    xero_enabled = addon_enabled(AddOn.Key.XERO)
+    return render(request, "integrations/addons.html", {
+        "xero_enabled": xero_enabled,
+        "xero": xero_card() if xero_enabled else None,
+    })
