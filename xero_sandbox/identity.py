@@ -19,6 +19,16 @@ from django.utils import timezone
 from .conf import sandbox_setting
 from .models import AccessToken, App, AuthorizationCode, Connection, Grant, Organisation, RefreshToken
 
+# Xero's OAuth scopes (granular accounting scopes included); anything else is invalid_scope.
+KNOWN_SCOPES = frozenset("""
+    openid profile email offline_access
+    accounting.transactions accounting.transactions.read accounting.invoices accounting.invoices.read
+    accounting.payments accounting.payments.read accounting.banktransactions accounting.banktransactions.read
+    accounting.manualjournals accounting.manualjournals.read accounting.contacts accounting.contacts.read
+    accounting.settings accounting.settings.read accounting.attachments accounting.attachments.read
+    accounting.reports.read accounting.journals.read accounting.budgets.read
+""".split())
+
 # Where the tokens say they come from; Xero's real issuer, as a client that reads the JWT expects.
 ISSUER = "https://identity.xero.com"
 AUDIENCE = "https://identity.xero.com/resources"

@@ -62,7 +62,7 @@ def authorize(request):
         return render(request, CONSENT_TEMPLATE, {"error": str(refused)}, status=400)
     if params.response_type != "code":
         return _back_to_app(params, error="unsupported_response_type")
-    if not params.scopes:
+    if not params.scopes or not set(params.scopes) <= identity.KNOWN_SCOPES:
         return _back_to_app(params, error="invalid_scope")
     if request.POST.get("decision") == "deny":
         return _back_to_app(params, error="access_denied")

@@ -402,3 +402,13 @@ def test_deleting_an_unknown_connection_is_not_found(both):
         both.identity.delete_connection("00000000-0000-0000-0000-000000000000")
     assert Connection.objects.count() == 2
 
+
+
+def test_an_unknown_scope_is_sent_back_as_invalid_scope(client, orgs):
+    app = App.objects.get(client_id=settings.XERO_CLIENT_ID)
+    answer = client.get("/xero-sandbox/identity/connect/authorize", {
+        "response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri_list[0],
+        "scope": "offline_accessaccounting.invoices", "state": "s1",
+    })
+    assert answer.status_code == 302
+    assert "error=invalid_scope" in answer.url and "state=s1" in answer.url
