@@ -3,7 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
-from .models import BillingAccount, Invoice, Rate, TaxRate
+from .models import FOUR_PLACES, BillingAccount, Invoice, Rate, TaxRate
 from .services import LineInput
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -72,8 +72,8 @@ class InvoiceLineForm(forms.Form):
     description = forms.CharField(
         max_length=4000, required=False, help_text="Leave empty to use the rate's label."
     )
-    quantity = forms.DecimalField(max_digits=18, decimal_places=4, min_value=Decimal("0.0001"))
-    unit_price = forms.DecimalField(max_digits=18, decimal_places=4)
+    quantity = forms.DecimalField(**FOUR_PLACES, min_value=Decimal("0.0001"))
+    unit_price = forms.DecimalField(**FOUR_PLACES)
     tax_rate = forms.ModelChoiceField(queryset=TaxRate.objects.all())
 
     def to_line_input(self) -> LineInput:

@@ -11,7 +11,9 @@ from .validators import no_surrounding_spaces, validate_account_code
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
 # Freight is priced per kilo or cubic metre: quantities and unit prices keep 4 decimal places.
-FOUR_PLACES = {"max_digits": 18, "decimal_places": 4}
+# 15 digits in all, because SQLite (the embedded mode) keeps only 15 significant digits of a
+# decimal: a longer figure would come back rounded, or not at all.
+FOUR_PLACES = {"max_digits": 15, "decimal_places": 4}
 
 
 def accounting_part(code: str) -> str:
@@ -120,8 +122,10 @@ class Rate(models.Model):
         return self.label
 
     def clean(self):
+        # Identical codes are the `rate_codes_differ` constraint's to report; this catches two
+        # different codes that post to the same account once their prefixes are dropped.
         cost, revenue = self.cost_accounting_code, self.revenue_accounting_code
-        if cost and revenue and cost == revenue:
+        if cost and revenue and cost == revenue and self.cost_account_code != self.revenue_account_code:
             raise ValidationError(
                 f"The cost and revenue account codes both post to account {cost}: they must differ."
             )
@@ -246,6 +250,14 @@ class Invoice(models.Model):
                 name="invoice_due_on_or_after_issue",
                 violation_error_message="The due date cannot be before the issue date.",
             ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(issue_date__isnull=False, due_date__isnull=False),
+                name="invoice_dated_once_issued",
+            ),
+            # A credit note's total is stored positive too (see `signed_total`).
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(total__gte=0), name="invoice_issued_total_not_negative"
+            ),
         ]
 
     def __str__(self):
@@ -253,6 +265,28 @@ class Invoice(models.Model):
 
     def get_absolute_url(self):
         return reverse("billing:invoice_detail", args=[self.pk])
+
+    def clean(self):
+        credited = self._credited_invoice_or_none()
+        if credited is None:
+            return
+        problems = []
+        if self.billing_account_id and credited.billing_account_id != self.billing_account_id:
+            problems.append(
+                f"{credited} was raised to another billing account: credit one of this account's invoices."
+            )
+        if self.currency and credited.currency != self.currency:
+            problems.append(
+                f"{credited} is in {credited.currency}: its credit note must be in {credited.currency} too."
+            )
+        if problems:
+            raise ValidationError({"credited_invoice": problems})
+
+    def _credited_invoice_or_none(self):
+        try:
+            return self.credited_invoice
+        except Invoice.DoesNotExist:  # reported by the field's own validation
+            return None
 
     @property
     def is_draft(self) -> bool:
@@ -285,6 +319,7 @@ class InvoiceLine(models.Model):
         ordering = ["position", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="invoice_line_quantity_positive"),
+            models.CheckConstraint(condition=~Q(description=""), name="invoice_line_has_a_description"),
         ]
 
     def __str__(self):

@@ -13,14 +13,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .amounts import LineAmounts, document_totals, line_amounts
-from .models import BillingAccount, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate
-from .signals import document_issued
+from .amounts import DocumentTotals, LineAmounts, document_totals, line_amounts
+from .models import MONEY, BillingAccount, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate
+from .signals import document_issued, document_issuing
 
 logger = logging.getLogger(__name__)
 
 Status = Invoice.Status
 NUMBER_PREFIXES = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
+# Amounts and totals are stored with MONEY's digits: 12 before the point, so below a trillion.
+MONEY_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
 # Status changes that come back from the accounting system, from → allowed targets. A paid
 # document may lose its payment (back to issued) or, once it has, be voided or deleted there.
@@ -69,14 +71,13 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> In
         _check_total(locked)
         locked.number = _take_next_number(locked.kind)
         locked.issue_date = locked.issue_date or today or timezone.localdate()
-        locked.due_date = locked.due_date or locked.issue_date + datetime.timedelta(
-            days=locked.billing_account.payment_terms_days
-        )
+        locked.due_date = locked.due_date or _due_date_from_terms(locked)
         if locked.due_date < locked.issue_date:
             raise ValidationError("The due date is before the issue date.")
         locked.status = Status.ISSUED
         locked.issued_at = locked.status_changed_at = timezone.now()
         locked.save()
+        document_issuing.send(sender=Invoice, invoice=locked)
         transaction.on_commit(lambda: _announce_issued(locked))
     return locked
 
@@ -86,6 +87,8 @@ def invoice_record_accounting_status(*, invoice: Invoice, status: str) -> bool:
 
     Idempotent: recording the status a document already has changes nothing.
     """
+    if status not in Status.values:
+        raise ValidationError(f"“{status}” is not a document status.")
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if locked.status == status:
@@ -140,10 +143,38 @@ def _update_totals(invoice: Invoice) -> None:
             quantity=line.quantity, unit_price=line.unit_price, tax_percent=line.tax_rate.rate
         )
         line.tax_percent, line.net_amount, line.tax_amount = line.tax_rate.rate, amounts.net, amounts.tax
-    InvoiceLine.objects.bulk_update(lines, ["tax_percent", "net_amount", "tax_amount"])
     totals = document_totals([LineAmounts(net=line.net_amount, tax=line.tax_amount) for line in lines])
+    _check_amounts_fit(lines, totals)
+    InvoiceLine.objects.bulk_update(lines, ["tax_percent", "net_amount", "tax_amount"])
     invoice.subtotal, invoice.tax_total, invoice.total = totals.subtotal, totals.tax, totals.total
     invoice.save(update_fields=["subtotal", "tax_total", "total", "updated_at"])
+
+
+def _check_amounts_fit(lines: list[InvoiceLine], totals: DocumentTotals) -> None:
+    # Refused here, with the line to correct, rather than by the database (a server error on
+    # PostgreSQL, and on SQLite a stored figure that can no longer be read back).
+    largest = f"{MONEY_LIMIT - Decimal('0.01'):,}"
+    problems = [
+        f"Line {line.position}: {line.net_amount:,} plus {line.tax_amount:,} tax is more than a "
+        f"document can hold (at most {largest}). Check the quantity and unit price."
+        for line in lines
+        if abs(line.net_amount) >= MONEY_LIMIT or abs(line.tax_amount) >= MONEY_LIMIT
+    ]
+    figures = (totals.subtotal, totals.tax, totals.total)
+    if not problems and any(abs(figure) >= MONEY_LIMIT for figure in figures):
+        problems.append(f"The total {totals.total:,} is more than a document can hold (at most {largest}).")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _due_date_from_terms(invoice: Invoice) -> datetime.date:
+    try:
+        return invoice.issue_date + datetime.timedelta(days=invoice.billing_account.payment_terms_days)
+    except OverflowError:  # an issue date near the end of the calendar (year 9999)
+        raise ValidationError(
+            f"The issue date {invoice.issue_date} leaves no room for the payment terms: "
+            "correct the issue date, or enter a due date."
+        ) from None
 
 
 def _check_issuable(invoice: Invoice) -> None:

@@ -18,6 +18,7 @@ from .forms import (
     line_initial,
 )
 from .models import BillingAccount, Invoice, Rate, TaxRate
+from .panels import document_panels
 
 PAGE_SIZE = 50
 
@@ -111,16 +112,17 @@ class InvoiceListView(PermissionRequiredMixin, ListView):
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        self.filter_form = InvoiceFilterForm(self.request.GET or None)
-        if self.filter_form.is_valid():
-            data = self.filter_form.cleaned_data
-            return selectors.invoice_list(
-                search=data["q"].strip(),
-                status=data["status"],
-                kind=data["kind"],
-                billing_account=data["billing_account"],
-            )
-        return selectors.invoice_list()
+        # A filter value that is not valid (an unknown status, a deleted account) is shown as an
+        # error above the list; the filters that are valid still apply.
+        self.filter_form = InvoiceFilterForm(self.request.GET)
+        self.filter_form.is_valid()
+        data = self.filter_form.cleaned_data
+        return selectors.invoice_list(
+            search=data.get("q", "").strip(),
+            status=data.get("status", ""),
+            kind=data.get("kind", ""),
+            billing_account=data.get("billing_account"),
+        )
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(filter_form=self.filter_form, **kwargs)
@@ -129,7 +131,12 @@ class InvoiceListView(PermissionRequiredMixin, ListView):
 class InvoiceDetailView(PermissionRequiredMixin, DetailView):
     permission_required = "billing.view_invoice"
     template_name = "billing/invoice_detail.html"
-    queryset = Invoice.objects.select_related("billing_account", "credited_invoice")
+    queryset = Invoice.objects.select_related("billing_account", "credited_invoice").prefetch_related(
+        "lines__rate", "lines__tax_rate"
+    )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(panels=document_panels(self.request, self.object), **kwargs)
 
 
 class InvoiceEditView(PermissionRequiredMixin, TemplateView):
@@ -163,7 +170,8 @@ class InvoiceEditView(PermissionRequiredMixin, TemplateView):
                     invoice=form.instance, lines=[f.to_line_input() for f in formset.kept_forms()]
                 )
             except ValidationError as error:
-                form.add_error(None, error)
+                # Its messages only: a dict keyed by a line's or a hidden field's name would not fit the form.
+                form.add_error(None, error.messages)
             else:
                 messages.success(request, f"{invoice} saved.")
                 return redirect(invoice)

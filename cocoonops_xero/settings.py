@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cocoonops_xero.context_processors.worker_status",
+                "integrations.context_processors.xero_sync_exceptions",
             ],
         },
     },
@@ -144,6 +145,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "cocoonops_xero.tasks.worker_heartbeat", "schedule": 30.0},
     "xero-refresh-idle-links": {"task": "integrations.xero.tasks.refresh_idle_connections", "schedule": 6 * 3600.0},
+    "xero-sweep-waiting-documents": {"task": "integrations.xero.tasks.sweep", "schedule": 60.0},
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------------
@@ -205,6 +207,13 @@ XERO_REFRESH_MARGIN_SECONDS = env.int("XERO_REFRESH_MARGIN_SECONDS", default=300
 XERO_IDLE_REFRESH_DAYS = env.int("XERO_IDLE_REFRESH_DAYS", default=7)
 # How long one worker may hold the refresh lease (others wait for it, up to the same time).
 XERO_REFRESH_WAIT_SECONDS = env.int("XERO_REFRESH_WAIT_SECONDS", default=45)
+# A worker's claim on a batch lapses after this (then the sweeper hands it to another worker), and
+# the organisation's chart of accounts and tax rates are read again when older than this.
+XERO_SYNC_CLAIM_SECONDS = env.int("XERO_SYNC_CLAIM_SECONDS", default=300)
+XERO_REFERENCE_DATA_SECONDS = env.int("XERO_REFERENCE_DATA_SECONDS", default=600)
+# Xero's per-organisation limits, which the workers share between them: calls a minute, at once.
+XERO_CALLS_PER_MINUTE = env.int("XERO_CALLS_PER_MINUTE", default=60)
+XERO_CONCURRENT_CALLS = env.int("XERO_CONCURRENT_CALLS", default=5)
 XERO_SCOPES = env.str(
     "XERO_SCOPES", default="offline_access accounting.invoices accounting.contacts accounting.settings.read"
 )

@@ -12,6 +12,8 @@ os.environ.setdefault("XERO_CLIENT_SECRET", "test-client-secret")
 os.environ.setdefault("XERO_WEBHOOK_KEY", "test-webhook-key")
 # Fixed test-only Fernet keys (never used outside the test suite).
 os.environ.setdefault("XERO_TOKEN_KEYS", "hDLY7avYDNC0Le-JG3XAa7IBuRaB4wChrqnuy96mvi8=")
+# Pacing tests set their own rate; the rest should not wait a second between calls.
+os.environ.setdefault("XERO_CALLS_PER_MINUTE", "60000")
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="cocoonops-test-"))
 
 from .settings import *  # noqa: E402,F403

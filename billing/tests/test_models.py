@@ -1,10 +1,11 @@
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from billing.models import Invoice, Rate
+from billing.models import Invoice, InvoiceLine, Rate
 
 from .factories import BillingAccountFactory, InvoiceFactory, RateFactory, TaxRateFactory
 
@@ -107,3 +108,38 @@ def test_a_credit_notes_total_shows_as_negative():
     credit_note = Invoice(kind=Invoice.Kind.CREDIT_NOTE, total=Decimal("115.00"))
     invoice = Invoice(kind=Invoice.Kind.INVOICE, total=Decimal("115.00"))
     assert (credit_note.signed_total, invoice.signed_total) == (Decimal("-115.00"), Decimal("115.00"))
+
+
+def test_an_issued_document_has_both_its_dates():
+    with pytest.raises(IntegrityError):
+        InvoiceFactory(status=Invoice.Status.ISSUED, number="INV-000009", issue_date=datetime.date(2026, 11, 27))
+
+
+def test_an_issued_documents_total_is_never_negative():
+    with pytest.raises(IntegrityError):
+        InvoiceFactory(
+            status=Invoice.Status.ISSUED, number="INV-000009", total=Decimal("-1.00"),
+            issue_date=datetime.date(2026, 11, 27), due_date=datetime.date(2026, 12, 27),
+        )
+
+
+def test_a_line_always_has_a_description():
+    with pytest.raises(IntegrityError):
+        InvoiceLine.objects.create(
+            invoice=InvoiceFactory(), rate=RateFactory(), tax_rate=TaxRateFactory(),
+            description="", quantity=Decimal("1"), unit_price=Decimal("1"),
+        )
+
+
+def test_the_largest_quantity_and_unit_price_come_back_exactly():
+    # 15 digits: what every supported database, SQLite included, stores without rounding.
+    largest = Decimal("99999999999.9999")
+    line = InvoiceLine.objects.create(
+        invoice=InvoiceFactory(), rate=RateFactory(), tax_rate=TaxRateFactory(),
+        description="Bulk", quantity=largest, unit_price=-largest,
+    )
+    line.refresh_from_db()
+    assert (line.quantity, line.unit_price) == (largest, -largest)
+    with pytest.raises(ValidationError) as error:
+        InvoiceLine(quantity=Decimal("999999999999.9999")).clean_fields(exclude=["invoice", "rate", "tax_rate"])
+    assert "quantity" in error.value.message_dict

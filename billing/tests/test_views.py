@@ -12,13 +12,6 @@ from .factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(client):
-    user = get_user_model().objects.create_user("finance", password="pw", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
-
-
 def page_urls():
     account = BillingAccountFactory()
     rate, tax = RateFactory(), TaxRateFactory()

@@ -9,4 +9,4 @@ class XeroConfig(AppConfig):
     verbose_name = "Xero add-on"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, panels, receivers  # noqa: F401  (registers checks, the document panel, receivers)

@@ -15,13 +15,27 @@ import datetime
 import json
 import time
 import urllib.parse
+from decimal import Decimal
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import urllib3
 from django.conf import settings
 from django.utils import timezone
-from xero_python.accounting import AccountingApi
+from xero_python.accounting import (
+    AccountingApi,
+    Allocation,
+    Allocations,
+    Contact,
+    Contacts,
+    CreditNote,
+    CreditNotes,
+    CurrencyCode,
+    Invoice,
+    Invoices,
+    LineAmountTypes,
+    LineItem,
+)
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import (
@@ -134,6 +148,52 @@ def _json_or_empty(data: bytes) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+@dataclass(frozen=True)
+class XeroContact:
+    contact_id: str
+    name: str
+    account_number: str
+    status: str
+
+
+@dataclass(frozen=True)
+class LineOut:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str
+    tax_type: str
+
+
+@dataclass(frozen=True)
+class DocumentOut:
+    """An invoice (ACCREC) or credit note (ACCRECCREDIT) as it is sent."""
+
+    credit_note: bool
+    number: str
+    contact_id: str
+    reference: str
+    currency: str
+    date: datetime.date
+    due_date: datetime.date | None
+    lines: tuple[LineOut, ...]
+
+
+@dataclass(frozen=True)
+class DocumentIn:
+    """Xero's answer for one document: created (with its id) or refused (with Xero's messages)."""
+
+    number: str
+    xero_id: str = ""
+    status: str = ""
+    total: Decimal | None = None
+    messages: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.xero_id) and not self.messages
+
+
 # --- Connections and the Accounting API -----------------------------------------------------
 def list_connections(*, access_token: str, auth_event_id: str = "") -> list[Tenant]:
     with _translated_errors():
@@ -172,6 +232,134 @@ def read_tax_rates(*, access_token: str, tenant_id: str) -> list[dict]:
          "can_apply_to_revenue": bool(r.can_apply_to_revenue), "effective_rate": str(r.effective_rate)}
         for r in rates
     ]
+
+
+def find_contacts(*, access_token: str, tenant_id: str, account_numbers: list[str]) -> list[XeroContact]:
+    """Contacts whose Account Number is one of these (archived ones too), in one call."""
+    where = " OR ".join(f'AccountNumber=="{_quoted(number)}"' for number in account_numbers)
+    with _translated_errors():
+        found = _accounting_api(access_token).get_contacts(
+            tenant_id, where=where, include_archived=True, _request_timeout=settings.XERO_TIMEOUT
+        ).contacts
+    return [_contact(c) for c in found or []]
+
+
+def find_contacts_by_names(*, access_token: str, tenant_id: str, names: list[str]) -> list[XeroContact]:
+    where = " OR ".join(f'Name=="{_quoted(name)}"' for name in names)
+    with _translated_errors():
+        found = _accounting_api(access_token).get_contacts(
+            tenant_id, where=where, _request_timeout=settings.XERO_TIMEOUT
+        ).contacts
+    return [_contact(c) for c in found or []]
+
+
+def create_contacts(*, access_token: str, tenant_id: str, contacts: list[dict]) -> list[tuple[XeroContact | None, tuple[str, ...]]]:
+    """Create contacts in one call; per element, the contact created or Xero's messages."""
+    body = Contacts(contacts=[
+        Contact(name=c["name"], account_number=c["account_number"], email_address=c.get("email") or None)
+        for c in contacts
+    ])
+    with _translated_errors():
+        created = _accounting_api(access_token).create_contacts(
+            tenant_id, body, summarize_errors=False, _request_timeout=settings.XERO_TIMEOUT
+        ).contacts
+    return [
+        (None, _messages(c)) if _messages(c) else (_contact(c), ())
+        for c in created
+    ]
+
+
+def create_documents(*, access_token: str, tenant_id: str, documents: list[DocumentOut], idempotency_key: str) -> list[DocumentIn]:
+    """Create invoices, or credit notes, in one call (never both kinds in one batch)."""
+    api = _accounting_api(access_token)
+    options = {"summarize_errors": False, "unitdp": 4, "idempotency_key": idempotency_key,
+               "_request_timeout": settings.XERO_TIMEOUT}
+    with _translated_errors():
+        if documents[0].credit_note:
+            answer = api.create_credit_notes(tenant_id, CreditNotes(credit_notes=[_credit_note(d) for d in documents]), **options)
+            return [_document_in(c, c.credit_note_number, c.credit_note_id) for c in answer.credit_notes]
+        answer = api.create_invoices(tenant_id, Invoices(invoices=[_invoice(d) for d in documents]), **options)
+        return [_document_in(i, i.invoice_number, i.invoice_id) for i in answer.invoices]
+
+
+def find_documents(*, access_token: str, tenant_id: str, numbers: list[str], credit_notes: bool) -> list[DocumentIn]:
+    """Documents already in Xero with these numbers (to settle attempts whose outcome is unknown)."""
+    api = _accounting_api(access_token)
+    with _translated_errors():
+        if credit_notes:
+            where = " OR ".join(f'CreditNoteNumber=="{_quoted(n)}"' for n in numbers)
+            found = api.get_credit_notes(tenant_id, where=where, _request_timeout=settings.XERO_TIMEOUT).credit_notes
+            return [_document_in(c, c.credit_note_number, c.credit_note_id) for c in found or [] if _value(c.status) != "DELETED"]
+        found = api.get_invoices(tenant_id, invoice_numbers=numbers, _request_timeout=settings.XERO_TIMEOUT).invoices
+        return [_document_in(i, i.invoice_number, i.invoice_id) for i in found or [] if _value(i.status) != "DELETED"]
+
+
+def invoice_amount_due(*, access_token: str, tenant_id: str, invoice_id: str) -> Decimal:
+    with _translated_errors():
+        invoice = _accounting_api(access_token).get_invoice(tenant_id, invoice_id, _request_timeout=settings.XERO_TIMEOUT).invoices[0]
+    return Decimal(str(invoice.amount_due or 0)).quantize(Decimal("0.01"))
+
+
+def allocate_credit_note(*, access_token: str, tenant_id: str, credit_note_id: str, invoice_id: str,
+                         amount: Decimal, date: datetime.date, idempotency_key: str) -> None:
+    body = Allocations(allocations=[Allocation(invoice=Invoice(invoice_id=invoice_id), amount=float(amount), date=date)])
+    with _translated_errors():
+        _accounting_api(access_token).create_credit_note_allocation(
+            tenant_id, credit_note_id, body, idempotency_key=idempotency_key, _request_timeout=settings.XERO_TIMEOUT
+        )
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _contact(contact) -> XeroContact:
+    return XeroContact(str(contact.contact_id), contact.name or "", contact.account_number or "", _value(contact.contact_status))
+
+
+def _messages(element) -> tuple[str, ...]:
+    return tuple(error.message for error in (element.validation_errors or []) if error.message)
+
+
+def _lines(document: DocumentOut) -> list[LineItem]:
+    return [
+        LineItem(description=line.description, quantity=float(line.quantity), unit_amount=float(line.unit_amount),
+                 account_code=line.account_code, tax_type=line.tax_type)
+        for line in document.lines
+    ]
+
+
+def _invoice(document: DocumentOut) -> Invoice:
+    return Invoice(
+        type="ACCREC", contact=Contact(contact_id=document.contact_id), invoice_number=document.number,
+        reference=document.reference, currency_code=_currency(document.currency), date=document.date,
+        due_date=document.due_date, line_amount_types=LineAmountTypes.EXCLUSIVE, status="AUTHORISED",
+        line_items=_lines(document),
+    )
+
+
+def _credit_note(document: DocumentOut) -> CreditNote:
+    return CreditNote(
+        type="ACCRECCREDIT", contact=Contact(contact_id=document.contact_id), credit_note_number=document.number,
+        reference=document.reference, currency_code=_currency(document.currency), date=document.date,
+        line_amount_types=LineAmountTypes.EXCLUSIVE, status="AUTHORISED", line_items=_lines(document),
+    )
+
+
+def _currency(code: str) -> CurrencyCode:
+    try:
+        return CurrencyCode(code)
+    except ValueError:
+        raise XeroError(f"Xero does not know the currency {code}.", permanent=True) from None
+
+
+def _document_in(element, number, xero_id) -> DocumentIn:
+    messages = _messages(element)
+    return DocumentIn(
+        number=number or "", xero_id="" if messages or not xero_id else str(xero_id),
+        status=_value(element.status), messages=messages,
+        total=None if element.total is None else Decimal(str(element.total)).quantize(Decimal("0.01")),
+    )
 
 
 def _value(field) -> str:

@@ -74,3 +74,78 @@ class XeroConnection(models.Model):
     @refresh_token.setter
     def refresh_token(self, value: str) -> None:
         self.refresh_token_encrypted = crypto.encrypt(value)
+
+
+class SyncRecord(models.Model):
+    """One issued document's journey to Xero (the outbox row, written in the issuing transaction)."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    invoice = models.OneToOneField("billing.Invoice", on_delete=models.CASCADE, related_name="xero_sync")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    # Set when an attempt's outcome is unknown (timeout, 500, worker killed): Xero may hold the
+    # document already, so the next attempt looks its number up before sending it again.
+    outcome_unknown = models.BooleanField(default=False)
+    tenant_id = models.UUIDField(null=True, blank=True)
+    xero_id = models.UUIDField(null=True, blank=True)
+    xero_number = models.CharField(max_length=255, blank=True)
+    xero_status = models.CharField(max_length=20, blank=True)
+    xero_total = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The sync exception, while the record is failed: since when, how recently, who has seen it.
+    first_failed_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # A credit note naming the invoice it credits: the amount allocated against it in Xero.
+    allocated_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    allocation_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state="waiting"), name="xero_sync_waiting_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice} → Xero: {self.get_state_display()}"
+
+    @property
+    def total_differs(self) -> bool:
+        return self.xero_total is not None and self.xero_total != self.invoice.total
+
+
+class ContactLink(models.Model):
+    """A billing account's Xero contact in one organisation, remembered so a known account costs no lookup."""
+
+    billing_account = models.ForeignKey("billing.BillingAccount", on_delete=models.CASCADE, related_name="+")
+    tenant_id = models.UUIDField()
+    contact_id = models.UUIDField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["billing_account", "tenant_id"], name="xero_one_contact_per_account_and_org")
+        ]
+
+
+class CallPace(models.Model):
+    """Shared by every worker: when the next call to one organisation may start, and how many are in
+    flight, so that together they stay under Xero's per-organisation limits instead of meeting 429s."""
+
+    tenant_id = models.UUIDField(unique=True)
+    next_call_at = models.DateTimeField(null=True, blank=True)
+    in_flight = models.PositiveSmallIntegerField(default=0)
+    in_flight_since = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(blank=True)

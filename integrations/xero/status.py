@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from . import pacing
 from .models import XeroConnection
 
 
@@ -19,8 +20,10 @@ def configuration_problems() -> list[str]:
 
 
 def xero_card() -> dict:
+    connection = XeroConnection.objects.select_related("linked_by").current()
     return {
-        "connection": XeroConnection.objects.select_related("linked_by").current(),
+        "connection": connection,
+        "pause": pacing.paused(str(connection.tenant_id)) if connection else None,
         "problems": configuration_problems(),
         "redirect_uri": settings.XERO_REDIRECT_URI,
     }

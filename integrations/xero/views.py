@@ -3,12 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import linking
+from . import linking, sync, tasks
 from .errors import XeroError
-from .models import XeroConnection
+from .models import SyncRecord, XeroConnection
 from .status import configuration_problems
 
 MANAGE = "xero.manage_xero_addon"
@@ -81,3 +82,16 @@ def _linked(request, outcome):
             f"in {outcome.replaced.tenant_name}; only documents issued from now on go to {outcome.connection.tenant_name}.",
         )
     return redirect("integrations:addons")
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def retry(request, pk):
+    record = get_object_or_404(SyncRecord, pk=pk)
+    sync.retry(record=record)
+    tasks.push_documents.delay()
+    messages.success(request, f"{record.invoice} will be sent to Xero again.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect(record.invoice)

@@ -1,0 +1,100 @@
+"""Calls to one Xero organisation, spaced evenly across all workers.
+
+Xero allows 60 calls a minute and 5 at once per organisation (and 5,000 a day). Rather than meet
+429s, every call takes the next free slot, one every 60/limit seconds, from a row shared by all
+workers (a short transaction; no lock is held during the call itself), and waits for its time.
+A 429 still waits its Retry-After (the caller releases its documents until then); a daily-limit 429
+pauses the organisation until the limit resets, and says so on the Add Ons page.
+"""
+
+import datetime
+import time
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .errors import XeroRateLimited
+from .models import CallPace
+
+STALE_IN_FLIGHT = datetime.timedelta(minutes=2)  # counts left by killed workers stop counting after this
+
+
+class Paused(Exception):
+    def __init__(self, until: datetime.datetime, reason: str):
+        super().__init__(reason)
+        self.until, self.reason = until, reason
+
+
+@contextmanager
+def call(tenant_id: str):
+    """Wait for this organisation's next slot, make the call, and note a 429's lesson."""
+    _wait_for_slot(tenant_id)
+    try:
+        yield
+    except XeroRateLimited as error:
+        if error.problem == "day":
+            pause(tenant_id=tenant_id, seconds=error.retry_after, reason="Xero's daily call limit for this organisation is used up; sending resumes when it resets.")
+        else:
+            _push_back(tenant_id, error.retry_after)
+        raise
+    finally:
+        CallPace.objects.filter(tenant_id=tenant_id, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
+
+
+def pause(*, tenant_id: str, seconds: float, reason: str) -> None:
+    until = timezone.now() + datetime.timedelta(seconds=seconds)
+    _row(tenant_id)
+    CallPace.objects.filter(tenant_id=tenant_id).update(paused_until=until, pause_reason=reason)
+
+
+def paused(tenant_id: str) -> CallPace | None:
+    return CallPace.objects.filter(tenant_id=tenant_id, paused_until__gt=timezone.now()).first()
+
+
+def _wait_for_slot(tenant_id: str) -> None:
+    while True:
+        wait = _take_slot(tenant_id)
+        if wait is None:
+            return
+        time.sleep(wait)
+
+
+def _take_slot(tenant_id: str) -> float | None:
+    """None when a slot was taken and its time has come; else seconds to wait before trying again."""
+    interval = datetime.timedelta(seconds=60.0 / settings.XERO_CALLS_PER_MINUTE)
+    _row(tenant_id)
+    with transaction.atomic():
+        pace = CallPace.objects.select_for_update().get(tenant_id=tenant_id)
+        now = timezone.now()
+        if pace.paused_until and pace.paused_until > now:
+            raise Paused(pace.paused_until, pace.pause_reason)
+        if pace.in_flight and pace.in_flight_since and now - pace.in_flight_since > STALE_IN_FLIGHT:
+            pace.in_flight = 0
+        if pace.in_flight >= settings.XERO_CONCURRENT_CALLS:
+            return 0.05
+        slot = max(pace.next_call_at or now, now)
+        pace.next_call_at = slot + interval
+        pace.in_flight += 1
+        pace.in_flight_since = now
+        pace.save()
+    delay = (slot - now).total_seconds()
+    if delay > 0:
+        time.sleep(delay)
+    return None
+
+
+def _push_back(tenant_id: str, seconds: float) -> None:
+    later = timezone.now() + datetime.timedelta(seconds=seconds)
+    CallPace.objects.filter(tenant_id=tenant_id).update(next_call_at=later)
+
+
+def _row(tenant_id: str) -> None:
+    if not CallPace.objects.filter(tenant_id=tenant_id).exists():
+        try:
+            with transaction.atomic():
+                CallPace.objects.create(tenant_id=tenant_id)
+        except IntegrityError:
+            pass  # another worker created it first

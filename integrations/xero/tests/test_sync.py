@@ -1,0 +1,234 @@
+"""Issued documents reach the sandbox's Xero exactly once, over HTTP, in batches."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from billing import services
+from billing.models import Invoice
+from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
+from integrations.xero import sync
+from integrations.xero.models import ContactLink, SyncRecord, XeroConnection
+from xero_sandbox.models import Contact, Document, Fault, RequestLog
+
+from .conftest import link
+
+
+@pytest.fixture
+def linked(sandbox, admin_client, django_capture_on_commit_callbacks):
+    link(admin_client, sandbox["NZ"])
+    return XeroConnection.objects.get()
+
+
+@pytest.fixture
+def codes(db):
+    """A rate and a tax rate whose codes the NZ organisation accepts."""
+    return {"rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
+            "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")}
+
+
+def issued(codes, *, account=None, kind=Invoice.Kind.INVOICE, rate=None, tax=None, unit_price="100.00", **fields):
+    draft = draft_with_lines(
+        line(rate=rate or codes["rate"], tax_rate=tax or codes["tax"], unit_price=unit_price, quantity="2.5"),
+        billing_account=account or BillingAccountFactory(), kind=kind, **fields,
+    )
+    return services.invoice_issue(invoice=draft)
+
+
+def state_of(invoice) -> SyncRecord:
+    return SyncRecord.objects.get(invoice=invoice)
+
+
+def sandbox_documents(number):
+    return Document.objects.filter(number=number)
+
+
+def test_issuing_writes_the_outbox_row_in_the_same_transaction(linked, codes):
+    draft = draft_with_lines(line(rate=codes["rate"], tax_rate=codes["tax"]))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.invoice_issue(invoice=draft)
+        assert SyncRecord.objects.filter(invoice=draft).exists()
+        raise RuntimeError("the issue rolls back")
+    assert not SyncRecord.objects.exists()
+    issued_invoice = services.invoice_issue(invoice=draft)
+    assert state_of(issued_invoice).state == "waiting"
+
+
+def test_a_batch_is_sent_in_one_call_and_each_answer_lands_on_its_own_document(linked, codes):
+    acme = BillingAccountFactory(code="ACME01", name="Acme Imports Ltd")
+    invoices = [issued(codes, account=acme) for _ in range(3)]
+    RequestLog.objects.all().delete()
+    assert sync.push_round() == 3
+    for invoice in invoices:
+        record = state_of(invoice)
+        assert (record.state, record.xero_number, record.xero_status) == ("sent", invoice.number, "AUTHORISED")
+        assert record.xero_total == invoice.total == Decimal("287.50")
+        assert sandbox_documents(invoice.number).count() == 1
+    assert RequestLog.objects.filter(method="PUT", path__icontains="/Invoices").count() == 1
+
+
+def test_a_known_customer_is_matched_by_account_number_without_creating_a_contact(linked, codes):
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01", name="Acme Imports Ltd"))
+    contacts_before = Contact.objects.count()
+    sync.push_round()
+    seeded = Contact.objects.get(account_number="ACME01")
+    assert sandbox_documents(invoice.number).get().contact == seeded
+    assert Contact.objects.count() == contacts_before
+    assert str(ContactLink.objects.get().contact_id) == str(seeded.contact_id)
+
+
+def test_a_new_billing_account_becomes_a_new_xero_contact_once(linked, codes):
+    account = BillingAccountFactory(code="NEWCO-1", name="New Co Ltd")
+    issued(codes, account=account)
+    sync.push_round()
+    issued(codes, account=account)
+    sync.push_round()
+    created = Contact.objects.get(account_number="NEWCO-1")
+    assert created.name == "New Co Ltd"
+    assert Document.objects.filter(contact=created).count() == 2
+
+
+def test_an_archived_contact_or_a_name_clash_is_a_failure_saying_what_to_fix(linked, codes):
+    archived = issued(codes, account=BillingAccountFactory(code="BLUEFIN", name="Bluefin Seafoods Ltd"))
+    clash = issued(codes, account=BillingAccountFactory(code="KIWI-TRADERS", name="Kiwi Traders"))
+    fine = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    sync.push_round()
+    assert state_of(archived).state == "failed" and "is archived: un-archive it in Xero" in state_of(archived).error
+    assert state_of(clash).state == "failed"
+    assert "Set that Xero contact's Account Number to KIWI-TRADERS" in state_of(clash).error
+    assert state_of(fine).state == "sent"
+
+
+def test_a_bad_revenue_or_tax_code_is_caught_before_sending_and_the_retry_after_the_fix_succeeds(linked, codes):
+    archived_code = RateFactory(label="Old sales", revenue_account_code="OLD|250")
+    expenses_only = TaxRateFactory(name="GST on expenses", accounting_code="INPUT2")
+    bad_rate = issued(codes, account=BillingAccountFactory(code="ACME01"), rate=archived_code)
+    bad_tax = issued(codes, account=BillingAccountFactory(code="HARB-7"), tax=expenses_only)
+    RequestLog.objects.all().delete()
+    sync.push_round()
+    assert "The rate “Old sales” (Rates › Old sales) has revenue account code 250" in state_of(bad_rate).error
+    assert "is archived" in state_of(bad_rate).error
+    assert "cannot be used on sales" in state_of(bad_tax).error
+    assert not RequestLog.objects.filter(method="PUT").exists()  # nothing was sent
+
+    archived_code.revenue_account_code = "OLD|260"
+    archived_code.save()
+    sync.retry(record=state_of(bad_rate))
+    sync.push_round()
+    assert state_of(bad_rate).state == "sent"
+
+
+def test_a_500_after_xero_wrote_the_batch_does_not_duplicate_it(linked, codes):
+    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT",
+                         path_contains="/Invoices", remaining=1)
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    sync.push_round()
+    record = state_of(invoice)
+    assert (record.state, record.outcome_unknown) == ("waiting", True)
+    SyncRecord.objects.update(next_attempt_at=timezone.now())
+    sync.push_round()
+    assert state_of(invoice).state == "sent"
+    assert sandbox_documents(invoice.number).count() == 1
+
+
+def test_a_timeout_while_xero_is_still_writing_does_not_duplicate(linked, codes, settings):
+    settings.XERO_TIMEOUT = (5.0, 0.5)
+    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.SLOW, delay_seconds=1.0, method="PUT",
+                         path_contains="/Invoices", remaining=1)
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    sync.push_round()
+    assert state_of(invoice).outcome_unknown
+    wait_until(lambda: sandbox_documents(invoice.number).exists())
+    SyncRecord.objects.update(next_attempt_at=timezone.now())
+    sync.push_round()
+    assert state_of(invoice).state == "sent"
+    assert sandbox_documents(invoice.number).count() == 1
+
+
+def test_a_429_waits_its_retry_after_without_failing(linked, codes):
+    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.RATE_LIMIT, method="PUT", remaining=1)
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    sync.push_round()
+    record = state_of(invoice)
+    assert (record.state, record.outcome_unknown) == ("waiting", False)
+    assert record.next_attempt_at > timezone.now() + datetime.timedelta(seconds=30)
+
+
+def test_a_link_that_needs_relinking_pauses_sending_and_loses_nothing(linked, codes, sandbox, admin_client):
+    XeroConnection.objects.update(status="needs_relink", last_error="Xero no longer accepts this link")
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    assert sync.push_round() == 0
+    assert state_of(invoice).state == "waiting"
+    link(admin_client, sandbox["NZ"])
+    sync.push_round()
+    assert state_of(invoice).state == "sent"
+
+
+def test_a_credit_note_goes_to_xero_as_a_credit_note(linked, codes):
+    account = BillingAccountFactory(code="ACME01")
+    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE)
+    sync.push_round()
+    sent = sandbox_documents(credit_note.number).get()
+    assert (sent.type, sent.total, state_of(credit_note).state) == ("ACCRECCREDIT", Decimal("287.50"), "sent")
+
+
+def test_claims_of_a_dead_worker_go_back_to_waiting_with_their_outcome_unknown(linked, codes):
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    SyncRecord.objects.update(state="sending", claimed_until=timezone.now() - datetime.timedelta(seconds=1))
+    assert sync.release_stale_claims() == 1
+    assert (state_of(invoice).state, state_of(invoice).outcome_unknown) == ("waiting", True)
+    sync.push_round()
+    assert sandbox_documents(invoice.number).count() == 1
+
+
+def test_the_document_page_shows_its_xero_state(linked, codes, admin_client):
+    from django.contrib.auth.models import Permission
+
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="admin")
+    user.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    assert "Waiting to be sent" in admin_client.get(invoice.get_absolute_url()).content.decode()
+    sync.push_round()
+    page = admin_client.get(invoice.get_absolute_url()).content.decode()
+    assert f'data-testid="xero-number">{invoice.number}<' in page and "Open in Xero" in page
+
+
+def linked_org(connection):
+    from xero_sandbox.models import Organisation
+
+    return Organisation.objects.get(tenant_id=connection.tenant_id)
+
+
+def wait_until(predicate, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_a_credit_note_naming_its_invoice_is_allocated_against_it_up_to_the_amount_due(linked, codes):
+    account = BillingAccountFactory(code="ACME01")
+    invoice = issued(codes, account=account)  # 287.50
+    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40")
+    while sync.push_round():
+        pass
+    in_xero = sandbox_documents(invoice.number).get()
+    assert state_of(credit_note).allocated_amount == Decimal("115.00")
+    assert (in_xero.amount_credited, in_xero.amount_due, in_xero.status) == (Decimal("115.00"), Decimal("172.50"), "AUTHORISED")
+
+
+def test_a_credit_note_larger_than_what_is_due_is_allocated_only_up_to_the_amount_due(linked, codes):
+    account = BillingAccountFactory(code="ACME01")
+    invoice = issued(codes, account=account, unit_price="10")  # 28.75
+    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice)  # 287.50
+    while sync.push_round():
+        pass
+    assert state_of(credit_note).allocated_amount == Decimal("28.75")
+    assert sandbox_documents(invoice.number).get().status == "PAID"
