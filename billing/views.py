@@ -18,7 +18,7 @@ from .forms import (
     line_initial,
 )
 from .models import BillingAccount, Invoice, Rate, TaxRate
-from .panels import document_panels
+from .panels import annotate_document_list, document_panels
 
 PAGE_SIZE = 50
 
@@ -117,12 +117,12 @@ class InvoiceListView(PermissionRequiredMixin, ListView):
         self.filter_form = InvoiceFilterForm(self.request.GET)
         self.filter_form.is_valid()
         data = self.filter_form.cleaned_data
-        return selectors.invoice_list(
+        return annotate_document_list(selectors.invoice_list(
             search=data.get("q", "").strip(),
             status=data.get("status", ""),
             kind=data.get("kind", ""),
             billing_account=data.get("billing_account"),
-        )
+        ))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(filter_form=self.filter_form, **kwargs)

@@ -8,6 +8,7 @@ from . import client, pacing
 from .models import ContactLink
 
 LOOKUP_BATCH = 50
+NUMBER_TAKEN = "Account Number already exists"
 
 
 def resolve(*, access_token: str, tenant_id: str, accounts: list[BillingAccount]) -> tuple[dict, dict]:
@@ -54,11 +55,29 @@ def _create(access_token, tenant_id, accounts, contact_ids, problems) -> None:
             answers = client.create_contacts(access_token=access_token, tenant_id=tenant_id, contacts=[
                 {"name": account.name, "account_number": account.code, "email": account.email} for account in batch
             ])
+        raced = []
         for account, (contact, messages) in zip(batch, answers):
             if contact:
                 contact_ids[account.pk] = _remember(account, tenant_id, contact.contact_id)
+            elif any(NUMBER_TAKEN in message for message in messages):
+                raced.append(account)  # another worker created it a moment ago
             else:
                 problems[account.pk] = _creation_problem(account, messages)
+        _adopt(access_token, tenant_id, raced, contact_ids, problems)
+
+
+def _adopt(access_token, tenant_id, accounts, contact_ids, problems) -> None:
+    """Accounts whose contact appeared in Xero since the lookup: use it if it is exactly theirs."""
+    if not accounts:
+        return
+    found = _lookup(access_token, tenant_id, [a.code for a in accounts])
+    for account in accounts:
+        matches = [c for c in found if c.account_number == account.code and c.status == "ACTIVE"]
+        if len(matches) == 1:
+            contact_ids[account.pk] = _remember(account, tenant_id, matches[0].contact_id)
+        else:
+            problems[account.pk] = (f"Xero says the Account Number {account.code} is already taken, but no active "
+                                    "contact has it exactly: check the archived contacts in Xero.")
 
 
 def _creation_problem(account: BillingAccount, messages: tuple[str, ...]) -> str:

@@ -1,6 +1,8 @@
 from django.template.loader import render_to_string
 
-from billing.panels import register_document_panel
+from django.db.models import Case, F, Value, When
+
+from billing.panels import register_document_list_annotation, register_document_panel
 
 from .models import SyncRecord
 
@@ -11,3 +13,9 @@ def xero_sync_panel(request, invoice) -> str:
     if record is None:
         return ""
     return render_to_string("xero/sync_panel.html", {"record": record, "invoice": invoice}, request=request)
+
+
+@register_document_list_annotation
+def xero_sync_state(documents):
+    labels = [When(xero_sync__state=state, then=Value(f"Xero: {label.lower()}")) for state, label in SyncRecord.State.choices]
+    return documents.annotate(accounting_state=F("xero_sync__state"), accounting_state_label=Case(*labels, default=Value("")))

@@ -16,11 +16,11 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.models import Invoice
+from billing.models import BillingAccount, Invoice
 
 from . import client, contacts, linking, mapping, pacing
 from .errors import XeroError, XeroNeedsRelink, XeroRateLimited, XeroRejected
-from .models import SyncRecord, XeroConnection
+from .models import ContactLink, SyncRecord, XeroConnection
 from .tokens import access_token_for
 
 logger = logging.getLogger(__name__)
@@ -179,6 +179,7 @@ def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.Docume
         else:
             checked.append(record)
     accounts = list({record.invoice.billing_account_id: record.invoice.billing_account for record in checked}.values())
+    accounts += _unlinked_accounts_waiting(connection, exclude=accounts, limit=contacts.LOOKUP_BATCH - len(accounts))
     contact_ids, problems = contacts.resolve(access_token=token, tenant_id=str(connection.tenant_id), accounts=accounts)
     sendable = []
     for record in checked:
@@ -188,6 +189,19 @@ def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.Docume
         else:
             sendable.append((record, mapping.document_out(record.invoice, contact_id=contact_ids[account_id])))
     return sendable
+
+
+def _unlinked_accounts_waiting(connection, *, exclude, limit) -> list[BillingAccount]:
+    """Other waiting documents' billing accounts with no known contact yet: resolving them along with
+    this batch's (in the same bulk calls) saves later batches a lookup and a create each."""
+    if limit <= 0:
+        return []
+    linked = ContactLink.objects.filter(tenant_id=connection.tenant_id).values("billing_account_id")
+    return list(
+        BillingAccount.objects.filter(invoices__xero_sync__state=State.WAITING)
+        .exclude(pk__in=[account.pk for account in exclude]).exclude(pk__in=linked)
+        .distinct().order_by("pk")[:limit]
+    )
 
 
 def _refresh_reference_data_if_stale(connection: XeroConnection) -> None:

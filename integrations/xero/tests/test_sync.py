@@ -232,3 +232,53 @@ def test_a_credit_note_larger_than_what_is_due_is_allocated_only_up_to_the_amoun
         pass
     assert state_of(credit_note).allocated_amount == Decimal("28.75")
     assert sandbox_documents(invoice.number).get().status == "PAID"
+
+
+def test_the_document_list_shows_each_documents_xero_state(linked, codes, admin_client):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    get_user_model().objects.get(username="admin").user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    acme = BillingAccountFactory(code="ACME01")
+    sent = issued(codes, account=acme)
+    sync.push_round()
+    waiting = issued(codes, account=acme)
+    page = admin_client.get("/invoices/").content.decode()
+    assert page.count("Xero: sent") == 1 and page.count("Xero: waiting") == 1
+    assert sent.number in page and waiting.number in page
+
+
+def test_a_contact_another_worker_created_meanwhile_is_adopted_not_failed(linked, codes, monkeypatch):
+    from integrations.xero import client
+
+    account = BillingAccountFactory(code="RACE-1", name="Race Ltd")
+    # Another worker created the contact just after this worker looked the code up and found nothing.
+    Contact.objects.create(organisation=linked_org(linked), name="Race Ltd", account_number="RACE-1", is_customer=True)
+    real_lookup, lookups = client.find_contacts, []
+
+    def stale_first_lookup(**kwargs):
+        lookups.append(kwargs)
+        return [] if len(lookups) == 1 else real_lookup(**kwargs)
+
+    monkeypatch.setattr(client, "find_contacts", stale_first_lookup)
+    invoice = issued(codes, account=account)
+    sync.push_round()
+    assert state_of(invoice).state == "sent"
+    assert Contact.objects.filter(account_number="RACE-1").count() == 1
+
+
+def test_new_customers_of_later_batches_are_resolved_with_the_first_batchs_calls(linked, codes):
+    accounts = [BillingAccountFactory(code=f"NEW-{n:02d}") for n in range(4)]
+    for account in accounts:
+        for _ in range(2):
+            issued(codes, account=account)
+    sync.BATCH_SIZE, batch_size = 2, sync.BATCH_SIZE  # small batches, several rounds
+    try:
+        RequestLog.objects.all().delete()
+        while sync.push_round():
+            pass
+    finally:
+        sync.BATCH_SIZE = batch_size
+    assert SyncRecord.objects.filter(state="sent").count() == 8
+    contact_calls = RequestLog.objects.filter(path__icontains="/Contacts").count()
+    assert contact_calls == 2  # one lookup and one create for all four new customers
