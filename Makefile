@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate worker web clean
+.PHONY: run test bench install migrate worker web clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: migrate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The sync's performance against the sandbox on PostgreSQL and Redis (started if installed but down),
+# with gunicorn and Celery workers it starts and stops itself. BENCH_ARGS=--quick for a short run;
+# see bench/README.md for the options. Writes bench/results/latest.{json,md} (quick.* for --quick).
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,197 @@
+"""What a run measures and with which settings: command-line options over BENCH_* variables over defaults.
+
+Nothing here imports Django: the environment for the web server, the workers and the bench's own
+Django process is built from these values before any of them starts.
+"""
+
+import argparse
+import os
+import secrets
+import socket
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+# Sandbox limits for the unpaced phase: far above anything a run reaches.
+LIMITS_OFF = {"MINUTE_LIMIT": 10_000_000, "DAY_LIMIT": 100_000_000, "CONCURRENT_LIMIT": 10_000, "APP_MINUTE_LIMIT": 10_000_000}
+# The paced phase runs with Xero's real limits on a real minute.
+LIMITS_ON = {"MINUTE_LIMIT": 60, "DAY_LIMIT": 5000, "CONCURRENT_LIMIT": 5, "APP_MINUTE_LIMIT": 10_000, "MINUTE_SECONDS": 60}
+
+FULL = {"invoices": 3000, "accounts": 300, "issues": 200, "fast_timeout": 300.0, "paced_timeout": 300.0}
+QUICK = {"invoices": 400, "accounts": 40, "issues": 40, "fast_timeout": 60.0, "paced_timeout": 45.0}
+
+
+@dataclass
+class BenchConfig:
+    quick: bool = False
+    invoices: int = 3000  # per sync phase (N)
+    accounts: int = 300  # new billing accounts per sync phase (A)
+    known_share: float = 0.2  # share of those accounts whose contact is already in Xero
+    lines_per_invoice: int = 2
+    order: str = "random"  # which account each invoice goes to: random, or round-robin (best case)
+    seed: int = 2024
+    issue_threads: int = 4  # threads issuing a phase's invoices
+    issues: int = 200  # issues timed with the add-on on, and as many with it off
+    workers: int = 2  # Celery worker processes
+    concurrency: int = 2  # pool processes per worker
+    web_workers: int = 2  # gunicorn
+    web_threads: int = 8
+    fast_timeout: float = 300.0  # seconds the unpaced phase may take to send everything
+    paced_timeout: float = 300.0  # the same for the paced phase
+    skip_paced: bool = False
+    analyze_every: float = 15.0  # seconds between ANALYZEs while the sync runs, if autovacuum is off; 0: never
+    database_url: str = "postgres://postgres@127.0.0.1:5432/bench"
+    redis_url: str = "redis://127.0.0.1:6379/7"
+    port: int = 0  # 0: a free port
+    results: str = ""  # results file name in bench/results/ (default: latest, or quick)
+    run_dir: str = ""
+    secrets: dict = field(default_factory=dict, repr=False)
+
+    def public(self) -> dict:
+        """The settings for the results file (no secrets, no scratch paths)."""
+        values = asdict(self)
+        for private in ("secrets", "run_dir"):
+            values.pop(private)
+        return values
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/xero-sandbox"
+
+    @property
+    def results_name(self) -> str:
+        return self.results or ("quick" if self.quick else "latest")
+
+
+def load(argv: list[str] | None = None) -> BenchConfig:
+    args = _parser().parse_args(argv)
+    quick = args.quick or _env_bool("BENCH_QUICK")
+    sizes = QUICK if quick else FULL
+    config = BenchConfig(
+        quick=quick,
+        invoices=_pick(args.invoices, "BENCH_INVOICES", sizes["invoices"], int),
+        accounts=_pick(args.accounts, "BENCH_ACCOUNTS", sizes["accounts"], int),
+        known_share=_pick(args.known_share, "BENCH_KNOWN_SHARE", 0.2, float),
+        lines_per_invoice=_pick(args.lines, "BENCH_LINES", 2, int),
+        order=_pick(args.order, "BENCH_ORDER", "random", str),
+        seed=_pick(args.seed, "BENCH_SEED", 2024, int),
+        issues=_pick(args.issues, "BENCH_ISSUES", sizes["issues"], int),
+        issue_threads=_pick(args.issue_threads, "BENCH_ISSUE_THREADS", 4, int),
+        workers=_pick(args.workers, "BENCH_WORKERS", 2, int),
+        concurrency=_pick(args.concurrency, "BENCH_CONCURRENCY", 2, int),
+        web_workers=_pick(None, "BENCH_WEB_WORKERS", 2, int),
+        web_threads=_pick(None, "BENCH_WEB_THREADS", 8, int),
+        fast_timeout=_pick(args.fast_timeout, "BENCH_FAST_TIMEOUT", sizes["fast_timeout"], float),
+        paced_timeout=_pick(args.paced_timeout, "BENCH_PACED_TIMEOUT", sizes["paced_timeout"], float),
+        skip_paced=args.skip_paced or _env_bool("BENCH_SKIP_PACED"),
+        analyze_every=_pick(args.analyze_every, "BENCH_ANALYZE_EVERY", 15.0, float),
+        database_url=os.environ.get("DATABASE_URL") or BenchConfig.database_url,
+        redis_url=os.environ.get("REDIS_URL") or BenchConfig.redis_url,
+        port=_pick(args.port, "BENCH_PORT", 0, int),
+        results=_pick(args.results, "BENCH_RESULTS", "", str),
+    )
+    _check(config)
+    config.port = config.port or _free_port()
+    config.run_dir = tempfile.mkdtemp(prefix="cocoonops-bench-")
+    config.secrets = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "XERO_CLIENT_ID": secrets.token_hex(16).upper(),
+        "XERO_CLIENT_SECRET": secrets.token_urlsafe(36),
+        "XERO_TOKEN_KEYS": Fernet.generate_key().decode(),
+    }
+    return config
+
+
+def base_env(config: BenchConfig) -> dict:
+    """The environment every process of the run shares (the dev .env is deliberately not read)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("XERO_")}
+    env.update(config.secrets)
+    env.update({
+        "READ_ENV_FILE": "false",
+        "DJANGO_SETTINGS_MODULE": "cocoonops_xero.settings",
+        "DEBUG": "false",  # DEBUG would keep every query in memory and slow everything down
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_COOKIES": "false",  # the OAuth flow is driven over plain HTTP
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": config.redis_url,
+        "VAR_DIR": str(Path(config.run_dir) / "var"),
+        "XERO_ENABLED": "true",
+        "XERO_SANDBOX_ENABLED": "true",
+        "XERO_LOGIN_URL": config.sandbox_url,
+        "XERO_IDENTITY_URL": config.sandbox_url,
+        "XERO_API_URL": config.sandbox_url,
+        "XERO_SANDBOX_PUBLIC_API_URL": f"{config.sandbox_url}/api.xro/2.0",
+        "XERO_REDIRECT_URI": f"http://127.0.0.1:{config.port}/integrations/xero/callback/",
+        # No webhook URL: the sandbox records no events and no webhook sender runs (see README).
+        "XERO_WEBHOOK_URL": "",
+        "XERO_WEBHOOK_KEY": "",
+    })
+    return env
+
+
+def sandbox_env(limits: dict) -> dict:
+    return {f"XERO_SANDBOX_{name}": str(value) for name, value in limits.items()}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="make bench", description="Measure the Xero sync against the sandbox.")
+    parser.add_argument("--quick", action="store_true", help="a short run (under 2 minutes), written to quick.*")
+    parser.add_argument("--invoices", type=int, help="invoices per sync phase (N)")
+    parser.add_argument("--accounts", type=int, help="new billing accounts per sync phase (A)")
+    parser.add_argument("--known-share", type=float, help="share of accounts already in Xero (0..1)")
+    parser.add_argument("--lines", type=int, help="lines per invoice")
+    parser.add_argument("--order", choices=["random", "round-robin"], help="how invoices are spread over accounts")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--issues", type=int, help="issues timed with the add-on on (and as many off)")
+    parser.add_argument("--issue-threads", type=int, help="threads issuing a phase's invoices")
+    parser.add_argument("--workers", type=int, help="Celery worker processes")
+    parser.add_argument("--concurrency", type=int, help="pool processes per worker")
+    parser.add_argument("--fast-timeout", type=float, help="seconds allowed for the unpaced phase")
+    parser.add_argument("--paced-timeout", type=float, help="seconds allowed for the paced phase")
+    parser.add_argument("--skip-paced", action="store_true", help="leave out the paced phase")
+    parser.add_argument("--analyze-every", type=float,
+                        help="seconds between ANALYZEs during the sync when autovacuum is off (0: never)")
+    parser.add_argument("--results", help="name of the results files in bench/results/ (default latest, or quick)")
+    parser.add_argument("--port", type=int, help="web server port (default: a free one)")
+    return parser
+
+
+def _pick(given, env_name: str, default, kind):
+    if given is not None:
+        return given
+    raw = os.environ.get(env_name, "")
+    return kind(raw) if raw != "" else default
+
+
+def _env_bool(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _check(config: BenchConfig) -> None:
+    problems = []
+    if config.invoices < 1 or config.accounts < 1 or config.accounts > config.invoices:
+        problems.append("need 1 <= accounts <= invoices")
+    if not 0 <= config.known_share <= 1:
+        problems.append("known share must be between 0 and 1")
+    if config.results and not config.results.replace("-", "").replace("_", "").isalnum():
+        problems.append("results name: letters, digits, - and _ only")
+    if config.order not in ("random", "round-robin"):
+        problems.append("order must be random or round-robin")
+    if not config.database_url.startswith(("postgres://", "postgresql://")):
+        problems.append(f"DATABASE_URL must be PostgreSQL (got {config.database_url.split(':')[0]})")
+    if not config.redis_url.startswith("redis://"):
+        problems.append("REDIS_URL must be redis://")
+    if problems:
+        raise SystemExit("bench: " + "; ".join(problems))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,170 @@
+"""The figures against the issue's goals: printed, and written as JSON and Markdown."""
+
+import json
+from pathlib import Path
+
+from .config import RESULTS_DIR
+from .figures import call_bound
+
+PACE_CEILING = 60 * 50  # 60 calls a minute × 50 invoices a call
+
+
+def goals(results: dict) -> list[dict]:
+    rows = []
+    unpaced, paced, cost = results["unpaced"], results.get("paced"), results["issue_cost"]
+    for name, phase, accounts in (("paced, link included", paced, results["settings"]["accounts"]),
+                                  ("unpaced", unpaced, results["settings"]["accounts"])):
+        if phase:
+            bound = call_bound(phase["records"], accounts)
+            calls = phase["api_calls"]
+            rows.append(_row(f"API calls, {name} ({phase['records']} invoices, {accounts} new accounts)",
+                             f"{calls['counted']} (+{calls['too_many_requests']}× 429)", f"≤ {bound}",
+                             calls["counted"] <= bound and phase["complete"]))
+    if paced:
+        pace = paced["pace"]
+        per_minute = pace.get("steady_per_minute")
+        unpaced_pace = unpaced["pace"].get("steady_per_minute")
+        rows.append(_row("Pace, 60 calls/min enforced: invoices/min in the steady part",
+                         f"{per_minute} ({_percent(per_minute)} of {PACE_CEILING:,}; limits off on this machine: "
+                         f"{unpaced_pace})", f"≥ {int(0.95 * PACE_CEILING):,}",
+                         per_minute is not None and per_minute >= 0.95 * PACE_CEILING and paced["complete"]))
+        rows.append(_row("429s in the steady part (in the whole paced phase)",
+                         f"{pace.get('steady_429s')} ({paced['api_calls']['too_many_requests']})", "0",
+                         pace.get("steady_429s") == 0))
+    cpu = unpaced["worker_cpu"]
+    rows.append(_row("Worker CPU per invoice pushed, limits off (until the queue is empty; until all settled)",
+                     f"{cpu['ms_per_invoice_until_queue_empty']} ms ({cpu['ms_per_invoice_until_all_settled']} ms)", "< 5 ms",
+                     cpu["ms_per_invoice_until_queue_empty"] is not None and cpu["ms_per_invoice_until_queue_empty"] < 5))
+    rows.append(_row("Queries the add-on adds to an issue (median, on − billing alone)",
+                     f"{cost['added_queries']:+g} ({cost['on']['queries_median']:g} vs {cost['off']['queries_median']:g})",
+                     "≤ 3", cost["added_queries"] <= 3))
+    rows.append(_row(f"Time the add-on adds to an issue (median over {cost['on']['issues']}, on − billing alone)",
+                     f"{cost['added_ms_median']:+} ms ({cost['on']['ms_median']} vs {cost['off']['ms_median']} ms)",
+                     "≤ 5 ms", cost["added_ms_median"] <= 5))
+    rss = unpaced["rss_mb"]
+    peak = max(rss["peak_main"], rss["peak_pool"])
+    idle = max([*rss["idle"]["main_mb"], *rss["idle"]["pool_mb"]])
+    rows.append(_row(f"Worker RSS, largest process: idle → peak through {unpaced['records']} invoices",
+                     f"{idle:.0f} → {peak:.0f} MB", "< 200 MB", peak < 200))
+    return rows
+
+
+def _row(name, measured, goal, met) -> dict:
+    return {"figure": name, "measured": measured, "goal": goal, "met": bool(met)}
+
+
+def _percent(value) -> str:
+    return f"{value / PACE_CEILING:.0%}" if value is not None else "n/a"
+
+
+def write(results: dict, name: str) -> list[Path]:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    results = {**results, "goals": goals(results)}
+    json_path, md_path = RESULTS_DIR / f"{name}.json", RESULTS_DIR / f"{name}.md"
+    json_path.write_text(json.dumps(results, indent=2, default=str, ensure_ascii=False) + "\n")
+    md_path.write_text(markdown(results))
+    return [json_path, md_path]
+
+
+def console(results: dict) -> str:
+    lines = ["", "Results", "-------"]
+    for row in goals(results):
+        lines.append(f"{'ok ' if row['met'] else 'MISS'} {row['figure']}: {row['measured']} (goal {row['goal']})")
+    return "\n".join(lines)
+
+
+def markdown(results: dict) -> str:
+    m, s = results["machine"], results["settings"]
+    out = [
+        f"# Xero sync benchmark — {results['mode']} run",
+        "",
+        f"Run {results['started_at']}, {results['duration_seconds']} s in all, with `{results.get('command', 'make bench')}`. "
+        f"Code: {m['git_commit']}"
+        f"{' plus uncommitted changes' if m['working_tree_changed'] else ''}.",
+        f"Machine: {m['cpus']} CPUs ({m['arch']}, {m['cpu_model']}), {m['memory_gb']} GB; "
+        f"PostgreSQL {m['postgresql']}, Redis {m['redis']}, Python {m['python']}. "
+        f"Load average (1, 5, 15 min) at the start {m['load_average_at_start']}, at the end "
+        f"{m.get('load_average_at_end')}: the web server, the workers, PostgreSQL, the bench and anything else running "
+        "share these CPUs.",
+        f"Settings: N={s['invoices']} invoices over A={s['accounts']} new billing accounts per sync phase "
+        f"({s['known_share']:.0%} already Xero contacts), {s['lines_per_invoice']} lines each, accounts picked "
+        f"{s['order']}; {s['web']}; {s['celery']}.",
+        "",
+        *(["**Quick run**: a few hundred invoices, under a minute of sync: the pace is not measured against a "
+            "full minute's budget, and fixed costs weigh more per invoice. Use the full run's figures.", ""]
+          if results["mode"] == "quick" else []),
+        "| Figure | Measured | Goal | Met |",
+        "|---|---|---|---|",
+        *[f"| {r['figure']} | {r['measured']} | {r['goal']} | {'yes' if r['met'] else '**no**'} |" for r in results["goals"]],
+        "",
+    ]
+    for title, key in (("Sync paced (60 calls a minute, real minute)", "paced"), ("Sync with the sandbox's limits off", "unpaced")):
+        if results.get(key):
+            out += _phase_section(title, results[key])
+    out += _issue_section(results["issue_cost"])
+    out += ["## Exactly once", "", _kv(results["exactly_once"]), "",
+            "## How it was measured", "", *HOW, "", "## All settings", "", "```json",
+            json.dumps(s, indent=2, default=str), "```", ""]
+    return "\n".join(out)
+
+
+def _phase_section(title: str, phase: dict) -> list[str]:
+    calls, pace, cpu, rss = phase["api_calls"], phase["pace"], phase["worker_cpu"], phase["rss_mb"]
+    return [
+        f"## {title}", "",
+        f"- {phase['issued']} invoices issued in {phase['issue_seconds']} s while the workers were held "
+        f"({phase['tasks_queued']} tasks queued); {phase['records']} records to send; "
+        f"{'all settled' if phase['complete'] else '**not all settled before the timeout**'} "
+        f"{phase['seconds_to_settle']} s after release; states {phase['states']}; queue emptied: {phase['queue_drained']}.",
+        f"- API calls: {calls['counted']} counted, {calls['too_many_requests']} answered 429; by endpoint: "
+        + ", ".join(f"{k} {v}" for k, v in calls["by_endpoint"].items())
+        + f"; median server time of a PUT /Invoices: {calls['put_invoices_server_ms_median']} ms.",
+        f"- Pace: {_kv(pace)}.",
+        f"- Worker CPU: {_kv(cpu)}.",
+        f"- Worker RSS (MB): idle {rss['idle']}, after {rss['after']}, peak main {rss['peak_main']}, peak pool {rss['peak_pool']}.",
+        f"- Failures: {phase['failures']['count']}" + "".join(f"\n  - {m}" for m in phase["failures"]["messages"]),
+        "",
+    ]
+
+
+def _issue_section(cost: dict) -> list[str]:
+    return [
+        "## What issuing costs", "",
+        "| Issue | Issues | Queries (median) | ms median | ms p90 |", "|---|---|---|---|---|",
+        *[f"| {SIDES[side]} | {cost[side]['issues']} | {cost[side]['queries_median']:g} | {cost[side]['ms_median']} | {cost[side]['ms_p90']} |"
+          for side in ("on", "off")],
+        "",
+        f"Statements only with the add-on: {cost['added_queries_sql']['only_on'] or 'none'}; "
+        f"only with billing alone: {cost['added_queries_sql']['only_off'] or 'none'} (values differ between issues, "
+        "so a statement's first words are compared).",
+        "",
+    ]
+
+
+SIDES = {"on": "with the Xero add-on on", "off": "billing alone (no listener on its issue signals)"}
+
+
+def _kv(values: dict) -> str:
+    return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in values.items())
+
+
+HOW = [
+    "- Real pieces: PostgreSQL, Redis, gunicorn serving the app with the sandbox mounted, Celery prefork "
+    "workers and beat (the sweeper) as separate processes; no webhook sender (the sandbox app has no webhook URL).",
+    "- Link: the OAuth flow driven over HTTP (sign in, LINK TO MY ACCOUNT, allow on the sandbox's consent page, "
+    "follow the callback), with the sandbox enforcing its limits; its calls (organisation, accounts, tax rates) "
+    "count in the paced phase, which follows.",
+    "- Each sync phase issues its invoices through `billing.services.invoice_issue` while the workers consume only a "
+    "hold queue (one `push_documents` task per issue queues up in Redis), then tells them to consume it: "
+    "the sync starts with a backlog, so its pace is not limited by how fast the bench issues.",
+    "- API calls: rows of the sandbox's RequestLog for the NZ organisation in the phase; 'counted' leaves out 429s.",
+    "- Pace: SyncRecord.sent_at of the phase's invoices; the steady part runs from the 10th to the 90th percentile "
+    "of them; 429s are counted in that window and in the whole phase.",
+    "- Worker CPU: utime + stime from /proc/<pid>/stat of every worker process and its pool (beat not counted), "
+    "from release until all records settled, and until the queue was empty (the rest of the one-per-issue tasks), "
+    "divided by the invoices sent.",
+    "- Issue cost: `CaptureQueriesContext` and `time.perf_counter` around `services.invoice_issue` in the bench's own "
+    "process, alternating the add-on on and billing alone (its two issue signals with no receiver); the time includes "
+    "queuing the Celery task after commit.",
+    "- Memory: VmRSS from /proc/<pid>/status, idle before release, sampled every second, and after.",
+]
