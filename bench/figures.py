@@ -1,7 +1,6 @@
 """The figures of a sync phase, read from the database afterwards: the sandbox's request log (what
 reached the Accounting API) and the platform's sync records (what was sent, and when)."""
 
-import math
 import re
 import statistics
 import time
@@ -12,15 +11,9 @@ from django.db.models import Count
 from integrations.xero.models import SyncRecord
 from xero_sandbox.models import RequestLog
 
-BATCH = 50
 API_PREFIX = re.compile(r"^.*?/api\.xro/2\.0", re.IGNORECASE)
 ID_PART = re.compile(r"/[0-9a-f]{8}-[0-9a-f-]{27}", re.IGNORECASE)
 STEADY = (0.1, 0.9)  # the steady part of a run: between the 10th and the 90th percentile of invoices sent
-
-
-def call_bound(invoices: int, accounts: int) -> int:
-    """The issue's bound: ceil(N/50) + 2·ceil(A/50) + 3 calls, reference data included."""
-    return math.ceil(invoices / BATCH) + 2 * math.ceil(accounts / BATCH) + 3
 
 
 def api_calls(org, since, until) -> dict:
