@@ -27,7 +27,10 @@ def test_a_rate_needs_at_least_one_code():
 
 
 def test_a_rate_with_only_a_cost_code_is_valid():
-    Rate(label="Trucking cost", cost_account_code="310", revenue_account_code="").full_clean()
+    rate = Rate(label="Trucking cost", cost_account_code="310", revenue_account_code="")
+    rate.full_clean()  # raises if the rule were "both codes required"
+    rate.save()
+    assert Rate.objects.get(pk=rate.pk).revenue_accounting_code == ""
 
 
 def test_cost_and_revenue_codes_must_differ():
