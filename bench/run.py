@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit_on_signal(signum, frame):
+    print(f"\nbench stopped by signal {signum}: stopping the processes it started", file=sys.stderr, flush=True)
     raise SystemExit(128 + signum)
 
 

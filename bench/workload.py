@@ -5,6 +5,7 @@ Drafts are written in bulk (their creation is not what is measured); every issue
 """
 
 import random
+import re
 import statistics
 import threading
 import time
@@ -163,12 +164,15 @@ def _summary(samples: list[dict]) -> dict:
 
 
 def _added_queries(on: dict, off: dict) -> dict:
-    """The statements one issue runs only with the add-on on, and only with it off (shortened)."""
-    def shapes(sample):
-        return [" ".join(sql.split()[:8]) for sql in sample["sql"]]
-
-    on_shapes, off_shapes = shapes(on), shapes(off)
+    """The statements one issue runs only with the add-on on, and only with billing alone (their shapes)."""
+    on_shapes, off_shapes = [statement_shape(sql) for sql in on["sql"]], [statement_shape(sql) for sql in off["sql"]]
     return {"only_on": [s for s in on_shapes if s not in off_shapes], "only_off": [s for s in off_shapes if s not in on_shapes]}
+
+
+def statement_shape(sql: str) -> str:
+    """A statement without its values, shortened: two issues' statements compare equal when alike."""
+    shape = re.sub(r"\b\d+(\.\d+)?\b", "?", re.sub(r"'[^']*'", "?", sql))
+    return " ".join(shape.split()[:10])
 
 
 
