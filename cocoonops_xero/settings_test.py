@@ -18,6 +18,10 @@ os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="cocoonops-test-"))
 
 from .settings import *  # noqa: E402,F403
 
+# Parallel test processes share Redis: each keeps its cache keys to itself (its worker processes,
+# which inherit VAR_DIR, share them).
+CACHES["default"]["KEY_PREFIX"] = f"cocoonops-test-{VAR_DIR.name}"  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files come from the finders; no collectstatic output is needed to render pages.
 STATIC_ROOT = None

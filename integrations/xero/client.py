@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime
 import json
+import threading
 import time
 import urllib.parse
 from decimal import Decimal
@@ -48,7 +49,42 @@ from xero_python.identity import IdentityApi
 
 from .errors import XeroError, XeroNeedsRelink, XeroRateLimited, XeroRejected
 
-_http = urllib3.PoolManager(retries=False)
+class _LimitReadingPool(urllib3.PoolManager):
+    """Notes, per thread, the call limits Xero reports on each answer (the SDK does not hand back
+    headers of successful calls)."""
+
+    def urlopen(self, method, url, redirect=True, **kw):
+        _reported.headers = {}
+        response = super().urlopen(method, url, redirect=redirect, **kw)
+        _reported.headers = response.headers
+        return response
+
+
+_reported = threading.local()
+_http = _LimitReadingPool(retries=False)
+
+
+@dataclass(frozen=True)
+class ReportedLimits:
+    """What Xero's last answer in this thread said was left (None: it did not say)."""
+
+    minute_remaining: int | None
+    day_remaining: int | None
+
+
+def last_reported_limits() -> ReportedLimits:
+    headers = getattr(_reported, "headers", None) or {}
+    return ReportedLimits(
+        minute_remaining=_int_or_none(headers.get("X-MinLimit-Remaining")),
+        day_remaining=_int_or_none(headers.get("X-DayLimit-Remaining")),
+    )
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

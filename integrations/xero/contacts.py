@@ -1,24 +1,76 @@
 """Which Xero contact each billing account's documents go to: remembered links first, then one bulk
 lookup by Account Number (archived contacts included), then one bulk create for codes Xero lacks.
-Nothing is guessed: an archived match or a name clash is a problem for a person to fix."""
+Nothing is guessed: an archived match or a name clash is a problem for a person to fix.
+
+Only one worker at a time looks contacts up for an organisation (a lease on its CallPace row): parallel
+workers holding batches with the same new customers would otherwise each look them up and race to
+create them. The others wait for the lease, then find most of their customers already linked.
+"""
+
+import datetime
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from django.db.models import Q
+from django.utils import timezone
 
 from billing.models import BillingAccount
 
 from . import client, pacing
-from .models import ContactLink
+from .models import CallPace, ContactLink
 
 LOOKUP_BATCH = 50
 NUMBER_TAKEN = "Account Number already exists"
+LEASE = datetime.timedelta(seconds=90)  # longer than a lookup and a create, even waiting for their slots
+LEASE_POLL_SECONDS = 0.1
 
 
-def resolve(*, access_token: str, tenant_id: str, accounts: list[BillingAccount]) -> tuple[dict, dict]:
-    """(contact id by account pk, problem message by account pk)."""
+def resolve(
+    *, access_token: str, tenant_id: str, accounts: list[BillingAccount],
+    more_to_resolve: Callable[[list[BillingAccount], int], list[BillingAccount]] = lambda exclude, limit: [],
+) -> tuple[dict, dict]:
+    """(contact id by account pk, problem message by account pk).
+
+    `more_to_resolve(exclude, limit)` names other accounts still unlinked that the same bulk calls
+    should resolve while they are at it (saving later batches a lookup and a create each).
+    """
+    contact_ids, unknown = _known(tenant_id, accounts)
+    if not unknown:
+        return contact_ids, {}
+    with _lease(tenant_id):
+        contact_ids, unknown = _known(tenant_id, accounts)  # the last holder may have linked them
+        if not unknown:
+            return contact_ids, {}
+        extra = more_to_resolve(unknown, LOOKUP_BATCH - len(unknown))
+        problems = _resolve_unknown(access_token, tenant_id, unknown + extra, contact_ids)
+    return contact_ids, problems
+
+
+def _known(tenant_id: str, accounts: list[BillingAccount]) -> tuple[dict, list[BillingAccount]]:
     known = dict(
         ContactLink.objects.filter(tenant_id=tenant_id, billing_account__in=accounts)
         .values_list("billing_account_id", "contact_id")
     )
-    contact_ids = {pk: str(contact_id) for pk, contact_id in known.items()}
-    unknown = [account for account in accounts if account.pk not in known]
+    return {pk: str(contact_id) for pk, contact_id in known.items()}, [a for a in accounts if a.pk not in known]
+
+
+@contextmanager
+def _lease(tenant_id: str):
+    pacing.ensure_row(tenant_id)
+    while True:
+        now = timezone.now()
+        free = Q(contacts_lease_until__isnull=True) | Q(contacts_lease_until__lt=now)
+        if CallPace.objects.filter(free, tenant_id=tenant_id).update(contacts_lease_until=now + LEASE):
+            break
+        time.sleep(LEASE_POLL_SECONDS)
+    try:
+        yield
+    finally:
+        CallPace.objects.filter(tenant_id=tenant_id).update(contacts_lease_until=None)
+
+
+def _resolve_unknown(access_token, tenant_id, unknown: list[BillingAccount], contact_ids: dict) -> dict:
     problems = {}
     missing = []
     found = _lookup(access_token, tenant_id, [a.code for a in unknown])
@@ -35,7 +87,7 @@ def resolve(*, access_token: str, tenant_id: str, accounts: list[BillingAccount]
         else:
             missing.append(account)
     _create(access_token, tenant_id, missing, contact_ids, problems)
-    return contact_ids, problems
+    return problems
 
 
 def _lookup(access_token, tenant_id, codes: list[str]) -> list[client.XeroContact]:

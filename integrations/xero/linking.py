@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from . import client, crypto
+from . import client, crypto, pacing
 from .errors import XeroError
 from .models import XeroConnection
 from .tokens import access_token_for
@@ -118,13 +118,18 @@ def connection_disconnect(*, connection: XeroConnection) -> None:
 
 def reference_data_load(*, connection: XeroConnection) -> None:
     """Read and keep the organisation's chart of accounts and tax rates."""
+    tenant_id = str(connection.tenant_id)
     try:
         token = access_token_for(connection)
-        accounts = client.read_accounts(access_token=token, tenant_id=str(connection.tenant_id))
-        tax_rates = client.read_tax_rates(access_token=token, tenant_id=str(connection.tenant_id))
+        with pacing.call(tenant_id):  # these count against the same per-organisation limits
+            accounts = client.read_accounts(access_token=token, tenant_id=tenant_id)
+        with pacing.call(tenant_id):
+            tax_rates = client.read_tax_rates(access_token=token, tenant_id=tenant_id)
     except XeroError as error:
         connection_record_failure(connection=connection, error=error)
         return
+    except pacing.Paused:
+        return  # the Add Ons page says why; the caches are read again once sending resumes
     XeroConnection.objects.filter(pk=connection.pk).update(
         chart_of_accounts=accounts, tax_rates=tax_rates, reference_data_loaded_at=timezone.now(),
         last_success_at=timezone.now(),

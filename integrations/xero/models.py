@@ -149,3 +149,6 @@ class CallPace(models.Model):
     in_flight_since = models.DateTimeField(null=True, blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
     pause_reason = models.TextField(blank=True)
+    # While set and in the future, one worker is finding or creating contacts for this organisation;
+    # the others wait for it rather than look up (and create) the same customers in parallel.
+    contacts_lease_until = models.DateTimeField(null=True, blank=True)

@@ -3,6 +3,11 @@
 Xero allows 60 calls a minute and 5 at once per organisation (and 5,000 a day). Rather than meet
 429s, every call takes the next free slot, one every 60/limit seconds, from a row shared by all
 workers (a short transaction; no lock is held during the call itself), and waits for its time.
+Slots are a little wider than 60/limit (PACE_MARGIN): calls leave on time but reach Xero with some
+jitter, and a 429 costs far more than the margin (Xero's Retry-After for the minute limit is up to a
+minute, for every worker). After each call the limits Xero reports (X-MinLimit-Remaining,
+X-DayLimit-Remaining) are read: a minute budget used up skips a slot; a day budget used up pauses the
+organisation before a 429 has to say so.
 A 429 still waits its Retry-After (the caller releases its documents until then); a daily-limit 429
 pauses the organisation until the limit resets, and says so on the Add Ons page.
 """
@@ -16,10 +21,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import client
 from .errors import XeroRateLimited
 from .models import CallPace
 
 STALE_IN_FLIGHT = datetime.timedelta(minutes=2)  # counts left by killed workers stop counting after this
+PACE_MARGIN = 1.03  # 97% of the minute limit: room for network jitter, costing 3% of the ceiling
+DAY_LIMIT_PAUSE_SECONDS = 3600  # Xero's day window rolls; look again in an hour
+DAY_LIMIT_REASON = "Xero's daily call limit for this organisation is used up; sending resumes when it resets."
 
 
 class Paused(Exception):
@@ -36,23 +45,47 @@ def call(tenant_id: str):
         yield
     except XeroRateLimited as error:
         if error.problem == "day":
-            pause(tenant_id=tenant_id, seconds=error.retry_after, reason="Xero's daily call limit for this organisation is used up; sending resumes when it resets.")
+            pause(tenant_id=tenant_id, seconds=error.retry_after, reason=DAY_LIMIT_REASON)
         else:
             _push_back(tenant_id, error.retry_after)
         raise
+    else:
+        _heed_reported_limits(tenant_id, client.last_reported_limits())
     finally:
         CallPace.objects.filter(tenant_id=tenant_id, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
 
 
 def pause(*, tenant_id: str, seconds: float, reason: str) -> None:
     until = timezone.now() + datetime.timedelta(seconds=seconds)
-    _row(tenant_id)
+    ensure_row(tenant_id)
     CallPace.objects.filter(tenant_id=tenant_id).update(paused_until=until, pause_reason=reason)
 
 
 def paused(tenant_id: str) -> CallPace | None:
     return CallPace.objects.filter(tenant_id=tenant_id, paused_until__gt=timezone.now()).first()
 
+
+def ensure_row(tenant_id: str) -> None:
+    if not CallPace.objects.filter(tenant_id=tenant_id).exists():
+        try:
+            with transaction.atomic():
+                CallPace.objects.create(tenant_id=tenant_id)
+        except IntegrityError:
+            pass  # another worker created it first
+
+
+def _slot_interval() -> datetime.timedelta:
+    return datetime.timedelta(seconds=60.0 / settings.XERO_CALLS_PER_MINUTE * PACE_MARGIN)
+
+
+def _heed_reported_limits(tenant_id: str, limits: client.ReportedLimits) -> None:
+    if limits.day_remaining == 0:
+        pause(tenant_id=tenant_id, seconds=DAY_LIMIT_PAUSE_SECONDS, reason=DAY_LIMIT_REASON)
+    elif limits.minute_remaining == 0:
+        # The minute's budget is spent (perhaps by calls this pace does not see, from another app on
+        # the same organisation): skip a slot rather than have the next call meet a 429.
+        later = timezone.now() + 2 * _slot_interval()
+        CallPace.objects.filter(tenant_id=tenant_id, next_call_at__lt=later).update(next_call_at=later)
 
 def _wait_for_slot(tenant_id: str) -> None:
     while True:
@@ -64,8 +97,8 @@ def _wait_for_slot(tenant_id: str) -> None:
 
 def _take_slot(tenant_id: str) -> float | None:
     """None when a slot was taken and its time has come; else seconds to wait before trying again."""
-    interval = datetime.timedelta(seconds=60.0 / settings.XERO_CALLS_PER_MINUTE)
-    _row(tenant_id)
+    interval = _slot_interval()
+    ensure_row(tenant_id)
     with transaction.atomic():
         pace = CallPace.objects.select_for_update().get(tenant_id=tenant_id)
         now = timezone.now()
@@ -90,11 +123,3 @@ def _push_back(tenant_id: str, seconds: float) -> None:
     later = timezone.now() + datetime.timedelta(seconds=seconds)
     CallPace.objects.filter(tenant_id=tenant_id).update(next_call_at=later)
 
-
-def _row(tenant_id: str) -> None:
-    if not CallPace.objects.filter(tenant_id=tenant_id).exists():
-        try:
-            with transaction.atomic():
-                CallPace.objects.create(tenant_id=tenant_id)
-        except IntegrityError:
-            pass  # another worker created it first

@@ -23,4 +23,4 @@ def write_outbox_row(sender, invoice, **kwargs):
 def push_soon(sender, invoice, **kwargs):
     if addon_enabled(AddOn.Key.XERO):
         # If the broker is down this raises (billing logs it); the sweeper sends the document later.
-        tasks.push_documents.delay()
+        tasks.push_soon()

@@ -12,6 +12,7 @@ import random
 import uuid
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,6 +27,7 @@ from .tokens import access_token_for
 logger = logging.getLogger(__name__)
 State = SyncRecord.State
 BATCH_SIZE = 50
+CLAIM_TRIES = 3
 DUPLICATE_NUMBER = "must be unique"
 
 
@@ -103,19 +105,26 @@ def release_stale_claims(*, now: datetime.datetime | None = None) -> int:
 
 
 def _claim(*, credit_notes: bool, now: datetime.datetime) -> list[SyncRecord]:
+    """Up to a batch of due records, taken for this worker alone (rows another worker is taking are
+    skipped, not waited for; a worker that still loses the race looks again rather than going idle)."""
     kind = Invoice.Kind.CREDIT_NOTE if credit_notes else Invoice.Kind.INVOICE
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    candidates = list(
-        SyncRecord.objects.filter(due, state=State.WAITING, invoice__kind=kind)
-        .order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE]
-    )
-    if not candidates:
-        return []
     token = uuid.uuid4().hex
-    SyncRecord.objects.filter(pk__in=candidates, state=State.WAITING).update(
-        state=State.SENDING, claim_token=token, attempts=F("attempts") + 1,
-        claimed_until=now + datetime.timedelta(seconds=settings.XERO_SYNC_CLAIM_SECONDS),
-    )
+    for _ in range(CLAIM_TRIES):
+        with transaction.atomic():
+            candidates = list(
+                SyncRecord.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(due, state=State.WAITING, invoice__kind=kind)
+                .order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE]
+            )
+            if not candidates:
+                return []
+            claimed = SyncRecord.objects.filter(pk__in=candidates, state=State.WAITING).update(
+                state=State.SENDING, claim_token=token, attempts=F("attempts") + 1,
+                claimed_until=now + datetime.timedelta(seconds=settings.XERO_SYNC_CLAIM_SECONDS),
+            )
+        if claimed:
+            break
     return list(
         SyncRecord.objects.filter(claim_token=token, state=State.SENDING)
         .select_related("invoice__billing_account").prefetch_related("invoice__lines__rate", "invoice__lines__tax_rate")
@@ -179,8 +188,10 @@ def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.Docume
         else:
             checked.append(record)
     accounts = list({record.invoice.billing_account_id: record.invoice.billing_account for record in checked}.values())
-    accounts += _unlinked_accounts_waiting(connection, exclude=accounts, limit=contacts.LOOKUP_BATCH - len(accounts))
-    contact_ids, problems = contacts.resolve(access_token=token, tenant_id=str(connection.tenant_id), accounts=accounts)
+    contact_ids, problems = contacts.resolve(
+        access_token=token, tenant_id=str(connection.tenant_id), accounts=accounts,
+        more_to_resolve=lambda exclude, limit: _unlinked_accounts_waiting(connection, exclude=exclude, limit=limit),
+    )
     sendable = []
     for record in checked:
         account_id = record.invoice.billing_account_id
@@ -192,13 +203,13 @@ def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.Docume
 
 
 def _unlinked_accounts_waiting(connection, *, exclude, limit) -> list[BillingAccount]:
-    """Other waiting documents' billing accounts with no known contact yet: resolving them along with
-    this batch's (in the same bulk calls) saves later batches a lookup and a create each."""
+    """Other waiting (or claimed) documents' billing accounts with no known contact yet: resolving them
+    along with this batch's (in the same bulk calls) saves later batches a lookup and a create each."""
     if limit <= 0:
         return []
     linked = ContactLink.objects.filter(tenant_id=connection.tenant_id).values("billing_account_id")
     return list(
-        BillingAccount.objects.filter(invoices__xero_sync__state=State.WAITING)
+        BillingAccount.objects.filter(invoices__xero_sync__state__in=[State.WAITING, State.SENDING])
         .exclude(pk__in=[account.pk for account in exclude]).exclude(pk__in=linked)
         .distinct().order_by("pk")[:limit]
     )

@@ -89,7 +89,7 @@ def _linked(request, outcome):
 def retry(request, pk):
     record = get_object_or_404(SyncRecord, pk=pk)
     sync.retry(record=record)
-    tasks.push_documents.delay()
+    tasks.push_soon()
     messages.success(request, f"{record.invoice} will be sent to Xero again.")
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):

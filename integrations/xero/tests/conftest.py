@@ -5,9 +5,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 
 from xero_sandbox.models import Organisation
 from xero_sandbox.seeding import seed_if_empty
+
+
+@pytest.fixture(autouse=True)
+def _no_push_queued():
+    """Each test starts with no push task queued (issuing queues one only when none is; see tasks.push_soon)."""
+    from integrations.xero.tasks import PUSH_QUEUED
+
+    cache.delete(PUSH_QUEUED)
 
 
 @pytest.fixture

@@ -15,6 +15,14 @@ from .conftest import link
 from .test_sync import codes, issued  # noqa: F401  (fixtures and helpers)
 
 
+def in_parallel(target, *, threads: int) -> None:
+    running = [threading.Thread(target=target) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join(timeout=60)
+
+
 @pytest.fixture
 def linked(sandbox, admin_client):
     link(admin_client, sandbox["NZ"])
@@ -32,11 +40,7 @@ def test_calls_to_one_organisation_are_spaced_evenly_across_threads(linked, sett
                 client.read_organisation(access_token=token, tenant_id=tenant)
         db.close()
 
-    threads = [threading.Thread(target=calls) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    in_parallel(calls, threads=3)
     assert time.monotonic() - started >= 11 * 0.25 - 0.05  # 12 calls, 11 intervals
     assert CallPace.objects.get().in_flight == 0
 
@@ -67,16 +71,77 @@ def test_without_pacing_the_same_stream_would_meet_429s(linked, settings):
     assert refused > 0
 
 
-def test_the_daily_limit_pauses_the_organisation_visibly_without_failing_documents(linked, settings, codes, admin_client):  # noqa: F811
+def test_a_used_up_daily_budget_pauses_the_organisation_before_xero_must_refuse(linked, settings, codes, admin_client):  # noqa: F811
     settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "DAY_LIMIT": 1, "MINUTE_SECONDS": 0.02}
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     RequestLog.objects.all().delete()
-    sync.push_round()  # the contact lookup takes the day's one call; the PUT meets 429 day
+    sync.push_round()  # the contact lookup takes the day's one call and Xero says none is left
+    assert SyncRecord.objects.get(invoice=invoice).state == "waiting"
+    assert pacing.paused(str(linked.tenant_id)) is not None
+    assert "daily call limit" in admin_client.get("/addons/").content.decode()
+    assert not RequestLog.objects.filter(method="PUT").exists()
+    assert not RequestLog.objects.filter(status_code=429).exists()
+
+
+def test_the_daily_limit_pauses_the_organisation_visibly_without_failing_documents(linked, settings, codes, admin_client):  # noqa: F811
+    settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "DAY_LIMIT": 1, "MINUTE_SECONDS": 0.02}
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    # Linking already spent the day's call: the first call of the sync meets a daily-limit 429.
+    sync.push_round()
     record = SyncRecord.objects.get(invoice=invoice)
     assert record.state == "waiting"
+    assert RequestLog.objects.filter(status_code=429).count() == 1
     assert pacing.paused(str(linked.tenant_id)) is not None
     assert "daily call limit" in admin_client.get("/addons/").content.decode()
     SyncRecord.objects.update(next_attempt_at=None)  # even when due, nothing is sent while paused
     sync.push_round()
     assert SyncRecord.objects.get(invoice=invoice).state == "waiting"
-    assert RequestLog.objects.filter(method="PUT").count() == 1
+    assert RequestLog.objects.filter(status_code=429).count() == 1
+
+
+def test_parallel_workers_look_up_and_create_each_new_customer_once(linked, codes, monkeypatch):  # noqa: F811
+    from xero_sandbox.models import Fault, Organisation
+
+    accounts = [BillingAccountFactory(code=f"PAR-{n:02d}") for n in range(4)]
+    for _ in range(2):
+        for account in accounts:
+            issued(codes, account=account)  # two batches of four, each naming all four new customers
+    monkeypatch.setattr(sync, "BATCH_SIZE", 4)
+    # A slow lookup keeps the first worker inside it while the second one arrives.
+    Fault.objects.create(organisation=Organisation.objects.get(tenant_id=linked.tenant_id), kind=Fault.Kind.SLOW,
+                         method="GET", path_contains="/Contacts", delay_seconds=0.5)
+    RequestLog.objects.all().delete()
+
+    def worker():
+        sync.push_round()
+        db.close()
+
+    in_parallel(worker, threads=2)
+    assert SyncRecord.objects.filter(state="sent").count() == 8
+    assert RequestLog.objects.filter(path__icontains="/Contacts").count() == 2  # one lookup, one create
+    assert CallPace.objects.get().contacts_lease_until is None
+
+
+def test_a_minute_budget_xero_reports_spent_skips_a_slot(linked, settings):
+    settings.XERO_CALLS_PER_MINUTE = 600  # a slot every 0.1 s (and a little)
+    settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "MINUTE_LIMIT": 1, "MINUTE_SECONDS": 60.0}
+    tenant, token = str(linked.tenant_id), linked.access_token
+    RequestLog.objects.all().delete()
+    with pacing.call(tenant):
+        client.read_organisation(access_token=token, tenant_id=tenant)
+    assert client.last_reported_limits().minute_remaining == 0
+    answered = RequestLog.objects.get().at
+    assert (CallPace.objects.get().next_call_at - answered).total_seconds() > 0.15  # two slots, not one
+
+
+def test_issuing_many_documents_queues_one_push_until_it_starts(linked, codes, monkeypatch):  # noqa: F811
+    from integrations.xero import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.push_documents, "apply_async", lambda **options: queued.append(options))
+    for _ in range(5):
+        issued(codes)
+    assert queued == [{"countdown": tasks.PUSH_GATHER_SECONDS}]
+    tasks.push_documents()  # runs (sends all five); documents issued from now on need a new push
+    issued(codes)
+    assert len(queued) == 2
