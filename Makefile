@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install migrate worker web clean
+.PHONY: run test test-e2e bench install migrate worker web clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,17 @@ run: migrate
 	$(BIN)/python manage.py demo_setup
 	$(BIN)/honcho start -f Procfile.dev
 
+# The browser journey (e2e/) is part of it when /usr/bin/chromium is there (it skips otherwise, and fails
+# when CI is set).
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The browser journey alone, in Debian's chromium (installed with apt when missing and run as root),
+# against gunicorn, a Celery worker and the sandbox on PostgreSQL and Redis (started if installed but
+# down). E2E_SAVE_SCREENSHOTS=1 copies the screenshots to docs/screenshots/e2e/.
+test-e2e: $(STAMP)
+	bin/ensure-chromium
+	$(BIN)/python -m pytest e2e $(PYTEST_ARGS)
 
 # The sync's performance against the sandbox on PostgreSQL and Redis (started if installed but down),
 # with gunicorn and Celery workers it starts and stops itself. BENCH_ARGS=--quick for a short run;

@@ -22,8 +22,11 @@ LIMITS_OFF = {"MINUTE_LIMIT": 10_000_000, "DAY_LIMIT": 100_000_000, "CONCURRENT_
 # The paced phase runs with Xero's real limits on a real minute.
 LIMITS_ON = {"MINUTE_LIMIT": 60, "DAY_LIMIT": 5000, "CONCURRENT_LIMIT": 5, "APP_MINUTE_LIMIT": 10_000, "MINUTE_SECONDS": 60}
 
-FULL = {"invoices": 3000, "accounts": 300, "issues": 200, "fast_timeout": 300.0, "paced_timeout": 300.0}
-QUICK = {"invoices": 400, "accounts": 40, "issues": 40, "fast_timeout": 60.0, "paced_timeout": 45.0}
+FULL = {"invoices": 3000, "accounts": 300, "issues": 200, "fast_timeout": 300.0, "paced_timeout": 300.0,
+        "receiver_invoices": 1000, "receiver_posts": 3000, "receiver_timeout": 300.0}
+QUICK = {"invoices": 400, "accounts": 40, "issues": 40, "fast_timeout": 60.0, "paced_timeout": 45.0,
+         "receiver_invoices": 200, "receiver_posts": 600, "receiver_timeout": 120.0}
+PHASES = ("receiver",)  # phases `--only` can pick
 
 
 @dataclass
@@ -45,6 +48,12 @@ class BenchConfig:
     paced_timeout: float = 300.0  # the same for the paced phase
     skip_paced: bool = False
     analyze_every: float = 15.0  # seconds between ANALYZEs while the sync runs, if autovacuum is off; 0: never
+    only: str = ""  # one phase alone (receiver), or "" for the whole run
+    receiver_invoices: int = 1000  # sent and paid invoices the webhook events name
+    receiver_posts: int = 3000  # POSTs of 1-event payloads (a fifth as many 50-event ones)
+    receiver_senders: int = 20  # concurrent senders
+    receiver_rate: float = 100.0  # 1-event POSTs a second, all senders together (50-event ones: a fifth)
+    receiver_timeout: float = 300.0  # seconds allowed for the events to be processed
     database_url: str = "postgres://postgres@127.0.0.1:5432/bench"
     redis_url: str = "redis://127.0.0.1:6379/7"
     port: int = 0  # 0: a free port
@@ -65,7 +74,10 @@ class BenchConfig:
 
     @property
     def results_name(self) -> str:
-        return self.results or ("quick" if self.quick else "latest")
+        if self.results:
+            return self.results
+        name = "quick" if self.quick else "latest"
+        return f"{self.only}-{name}" if self.only else name
 
 
 def load(argv: list[str] | None = None) -> BenchConfig:
@@ -94,6 +106,12 @@ def load(argv: list[str] | None = None) -> BenchConfig:
         redis_url=os.environ.get("REDIS_URL") or BenchConfig.redis_url,
         port=_pick(args.port, "BENCH_PORT", 0, int),
         results=_pick(args.results, "BENCH_RESULTS", "", str),
+        only=_pick(args.only, "BENCH_ONLY", "", str),
+        receiver_invoices=_pick(args.receiver_invoices, "BENCH_RECEIVER_INVOICES", sizes["receiver_invoices"], int),
+        receiver_posts=_pick(args.receiver_posts, "BENCH_RECEIVER_POSTS", sizes["receiver_posts"], int),
+        receiver_senders=_pick(args.receiver_senders, "BENCH_RECEIVER_SENDERS", 20, int),
+        receiver_rate=_pick(args.receiver_rate, "BENCH_RECEIVER_RATE", 100.0, float),
+        receiver_timeout=_pick(None, "BENCH_RECEIVER_TIMEOUT", sizes["receiver_timeout"], float),
     )
     _check(config)
     config.port = config.port or _free_port()
@@ -103,6 +121,7 @@ def load(argv: list[str] | None = None) -> BenchConfig:
         "XERO_CLIENT_ID": secrets.token_hex(16).upper(),
         "XERO_CLIENT_SECRET": secrets.token_urlsafe(36),
         "XERO_TOKEN_KEYS": Fernet.generate_key().decode(),
+        "XERO_WEBHOOK_KEY": secrets.token_urlsafe(32),
     }
     return config
 
@@ -128,9 +147,10 @@ def base_env(config: BenchConfig) -> dict:
         "XERO_API_URL": config.sandbox_url,
         "XERO_SANDBOX_PUBLIC_API_URL": f"{config.sandbox_url}/api.xro/2.0",
         "XERO_REDIRECT_URI": f"http://127.0.0.1:{config.port}/integrations/xero/callback/",
-        # No webhook URL: the sandbox records no events and no webhook sender runs (see README).
+        # No webhook URL: the sandbox records no events and no webhook sender runs (see README); the
+        # receiver phase signs its own payloads with the key.
         "XERO_WEBHOOK_URL": "",
-        "XERO_WEBHOOK_KEY": "",
+        "XERO_WEBHOOK_KEY": config.secrets["XERO_WEBHOOK_KEY"],
     })
     return env
 
@@ -159,6 +179,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds between ANALYZEs during the sync when autovacuum is off (0: never)")
     parser.add_argument("--results", help="name of the results files in bench/results/ (default latest, or quick)")
     parser.add_argument("--port", type=int, help="web server port (default: a free one)")
+    parser.add_argument("--only", choices=PHASES, help="run one phase alone (results in bench/results/<phase>-latest.*)")
+    parser.add_argument("--receiver-invoices", type=int, help="receiver phase: sent invoices the events name")
+    parser.add_argument("--receiver-posts", type=int, help="receiver phase: 1-event POSTs (a fifth as many 50-event ones)")
+    parser.add_argument("--receiver-senders", type=int, help="receiver phase: concurrent senders")
+    parser.add_argument("--receiver-rate", type=float,
+                        help="receiver phase: 1-event POSTs a second, all senders together (50-event ones: a fifth)")
     return parser
 
 
@@ -181,6 +207,10 @@ def _check(config: BenchConfig) -> None:
         problems.append("known share must be between 0 and 1")
     if config.results and not config.results.replace("-", "").replace("_", "").isalnum():
         problems.append("results name: letters, digits, - and _ only")
+    if config.receiver_senders < 1 or config.receiver_posts // 5 <= config.receiver_senders or config.receiver_invoices < 50:
+        problems.append("receiver phase: need senders >= 1, posts > 5 × senders and at least 50 invoices")
+    if config.only and config.only not in PHASES:
+        problems.append(f"--only: one of {', '.join(PHASES)}")
     if config.order not in ("random", "round-robin"):
         problems.append("order must be random or round-robin")
     if not config.database_url.startswith(("postgres://", "postgresql://")):

@@ -142,19 +142,29 @@ def ensure_postgres(database_url: str) -> None:
     _wait(lambda: _connects(database_url), 30, f"PostgreSQL did not start at {_safe(database_url)}")
 
 
-def recreate_database(database_url: str) -> None:
-    """A fresh database for every run; only ever one whose name says it is for benchmarks."""
+def recreate_database(database_url: str, *, marker: str = "bench") -> None:
+    """A fresh database for every run; only ever one whose name says it is for this kind of run (`marker`)."""
     import psycopg
 
     name = urllib.parse.urlsplit(database_url).path.lstrip("/")
-    if "bench" not in name:
+    if marker not in name:
         raise BenchError(
-            f"The benchmark drops and recreates its database, and {name!r} does not look like a benchmark "
-            "database: use one whose name contains 'bench' (default postgres://postgres@127.0.0.1:5432/bench)."
+            f"The run drops and recreates its database, and {name!r} does not look like one of its databases: "
+            f"use one whose name contains {marker!r} (e.g. postgres://postgres@127.0.0.1:5432/{marker})."
         )
+    drop_database(database_url, marker=marker)
+    with psycopg.connect(_maintenance_url(database_url), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(database_url: str, *, marker: str = "bench") -> None:
+    import psycopg
+
+    name = urllib.parse.urlsplit(database_url).path.lstrip("/")
+    if marker not in name:
+        raise BenchError(f"Not dropping {name!r}: its name does not contain {marker!r}.")
     with psycopg.connect(_maintenance_url(database_url), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _maintenance_url(database_url: str) -> str:
@@ -171,17 +181,23 @@ def _connects(database_url: str) -> bool:
         return False
 
 
-def ensure_redis(redis_url: str, log_dir: str) -> None:
-    """Start a throw-away redis-server for the run if none answers on a local URL."""
+def ensure_redis(redis_url: str, log_dir: str) -> Service | None:
+    """Start a throw-away redis-server for the run if none answers on a local URL; return it (None if
+    one was already answering), so that a run can stop and start it again."""
     if _pings(redis_url):
-        return
+        return None
     parts = urllib.parse.urlsplit(redis_url)
     if parts.hostname not in ("127.0.0.1", "localhost") or not shutil.which("redis-server"):
         raise BenchError(f"Redis is not reachable at {redis_url}")
     print(f"Starting redis-server on port {parts.port or 6379} for this run")
-    Service("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(parts.port or 6379), "--save", "",
-                      "--appendonly", "no", "--dir", log_dir], dict(os.environ), log_dir).start()
-    _wait(lambda: _pings(redis_url), 15, f"redis-server did not start for {redis_url}")
+    service = Service("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(parts.port or 6379), "--save", "",
+                                "--appendonly", "no", "--dir", log_dir], dict(os.environ), log_dir).start()
+    wait_for_redis(redis_url)
+    return service
+
+
+def wait_for_redis(redis_url: str, timeout: float = 15.0) -> None:
+    _wait(lambda: _pings(redis_url), timeout, f"redis-server did not start for {redis_url}")
 
 
 def _pings(redis_url: str) -> bool:

@@ -15,6 +15,15 @@ def call_bound(invoices: int, accounts: int) -> int:
 
 
 def goals(results: dict) -> list[dict]:
+    rows = _sync_goals(results) if "unpaced" in results else []
+    if results.get("receiver"):
+        from . import receiver  # Django models: imported only once a run has results
+
+        rows += receiver.goals(results["receiver"])
+    return rows
+
+
+def _sync_goals(results: dict) -> list[dict]:
     rows = []
     unpaced, paced, cost = results["unpaced"], results.get("paced"), results["issue_cost"]
     for name, phase, accounts in (("paced, link included", paced, results["settings"]["accounts"]),
@@ -81,7 +90,7 @@ def console(results: dict) -> str:
 def markdown(results: dict) -> str:
     m, s = results["machine"], results["settings"]
     out = [
-        f"# Xero sync benchmark — {results['mode']} run",
+        f"# Xero {'sync ' if 'unpaced' in results else ''}benchmark — {results['mode']} run",
         "",
         f"Run {results['started_at']}, {results['duration_seconds']} s in all, with `{results.get('command', 'make bench')}`. "
         f"Code: {m['git_commit']}"
@@ -106,9 +115,14 @@ def markdown(results: dict) -> str:
     for title, key in (("Sync paced (60 calls a minute, real minute)", "paced"), ("Sync with the sandbox's limits off", "unpaced")):
         if results.get(key):
             out += _phase_section(title, results[key])
-    out += _issue_section(results["issue_cost"])
-    out += ["## Exactly once", "", _kv(results["exactly_once"]), "",
-            "## How it was measured", "", *HOW, "", "## All settings", "", "```json",
+    if "issue_cost" in results:
+        out += _issue_section(results["issue_cost"])
+        out += ["## Exactly once", "", _kv(results["exactly_once"]), ""]
+    if results.get("receiver"):
+        from . import receiver
+
+        out += receiver.markdown(results["receiver"])
+    out += ["## How it was measured", "", *HOW, "", "## All settings", "", "```json",
             json.dumps(s, indent=2, default=str), "```", ""]
     return "\n".join(out)
 

@@ -44,20 +44,22 @@ def _exit_on_signal(signum, frame):
 
 def run(config) -> dict:
     started = time.time()
-    print(f"bench: {'quick' if config.quick else 'full'} run, N={config.invoices} invoices over A={config.accounts} "
-          f"accounts per sync phase; logs in {config.run_dir}", flush=True)
+    print(f"bench: {'quick' if config.quick else 'full'} run{f' of the {config.only} phase only' if config.only else ''}, "
+          f"N={config.invoices} invoices over A={config.accounts} accounts per sync phase; logs in {config.run_dir}", flush=True)
     _prepare_services(config)
     os.environ.update(bench_config.base_env(config))
     import django
 
     django.setup()
-    from . import machine, phases, workers
+    from . import machine, phases, receiver, workers
 
     workers.purge(config.redis_url)
     bench = phases.Run(config)
     results = {"mode": _mode(config), "command": _command(), "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                "machine": machine.describe(config), "settings": _settings(config)}
 
+    if config.only == "receiver":
+        return _receiver_only(config, bench, results, started)
     _step("web server (sandbox enforcing 60 calls a minute) and link over OAuth")
     bench.serve(bench_config.LIMITS_ON)
     results["link"] = bench.link()
@@ -76,12 +78,29 @@ def run(config) -> dict:
     results["unpaced"] = bench.sync_phase(label="U", accounts=unpaced_accounts, worker_env=phases.UNPACED_WORKER_ENV,
                                           timeout=config.fast_timeout)
     results["exactly_once"] = phases.exactly_once(bench.org)
+    _step(f"webhook receiver: {config.receiver_senders} concurrent senders, then the events' processing")
+    results["receiver"] = receiver.run(bench, config)
+    results["machine"]["load_average_at_end"] = machine.load_average()
+    results["duration_seconds"] = round(time.time() - started)
+    return results
+
+
+def _receiver_only(config, bench, results: dict, started: float) -> dict:
+    from . import machine, receiver
+
+    _step("web server (sandbox limits off) and link over OAuth")
+    bench.serve(bench_config.LIMITS_OFF)
+    results["link"] = bench.link()
+    _step(f"webhook receiver: {config.receiver_senders} concurrent senders, then the events' processing")
+    results["receiver"] = receiver.run(bench, config)
     results["machine"]["load_average_at_end"] = machine.load_average()
     results["duration_seconds"] = round(time.time() - started)
     return results
 
 
 def _mode(config) -> str:
+    if config.only:
+        return f"{config.only} only{', quick' if config.quick else ''}"
     if config.quick:
         return "quick"
     defaults = bench_config.FULL

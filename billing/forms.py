@@ -3,7 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
-from .models import FOUR_PLACES, BillingAccount, Invoice, Rate, TaxRate
+from . import panels
+from .models import FOUR_PLACES, BillingAccount, Invoice, Rate, TaxRate, accounting_part
 from .services import LineInput
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -23,16 +24,54 @@ class BillingAccountForm(forms.ModelForm):
             self.initial.setdefault("currency", settings.BILLING_DEFAULT_CURRENCY)
 
 
-class RateForm(forms.ModelForm):
+class CodeAdviceMixin:
+    """Help from the accounting add-ons (billing/panels.py) on one code field: the codes they know are
+    offered in a datalist, and what they would reject is kept in `code_warnings` for the page to show.
+    A warning never stops the save: the code may be created in the accounting system later."""
+
+    advised_field = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        advice = self.advice(self.initial)
+        self.code_choices = list(dict.fromkeys(choice for one in advice for choice in one.choices))
+        self.code_warnings = [one.warning for one in advice if one.warning]
+        if self.code_choices:
+            self.fields[self.advised_field].widget.attrs["list"] = self.datalist_id
+
+    @property
+    def datalist_id(self) -> str:
+        return f"{self.advised_field}-choices"
+
+    def clean(self):
+        cleaned = super().clean()
+        self.code_warnings = [one.warning for one in self.advice(cleaned) if one.warning]
+        return cleaned
+
+    def advice(self, values: dict) -> list[panels.CodeAdvice]:
+        raise NotImplementedError
+
+
+class RateForm(CodeAdviceMixin, forms.ModelForm):
+    advised_field = "revenue_account_code"
+
     class Meta:
         model = Rate
         fields = ["label", "category", "cost_account_code", "revenue_account_code"]
 
+    def advice(self, values):
+        return panels.revenue_account_advice(accounting_part(values.get("revenue_account_code") or ""))
 
-class TaxRateForm(forms.ModelForm):
+
+class TaxRateForm(CodeAdviceMixin, forms.ModelForm):
+    advised_field = "accounting_code"
+
     class Meta:
         model = TaxRate
         fields = ["name", "rate", "accounting_code"]
+
+    def advice(self, values):
+        return panels.tax_code_advice(values.get("accounting_code") or "", values.get("rate"))
 
 
 class InvoiceForm(forms.ModelForm):

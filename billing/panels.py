@@ -1,9 +1,13 @@
 """Add-ons show their own panel on a document's page (its accounting sync state, say) by registering
 a function here, and an accounting state in the document list (`accounting_state`, with a label in
-`accounting_state_label`) by registering a queryset annotation; billing renders whatever they return
-and knows nothing else of them."""
+`accounting_state_label`) by registering a queryset annotation, and help with the codes typed into
+the rate and tax rate forms by registering a code advisor; billing renders whatever they return and
+knows nothing else of them."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -39,3 +43,38 @@ def annotate_document_list(documents: QuerySet) -> QuerySet:
     for annotation in _list_annotations:
         documents = annotation(documents)
     return documents
+
+
+@dataclass(frozen=True)
+class CodeAdvice:
+    """An add-on's help with one code field: the codes to offer, as (code, "code — name"), and what is
+    wrong with the code entered ("" when nothing is). Saving is never refused on its word."""
+
+    choices: tuple[tuple[str, str], ...] = ()
+    warning: str = ""
+
+
+class CodeAdvisor(Protocol):
+    """Each method answers None when the add-on has nothing to say (not linked, say). Codes are the part
+    sent to accounting (after any PREFIX|)."""
+
+    def revenue_account_advice(self, code: str) -> CodeAdvice | None: ...
+
+    def tax_code_advice(self, code: str, percentage: Decimal | None) -> CodeAdvice | None: ...
+
+
+_code_advisors: list[CodeAdvisor] = []
+
+
+def register_code_advisor(advisor: CodeAdvisor) -> CodeAdvisor:
+    if advisor not in _code_advisors:
+        _code_advisors.append(advisor)
+    return advisor
+
+
+def revenue_account_advice(code: str) -> list[CodeAdvice]:
+    return [advice for advice in (a.revenue_account_advice(code) for a in _code_advisors) if advice]
+
+
+def tax_code_advice(code: str, percentage: Decimal | None) -> list[CodeAdvice]:
+    return [advice for advice in (a.tax_code_advice(code, percentage) for a in _code_advisors) if advice]

@@ -34,6 +34,19 @@ class FormPageMixin(SuccessMessageMixin):
         return super().get_context_data(page_title=title, **kwargs)
 
 
+class CodeFormPageMixin(FormPageMixin):
+    """A rate or tax rate page: the accounting add-ons' codes to pick from, and their warnings, which are
+    repeated after a save (the code is saved all the same)."""
+
+    template_name = "billing/code_form.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        for warning in form.code_warnings:
+            messages.warning(self.request, warning)
+        return response
+
+
 # --- Address book ---------------------------------------------------------------------------
 class BillingAccountListView(PermissionRequiredMixin, ListView):
     permission_required = "billing.view_billingaccount"
@@ -67,7 +80,7 @@ class RateListView(PermissionRequiredMixin, ListView):
     template_name = "billing/rate_list.html"
 
 
-class RateCreateView(PermissionRequiredMixin, FormPageMixin, CreateView):
+class RateCreateView(PermissionRequiredMixin, CodeFormPageMixin, CreateView):
     permission_required = "billing.add_rate"
     model = Rate
     form_class = RateForm
@@ -75,7 +88,7 @@ class RateCreateView(PermissionRequiredMixin, FormPageMixin, CreateView):
     success_message = "Rate “%(label)s” added."
 
 
-class RateUpdateView(PermissionRequiredMixin, FormPageMixin, UpdateView):
+class RateUpdateView(PermissionRequiredMixin, CodeFormPageMixin, UpdateView):
     permission_required = "billing.change_rate"
     model = Rate
     form_class = RateForm
@@ -89,7 +102,7 @@ class TaxRateListView(PermissionRequiredMixin, ListView):
     template_name = "billing/taxrate_list.html"
 
 
-class TaxRateCreateView(PermissionRequiredMixin, FormPageMixin, CreateView):
+class TaxRateCreateView(PermissionRequiredMixin, CodeFormPageMixin, CreateView):
     permission_required = "billing.add_taxrate"
     model = TaxRate
     form_class = TaxRateForm
@@ -97,7 +110,7 @@ class TaxRateCreateView(PermissionRequiredMixin, FormPageMixin, CreateView):
     success_message = "Tax rate “%(name)s” added."
 
 
-class TaxRateUpdateView(PermissionRequiredMixin, FormPageMixin, UpdateView):
+class TaxRateUpdateView(PermissionRequiredMixin, CodeFormPageMixin, UpdateView):
     permission_required = "billing.change_taxrate"
     model = TaxRate
     form_class = TaxRateForm

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CocoonopsXeroConfig(AppConfig):
     name = "cocoonops_xero"
     verbose_name = "CocoonOPS"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the deployment checks)

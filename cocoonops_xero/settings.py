@@ -163,10 +163,16 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
-    CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    # Production is served over HTTPS only, behind a proxy that says so in X-Forwarded-Proto: secure
+    # cookies, plain HTTP redirected, and browsers told to stay on HTTPS (`manage.py check --deploy` is
+    # clean). SECURE_COOKIES=false is for runs driven over plain HTTP on one machine (the benchmark).
+    SERVED_OVER_HTTPS = env.bool("SECURE_COOKIES", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SERVED_OVER_HTTPS
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SERVED_OVER_HTTPS)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if SERVED_OVER_HTTPS else 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 # --- Internationalisation and static files ----------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -198,6 +204,19 @@ XERO_WEBHOOK_URL = env.str(
     "XERO_WEBHOOK_URL", default="http://127.0.0.1:8000/integrations/xero/webhooks/"
 )
 XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
+# Webhooks: larger bodies are refused (413) unread (Xero's batches of 50 events are some 20 kB); events
+# received within XERO_WEBHOOK_GATHER_SECONDS share one processing task and the same read-back calls;
+# processed events are kept XERO_WEBHOOK_RETENTION_DAYS for the Add Ons page's counts and for support.
+XERO_WEBHOOK_MAX_BYTES = env.int("XERO_WEBHOOK_MAX_BYTES", default=1_000_000)
+XERO_WEBHOOK_GATHER_SECONDS = env.float("XERO_WEBHOOK_GATHER_SECONDS", default=2.0)
+XERO_WEBHOOK_RETENTION_DAYS = env.int("XERO_WEBHOOK_RETENTION_DAYS", default=30)
+# The reconciliation re-reads what Xero changed every XERO_RECONCILE_MINUTES (see the beat schedule),
+# starting this much before where it stopped, in case a change shows in Xero a little late.
+XERO_RECONCILE_MINUTES = env.float("XERO_RECONCILE_MINUTES", default=15.0)
+XERO_RECONCILE_OVERLAP_SECONDS = env.int("XERO_RECONCILE_OVERLAP_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["xero-reconcile-statuses"] = {
+    "task": "integrations.xero.tasks.reconcile_statuses", "schedule": 60.0 * XERO_RECONCILE_MINUTES,
+}
 # Fernet keys for the tokens at rest, comma-separated: the first encrypts, all decrypt.
 XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])
 # Every call to Xero gives up after these many seconds (connect, read).

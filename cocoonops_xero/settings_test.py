@@ -18,9 +18,13 @@ os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="cocoonops-test-"))
 
 from .settings import *  # noqa: E402,F403
 
-# Parallel test processes share Redis: each keeps its cache keys to itself (its worker processes,
-# which inherit VAR_DIR, share them).
-CACHES["default"]["KEY_PREFIX"] = f"cocoonops-test-{VAR_DIR.name}"  # noqa: F405
+# Parallel test processes (pytest-xdist's, which inherit one VAR_DIR) share the cache's store: each
+# keeps its keys to itself. The Celery workers a test starts inherit PYTEST_XDIST_WORKER, so they share
+# their test's keys.
+CACHES["default"]["KEY_PREFIX"] = f"cocoonops-test-{VAR_DIR.name}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # noqa: F405
+
+# The test client and the live server speak plain HTTP: production's redirect to HTTPS is off here only.
+SECURE_SSL_REDIRECT = False
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files come from the finders; no collectstatic output is needed to render pages.

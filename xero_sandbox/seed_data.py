@@ -37,6 +37,9 @@ NZ_TAX_RATES = [
     ("No GST", "NONE", Decimal("0"), True, True),
     ("GST on Imports", "GSTONIMPORTS", Decimal("0"), False, True),
 ]
+# A tax rate no longer in use (NZ's GST was 12.5% until 2010): a tax rate whose accounting code is its
+# TaxType is rejected.
+NZ_ARCHIVED_TAX_RATES = [("12.5% GST on Income (before 2010)", "TAX001", Decimal("12.5"), True, False)]
 UK_TAX_RATES = [
     ("20% (VAT on Income)", "OUTPUT2", Decimal("20"), True, False),
     ("20% (VAT on Expenses)", "INPUT2", Decimal("20"), False, True),
@@ -59,9 +62,14 @@ UK_CONTACTS = [
     ("Old Customer Ltd", "OLD01", "ARCHIVED", True),
 ]
 
+# Customers typed into the NZ books by hand, made by the seed command only (the tests' books keep the
+# contacts above): an Account Number that differs from a demo billing account code only by a space.
+NZ_DEMO_CONTACTS = [("Pacific Shipping Co", "PAC 02", "ACTIVE", True)]
+
 ORGANISATIONS = [
     {"name": "Demo Freight NZ Ltd", "country_code": "NZ", "base_currency": "NZD", "short_code": "!nz001",
-     "accounts": NZ_ACCOUNTS, "tax_rates": NZ_TAX_RATES, "contacts": NZ_CONTACTS},
+     "accounts": NZ_ACCOUNTS, "tax_rates": NZ_TAX_RATES, "archived_tax_rates": NZ_ARCHIVED_TAX_RATES,
+     "contacts": NZ_CONTACTS},
     {"name": "Demo Freight UK Ltd", "country_code": "GB", "base_currency": "GBP", "short_code": "!uk001",
      "accounts": UK_ACCOUNTS, "tax_rates": UK_TAX_RATES, "contacts": UK_CONTACTS},
 ]

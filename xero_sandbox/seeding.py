@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import books
 from .models import Account, App, Contact, Document, Organisation, TaxRate
-from .seed_data import ARCHIVED_ACCOUNTS, NZ_DOCUMENTS, ORGANISATIONS
+from .seed_data import ARCHIVED_ACCOUNTS, NZ_DEMO_CONTACTS, NZ_DOCUMENTS, ORGANISATIONS
 
 
 def register_app() -> App:
@@ -40,16 +40,21 @@ def seed_organisation(spec: dict) -> Organisation:
                     system_account=system, tax_type=tax_type, status=status)
             for code, name, type_, class_, system, tax_type in rows
         )
-    TaxRate.objects.bulk_create(
-        TaxRate(organisation=org, name=name, tax_type=tax_type, effective_rate=percent,
-                display_tax_rate=percent, can_apply_to_revenue=revenue, can_apply_to_expenses=expenses)
-        for name, tax_type, percent, revenue, expenses in spec["tax_rates"]
-    )
+    for status, rows in (("ACTIVE", spec["tax_rates"]), ("ARCHIVED", spec.get("archived_tax_rates", []))):
+        TaxRate.objects.bulk_create(
+            TaxRate(organisation=org, name=name, tax_type=tax_type, effective_rate=percent, status=status,
+                    display_tax_rate=percent, can_apply_to_revenue=revenue, can_apply_to_expenses=expenses)
+            for name, tax_type, percent, revenue, expenses in rows
+        )
+    _create_contacts(org, spec["contacts"])
+    return org
+
+
+def _create_contacts(org: Organisation, rows: list) -> None:
     Contact.objects.bulk_create(
         Contact(organisation=org, name=name, account_number=number, status=status, is_customer=customer)
-        for name, number, status, customer in spec["contacts"]
+        for name, number, status, customer in rows
     )
-    return org
 
 
 def seed_if_empty() -> list[Organisation]:
@@ -61,7 +66,9 @@ def seed_if_empty() -> list[Organisation]:
 
 
 def seed_demo_documents(org: Organisation, documents: list = NZ_DOCUMENTS) -> None:
-    """A few invoices typed into Xero by hand, for a person to pay or void in the demo."""
+    """What a person typed into Xero by hand before linking: a customer (a trap for the set-up check) and a
+    few invoices to pay or void in the demo."""
+    _create_contacts(org, NZ_DEMO_CONTACTS)
     rates = {rate.tax_type: rate.effective_rate for rate in org.tax_rates.all()}
     today = timezone.localdate()
     for account_number, number, status, lines in documents:

@@ -9,4 +9,4 @@ class XeroConfig(AppConfig):
     verbose_name = "Xero add-on"
 
     def ready(self):
-        from . import checks, panels, receivers  # noqa: F401  (registers checks, the document panel, receivers)
+        from . import checks, code_advice, panels, receivers  # noqa: F401  (registers checks, document panels, the code advisor, receivers)

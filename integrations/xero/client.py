@@ -289,6 +289,24 @@ def find_contacts_by_names(*, access_token: str, tenant_id: str, names: list[str
     return [_contact(c) for c in found or []]
 
 
+def find_contacts_like(*, access_token: str, tenant_id: str, account_numbers: list[str], names: list[str],
+                       spaced_numbers: bool = False) -> list[XeroContact]:
+    """In one call, archived ones included: contacts whose Account Number is one of these or whose Name is
+    (Xero's `where` text comparisons ignore case) and, with `spaced_numbers`, every contact whose Account
+    Number holds a space — so that near misses can be told from exact matches by the caller."""
+    conditions = [f'AccountNumber=="{_quoted(number)}"' for number in account_numbers]
+    conditions += [f'Name=="{_quoted(name)}"' for name in names]
+    if spaced_numbers:
+        conditions.append('AccountNumber.Contains(" ")')
+    if not conditions:
+        return []
+    with _translated_errors():
+        found = _accounting_api(access_token).get_contacts(
+            tenant_id, where=" OR ".join(conditions), include_archived=True, _request_timeout=settings.XERO_TIMEOUT
+        ).contacts
+    return [_contact(c) for c in found or []]
+
+
 def create_contacts(*, access_token: str, tenant_id: str, contacts: list[dict]) -> list[tuple[XeroContact | None, tuple[str, ...]]]:
     """Create contacts in one call; per element, the contact created or Xero's messages."""
     body = Contacts(contacts=[
@@ -452,3 +470,83 @@ def _status_error(status: int) -> XeroError:
     if status == 403:
         return XeroNeedsRelink("Xero says the app is no longer connected to this organisation: link to Xero again.")
     return XeroError(f"Xero answered HTTP {status}; it will be tried again.", permanent=False)
+
+
+# --- Statuses back from Xero (webhooks and reconciliation) ----------------------------------
+STATES_PER_CALL = 50  # ids per read-back call, as Xero advises for batches
+MODIFIED_PAGE_SIZE = 100  # Xero's page of invoices or credit notes
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """What Xero says of one invoice or credit note now: its status, what is paid and due, and when it changed."""
+
+    xero_id: str
+    status: str
+    amount_paid: Decimal | None
+    amount_due: Decimal | None
+    updated_at: datetime.datetime | None
+
+
+def read_invoice_states(*, access_token: str, tenant_id: str, invoice_ids: list[str]) -> list[DocumentState]:
+    """The current state of up to 50 invoices, in one call (`GET /Invoices?IDs=…`)."""
+    with _translated_errors():
+        found = _accounting_api(access_token).get_invoices(
+            tenant_id, i_ds=invoice_ids[:STATES_PER_CALL], _request_timeout=settings.XERO_TIMEOUT
+        ).invoices
+    return [_invoice_state(i) for i in found or []]
+
+
+def read_credit_note_states(*, access_token: str, tenant_id: str, credit_note_ids: list[str]) -> list[DocumentState]:
+    """The current state of up to 50 credit notes, in one call: Xero's credit notes have no `IDs`
+    filter, so the ids go in a `where`."""
+    where = " OR ".join(f'CreditNoteID==Guid("{_quoted(i)}")' for i in credit_note_ids[:STATES_PER_CALL])
+    with _translated_errors():
+        found = _accounting_api(access_token).get_credit_notes(
+            tenant_id, where=where, _request_timeout=settings.XERO_TIMEOUT
+        ).credit_notes
+    return [_credit_note_state(c) for c in found or []]
+
+
+def read_modified_states(*, access_token: str, tenant_id: str, credit_notes: bool,
+                         modified_after: datetime.datetime, page: int = 1) -> list[DocumentState]:
+    """One page of the invoices (or credit notes) Xero changed after this moment, oldest change first."""
+    options = {"if_modified_since": _naive_utc(modified_after), "order": "UpdatedDateUTC ASC", "page": page,
+               "page_size": MODIFIED_PAGE_SIZE, "_request_timeout": settings.XERO_TIMEOUT}
+    api = _accounting_api(access_token)
+    with _translated_errors():
+        if credit_notes:
+            return [_credit_note_state(c) for c in api.get_credit_notes(tenant_id, **options).credit_notes or []]
+        return [_invoice_state(i) for i in api.get_invoices(tenant_id, **options).invoices or []]
+
+
+def _invoice_state(invoice) -> DocumentState:
+    return DocumentState(
+        xero_id=str(invoice.invoice_id), status=_value(invoice.status), amount_paid=_money(invoice.amount_paid),
+        amount_due=_money(invoice.amount_due), updated_at=_aware_utc(invoice.updated_date_utc),
+    )
+
+
+def _credit_note_state(note) -> DocumentState:
+    # A credit note's "due" is its remaining credit; what is used (allocated or refunded) counts as paid.
+    remaining, total = _money(note.remaining_credit), _money(note.total)
+    used = total - remaining if total is not None and remaining is not None else None
+    return DocumentState(
+        xero_id=str(note.credit_note_id), status=_value(note.status), amount_paid=used, amount_due=remaining,
+        updated_at=_aware_utc(note.updated_date_utc),
+    )
+
+
+def _money(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _aware_utc(moment: datetime.datetime | None) -> datetime.datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=datetime.UTC)
+
+
+def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
+    """If-Modified-Since as Xero reads it: UTC, without an offset."""
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None) if moment.tzinfo else moment

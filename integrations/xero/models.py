@@ -85,6 +85,10 @@ class SyncRecord(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
+    class StatusSource(models.TextChoices):
+        WEBHOOK = "webhook", "Xero's webhook"
+        RECONCILIATION = "reconciliation", "the reconciliation with Xero"
+
     invoice = models.OneToOneField("billing.Invoice", on_delete=models.CASCADE, related_name="xero_sync")
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -111,11 +115,20 @@ class SyncRecord(models.Model):
     # A credit note naming the invoice it credits: the amount allocated against it in Xero.
     allocated_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     allocation_error = models.TextField(blank=True)
+    # What Xero last said of the sent document (webhooks, reconciliation). Its UpdatedDateUTC is kept so
+    # that an older read, arriving late, never moves the document back.
+    xero_updated_at = models.DateTimeField(null=True, blank=True)
+    amount_paid = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    amount_due = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    # Where the document's current status came from, and when the platform learned it.
+    status_source = models.CharField(max_length=15, choices=StatusSource.choices, blank=True)
+    status_learned_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(state="waiting"), name="xero_sync_waiting_idx"),
+            models.Index(fields=["xero_id"], name="xero_sync_xero_id_idx"),
         ]
 
     def __str__(self):
@@ -152,3 +165,80 @@ class CallPace(models.Model):
     # While set and in the future, one worker is finding or creating contacts for this organisation;
     # the others wait for it rather than look up (and create) the same customers in parallel.
     contacts_lease_until = models.DateTimeField(null=True, blank=True)
+
+
+class WebhookEvent(models.Model):
+    """One event of a correctly signed Xero webhook, as received: the inbox that `statuses.py` works through.
+
+    Xero gives an event no id, so its identity is what it says: this organisation's document (category
+    and resource id) changed (event type) at this moment (eventDateUtc, to the millisecond). A retried or
+    duplicated delivery repeats those exactly and is ignored by the unique constraint; two changes of one
+    document have different moments. Two changes in the same millisecond would collapse into one row,
+    which loses nothing: processing reads the document's current state from Xero, not the event's.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        PROCESSING = "processing", "Being applied"
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored"
+
+    tenant_id = models.UUIDField()
+    category = models.CharField(max_length=20)
+    event_type = models.CharField(max_length=10)
+    resource_id = models.UUIDField()
+    event_date = models.DateTimeField()
+    received_at = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=255, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "category", "resource_id", "event_type", "event_date"], name="xero_webhook_event_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["received_at"], condition=Q(state="pending"), name="xero_webhook_pending_idx"),
+            models.Index(fields=["state", "processed_at"], name="xero_webhook_state_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.category} {self.event_type} {self.resource_id} ({self.get_state_display()})"
+
+
+class WebhookRejection(models.Model):
+    """A correctly signed payload, or one event of it, that could not be used (bad JSON, wrong shape).
+
+    Xero still got its 200, so that it does not disable the subscription; this row lets support see why.
+    """
+
+    received_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=255)
+    excerpt = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"{self.received_at:%Y-%m-%d %H:%M}: {self.reason}"
+
+
+class Reconciliation(models.Model):
+    """The periodic read-back of documents Xero changed, per organisation: how far it has read (Xero's
+    UpdatedDateUTC, separately for invoices and credit notes) and how its last run went."""
+
+    tenant_id = models.UUIDField(unique=True)
+    invoices_read_to = models.DateTimeField(null=True, blank=True)
+    credit_notes_read_to = models.DateTimeField(null=True, blank=True)
+    # While set and in the future, one run (the periodic task or the command) is reading; others skip.
+    running_until = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_checked = models.PositiveIntegerField(default=0)
+    last_changed = models.PositiveIntegerField(default=0)
+    last_ignored = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"Reconciliation of {self.tenant_id}"

@@ -1,22 +1,41 @@
+import logging
+
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 
-from . import sync, tokens
+from . import reconcile, statuses, sync, tokens
+
+logger = logging.getLogger(__name__)
 
 PUSH_QUEUED = "xero:push-queued"
 PUSH_GATHER_SECONDS = 1  # documents issued within this second share one push task
-PUSH_QUEUED_TTL = 15  # should a queued push be lost, later issues queue another after this (the sweeper catches up anyway)
+EVENTS_QUEUED = "xero:webhook-events-queued"
+QUEUED_MARK_SECONDS = 15  # should a queued task be lost, a later call queues another after this
 
 
 def push_soon() -> None:
     """Queue a push for the documents issued around now, unless one is queued and not started yet:
-    issuing a thousand documents queues a handful of tasks, not a thousand."""
-    if not cache.add(PUSH_QUEUED, True, timeout=PUSH_QUEUED_TTL):
+    issuing a thousand documents queues a handful of tasks, not a thousand. (The sweeper catches up
+    should the broker be down.)"""
+    _queue_once(push_documents, key=PUSH_QUEUED, gather_seconds=PUSH_GATHER_SECONDS)
+
+
+def process_events_soon() -> None:
+    """Queue the processing of received webhook events, unless one is queued and not started yet: the
+    events of many deliveries then share one task, and the same few calls to read their documents back.
+    (The reconciliation catches up should the broker be down.)"""
+    _queue_once(process_webhook_events, key=EVENTS_QUEUED, gather_seconds=settings.XERO_WEBHOOK_GATHER_SECONDS)
+
+
+def _queue_once(task, *, key: str, gather_seconds: float) -> None:
+    # The task deletes the mark when it starts: whatever arrives after that needs a task of its own.
+    if not cache.add(key, True, timeout=gather_seconds + QUEUED_MARK_SECONDS):
         return
     try:
-        push_documents.apply_async(countdown=PUSH_GATHER_SECONDS)
+        task.apply_async(countdown=gather_seconds)
     except Exception:
-        cache.delete(PUSH_QUEUED)  # the broker is down: the next issue tries again, the sweeper later
+        cache.delete(key)  # the broker is down: the next call tries again
         raise
 
 
@@ -33,7 +52,7 @@ def push_documents(max_rounds: int = 20):
     A full batch suggests more are waiting: another pusher is queued so that several workers send in
     parallel (the pace shared by all keeps them within Xero's limits).
     """
-    cache.delete(PUSH_QUEUED)  # documents issued from now on are not necessarily this task's to find
+    cache.delete(PUSH_QUEUED)
     for _ in range(max_rounds):
         handled = sync.push_round()
         if not handled:
@@ -48,3 +67,22 @@ def sweep():
     """The safety net: hand back claims of dead workers and send what is still waiting."""
     sync.release_stale_claims()
     push_documents.delay()
+
+
+@shared_task
+def process_webhook_events(max_rounds: int = 20):
+    """Apply the waiting webhook events, a round at a time, until none is left or Xero cannot be read now."""
+    cache.delete(EVENTS_QUEUED)
+    for _ in range(max_rounds):
+        result = statuses.process_pending()
+        if result.claimed:
+            logger.info("Xero webhook events: %s", result)
+        if not result.claimed or result.interrupted:
+            return
+    process_events_soon()  # the round limit was reached with events left
+
+
+@shared_task
+def reconcile_statuses():
+    """The safety net for missed webhooks: read back what Xero changed since last time (every 15 minutes)."""
+    reconcile.periodic_run()

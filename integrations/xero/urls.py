@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import exception_views, views
+from . import exception_views, setup_check_views, views, webhook_views
 
 app_name = "xero"
 
@@ -14,4 +14,10 @@ urlpatterns = [
     path("exceptions/", exception_views.sync_exception_list, name="sync_exceptions"),
     path("exceptions/<int:pk>/acknowledge/", exception_views.sync_exception_acknowledge, name="sync_exception_acknowledge"),
     # --- end of Sync exceptions page ---
+    # --- Set-up check page (setup_check_views.py) ---
+    path("setup-check/", setup_check_views.setup_check_page, name="setup_check"),
+    path("setup-check/recheck/", setup_check_views.setup_check_recheck, name="setup_check_recheck"),
+    # --- end of Set-up check page ---
+    # --- Webhooks from Xero (webhook_views.py); XERO_WEBHOOK_URL points here ---
+    path("webhooks/", webhook_views.receive, name="webhooks"),
 ]

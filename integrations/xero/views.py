@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -81,7 +82,7 @@ def _linked(request, outcome):
             f"This replaces the link to {outcome.replaced.tenant_name}. Documents already sent there stay "
             f"in {outcome.replaced.tenant_name}; only documents issued from now on go to {outcome.connection.tenant_name}.",
         )
-    return redirect("integrations:addons")
+    return redirect("xero:setup_check")  # what Xero would refuse, before the first document goes across
 
 
 @require_POST
@@ -92,6 +93,8 @@ def retry(request, pk):
     tasks.push_soon()
     messages.success(request, f"{record.invoice} will be sent to Xero again.")
     back = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return redirect(back)
+    # Only a path on this site (the page the button was on); HttpResponseRedirect, not redirect(), which
+    # would take a word such as "0" for a view's name and fail with a 500.
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return HttpResponseRedirect(back)
     return redirect(record.invoice)

@@ -17,16 +17,29 @@ ACCOUNTS = [
     {"code": "ACME01", "name": "Acme Imports Ltd", "email": "accounts@acme.example", "city": "Auckland", "country": "New Zealand"},
     {"code": "BLUEFIN", "name": "Bluefin Seafoods Ltd", "email": "ap@bluefin.example", "city": "Nelson", "country": "New Zealand"},
     {"code": "KIWI-TRADERS", "name": "Kiwi Traders", "email": "finance@kiwitraders.example", "city": "Wellington", "country": "New Zealand"},
+    # Traps for the Xero set-up check (the sandbox's NZ books: README, "The seeded organisations"):
+    # HARB-7 in Xero, differing only in case; PAC 02 in Xero, differing only by a space; a new customer.
+    {"code": "harb-7", "name": "Harbour Logistics", "email": "accounts@harbour.example", "city": "Tauranga", "country": "New Zealand"},
+    {"code": "PAC02", "name": "Pacific Shipping Co", "email": "ap@pacific.example", "city": "Napier", "country": "New Zealand"},
+    {"code": "PORTSIDE", "name": "Portside Cold Storage Ltd", "email": "accounts@portside.example", "city": "Lyttelton", "country": "New Zealand"},
 ]
 RATES = [
     {"label": "Sea freight", "category": Rate.Category.FREIGHT, "cost_account_code": "SEA|310", "revenue_account_code": "SEA|200"},
     {"label": "Air freight", "category": Rate.Category.FREIGHT, "cost_account_code": "AIR|310", "revenue_account_code": "AIR|200"},
     {"label": "Cargo insurance", "category": Rate.Category.INSURANCE, "cost_account_code": "325", "revenue_account_code": "260"},
     {"label": "Demurrage", "category": Rate.Category.DEMURRAGE, "cost_account_code": "", "revenue_account_code": "DEM|260"},
+    # Xero would reject these revenue codes: 250 is archived, 425 an expense account, 280 not in the chart.
+    {"label": "Warehousing", "category": Rate.Category.OTHER, "cost_account_code": "", "revenue_account_code": "WH|250"},
+    {"label": "Courier recharge", "category": Rate.Category.OTHER, "cost_account_code": "", "revenue_account_code": "425"},
+    {"label": "Port handling", "category": Rate.Category.OTHER, "cost_account_code": "", "revenue_account_code": "280"},
 ]
 TAX_RATES = [
     {"name": "GST on income", "rate": Decimal("15"), "accounting_code": "OUTPUT2"},
     {"name": "Zero rated (exports)", "rate": Decimal("0"), "accounting_code": "ZERORATED"},
+    # Xero would reject or differ: INPUT2 is for expenses, TAX001 archived, OUTPUT2 is 15% there.
+    {"name": "GST on imports", "rate": Decimal("15"), "accounting_code": "INPUT2"},
+    {"name": "GST (before 2010)", "rate": Decimal("12.5"), "accounting_code": "TAX001"},
+    {"name": "GST on freight", "rate": Decimal("12.5"), "accounting_code": "OUTPUT2"},
 ]
 
 
@@ -65,7 +78,7 @@ class Command(BaseCommand):
             self._create_demo_draft()
 
     def _create_demo_draft(self) -> None:
-        gst = TaxRate.objects.get(accounting_code="OUTPUT2")
+        gst = TaxRate.objects.get(name="GST on income")
         services.invoice_save_draft(
             invoice=Invoice(
                 billing_account=BillingAccount.objects.get(code="ACME01"),

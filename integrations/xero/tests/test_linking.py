@@ -24,7 +24,7 @@ def test_link_sends_the_browser_to_xeros_consent_page_with_a_fresh_state(sandbox
 
 def test_linking_one_organisation_shows_it_on_the_add_ons_page(sandbox, admin_client):
     answer = link(admin_client, sandbox["NZ"])
-    assert answer.url == "/addons/"
+    assert answer.url == "/integrations/xero/setup-check/"  # the set-up check comes first (test_setup_check.py)
     linked = XeroConnection.objects.get()
     assert (linked.status, linked.tenant_name, linked.country_code, linked.base_currency) == (
         "active", "Demo Freight NZ Ltd", "NZ", "NZD",

@@ -1,0 +1,248 @@
+"""The whole journey of the Xero add-on, driven as a person would in a real Chromium, against gunicorn on
+PostgreSQL, a Celery worker on Redis, the sandbox as Xero and its webhook sender (e2e/stack.py).
+
+The six steps are one test: they build on each other in one browser page, and as one test they cannot be
+split over pytest-xdist's workers (whatever `--dist` says). Each step saves screenshots named after it; a
+failing step fails the test with the step's name and its screenshot's path.
+Waits on background work (the sync, webhooks) poll the page for up to E2E_WAIT_SECONDS (60).
+"""
+
+import re
+
+import pytest
+
+from .conftest import IN_CI, WAIT_MS
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # requirements-dev.txt pins it; CI must have it
+    if IN_CI:
+        raise
+    pytest.skip("the playwright package is missing: `make install` (requirements-dev.txt)", allow_module_level=True)
+
+pytestmark = pytest.mark.e2e
+
+NZ_ORG = "Demo Freight NZ Ltd"
+NEW_ACCOUNT = {"code": "SCF-E2E", "name": "Southern Cross Freight Ltd"}  # no contact in Xero has either
+GST = "GST on income (15%)"
+
+journey: dict[str, str] = {}  # what later steps need from earlier ones: document pages, numbers
+
+
+def test_the_whole_journey_in_a_browser(page, stack, step):
+    """Link, check the set-up, send, get paid, credit and void, fail and retry — in that order."""
+    link_to_xero_on_the_consent_page_and_see_the_organisation(page, stack, step)
+    fix_a_rates_revenue_code_from_the_set_up_check_and_recheck(page, stack, step)
+    issue_an_invoice_for_a_customer_new_to_xero_and_see_it_sent_with_the_same_total(page, stack, step)
+    record_a_payment_in_xero_and_see_the_invoice_paid_in_the_app(page, stack, step)
+    allocate_a_credit_note_and_see_an_invoice_voided_in_xero_become_voided(page, stack, step)
+    break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step)
+
+
+# --- helpers: what a person does, in a few words each ------------------------------------------
+def sign_in(page, stack) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", stack.username)
+    page.fill("#id_password", stack.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Add Ons")).to_be_visible()
+
+
+def open_menu(page, name: str) -> None:
+    page.locator("nav.mainnav").get_by_role("link", name=name).click()
+
+
+def expect_message(page, text: str) -> None:
+    expect(page.locator(".messages .message").filter(has_text=text).first).to_be_visible()
+
+
+def sync_state(page):
+    return page.get_by_test_id("xero-sync-state")
+
+
+def new_invoice(page, account_label: str, lines: list[tuple[str, str, str, str]], *, credits: str = "") -> str:
+    """A draft from the Invoices page (a credit note when it `credits` an invoice); returns its page."""
+    open_menu(page, "Invoices")
+    page.get_by_role("link", name="New credit note" if credits else "New invoice").click()
+    page.select_option("#id_billing_account", label=account_label)
+    if credits:
+        page.select_option("#id_credited_invoice", label=credits)
+    for index, (rate, quantity, price, tax) in enumerate(lines):
+        page.select_option(f"#id_form-{index}-rate", label=rate)
+        page.fill(f"#id_form-{index}-quantity", quantity)
+        page.fill(f"#id_form-{index}-unit_price", price)
+        page.select_option(f"#id_form-{index}-tax_rate", label=tax)
+    page.get_by_role("button", name="Save draft").click()
+    expect_message(page, "saved")
+    return page.url
+
+
+def issue(page) -> str:
+    page.get_by_role("button", name="Issue").click()
+    expect_message(page, "issued")
+    return re.search(r"(INV|CN)-\d+", page.locator("h1").inner_text()).group(0)  # "Invoice INV-000001 Issued"
+
+
+def wait_until_sent(page) -> str:
+    """The page refreshes itself while the document waits; returns Xero's number once it is sent."""
+    expect(sync_state(page)).to_have_text("Sent", timeout=WAIT_MS)
+    return page.get_by_test_id("xero-number").inner_text()
+
+
+def reload_until(page, locator, text: str) -> None:
+    """For a change that comes back from Xero later (a webhook): look again, as a person would."""
+    deadline = WAIT_MS
+    while True:
+        try:
+            expect(locator).to_contain_text(text, timeout=2_000)
+            return
+        except AssertionError:
+            deadline -= 3_000
+            if deadline <= 0:
+                raise
+            page.reload()
+
+
+def open_in_sandbox(page, stack, kind: str, number: str) -> None:
+    """The sandbox's pages, as a person playing Xero: organisation, then Invoices or Credit notes."""
+    page.goto(f"{stack.sandbox_url}/")
+    page.get_by_role("link", name=NZ_ORG).first.click()
+    page.locator(".tabs").get_by_role("link", name=kind).click()
+    page.get_by_role("link", name=number, exact=True).click()
+
+
+# --- the six steps -------------------------------------------------------------------------
+def link_to_xero_on_the_consent_page_and_see_the_organisation(page, stack, step):
+    with step("1a-xero-consent-page"):
+        sign_in(page, stack)
+        open_menu(page, "Add Ons")
+        page.get_by_role("button", name="LINK TO MY ACCOUNT").click()
+        expect(page.get_by_role("heading", name=re.compile("wants access to your Xero organisations"))).to_be_visible()
+        page.get_by_label(NZ_ORG).check()
+    with step("1b-linked"):
+        page.get_by_role("button", name="Allow access").click()
+        expect(page.get_by_text(NZ_ORG).first).to_be_visible()
+        journey["landing"] = page.url
+    with step("1c-addons-linked"):
+        open_menu(page, "Add Ons")
+        expect(page.get_by_test_id("xero-org")).to_have_text(NZ_ORG)
+        expect(page.locator("#addon-xero .badge").first).to_have_text("Linked")
+
+
+def fix_a_rates_revenue_code_from_the_set_up_check_and_recheck(page, stack, step):
+    with step("2a-setup-check"):
+        page.get_by_test_id("xero-setup-check").click()
+        line = page.get_by_test_id("check-line").filter(has_text="Courier recharge")
+        expect(line).to_have_attribute("data-status", "blocking")
+    with step("2b-rate-form-offers-xeros-codes"):
+        line.get_by_role("link", name="Fix it here").click()
+        offered = page.locator("#revenue_account_code-choices option")
+        sales = offered.filter(has_text="Sales").first
+        page.fill("#id_revenue_account_code", sales.get_attribute("value"))
+        expect(page.get_by_test_id("code-hint")).to_be_hidden()  # one of those offered
+    with step("2c-rate-saved"):
+        page.get_by_role("button", name="Save").click()
+        expect_message(page, "Rate “Courier recharge” saved.")
+    with step("2d-rechecked"):
+        page.goto(journey["landing"] if "setup-check" in journey["landing"] else "/integrations/xero/setup-check/")
+        page.get_by_test_id("recheck").click()
+        expect(page.locator(".messages .message").first).to_be_visible()
+        fixed = page.get_by_test_id("check-line").filter(has_text="Courier recharge")
+        expect(fixed).to_have_attribute("data-status", "ok")
+
+
+def issue_an_invoice_for_a_customer_new_to_xero_and_see_it_sent_with_the_same_total(page, stack, step):
+    with step("3a-new-billing-account"):
+        open_menu(page, "Address book")
+        page.get_by_role("link", name="New billing account").click()
+        page.fill("#id_code", NEW_ACCOUNT["code"])
+        page.fill("#id_name", NEW_ACCOUNT["name"])
+        page.fill("#id_email", "accounts@southerncross.example")
+        page.get_by_role("button", name="Save").click()
+        expect_message(page, f"Billing account {NEW_ACCOUNT['code']} added.")
+    with step("3b-draft-with-two-lines"):
+        journey["paid"] = new_invoice(page, f"{NEW_ACCOUNT['name']} ({NEW_ACCOUNT['code']})", [
+            ("Sea freight", "2.5", "185.50", GST), ("Cargo insurance", "1", "42", GST)])
+        expect(page.get_by_test_id("total")).to_have_text("581.61")  # (463.75 + 42) + 69.56 + 6.30
+    with step("3c-issued-waiting"):
+        number = issue(page)
+        expect(sync_state(page)).to_have_text(re.compile("Waiting|Sending|Sent"))
+    with step("3d-sent-in-the-list-without-a-reload"):
+        open_menu(page, "Invoices")  # the list looks again by itself while a document waits
+        row = page.locator("table.list tbody tr").filter(has_text=number)
+        expect(row.locator(".badge-sync-sent")).to_contain_text("sent", ignore_case=True, timeout=WAIT_MS)
+    with step("3e-sent-with-xeros-number"):
+        row.get_by_role("link", name=number).click()
+        journey["paid_number"] = wait_until_sent(page)
+        assert journey["paid_number"] == number, "Xero keeps the platform's number"
+    with step("3f-in-the-sandbox-with-the-same-total"):
+        open_in_sandbox(page, stack, "Invoices", number)
+        expect(page.get_by_test_id("total")).to_have_text("581.61")
+        expect(page.get_by_text(NEW_ACCOUNT["name"]).first).to_be_visible()
+
+
+def record_a_payment_in_xero_and_see_the_invoice_paid_in_the_app(page, stack, step):
+    with step("4a-paid-in-the-sandbox"):
+        page.get_by_role("button", name=re.compile("Record full payment")).click()
+        expect(page.get_by_test_id("amount-due")).to_have_text("0.00")
+    with step("4b-paid-in-the-app"):
+        page.goto(journey["paid"])
+        reload_until(page, page.locator("h1 .badge"), "Paid")
+        expect(page.get_by_test_id("xero-status-source")).to_contain_text("webhook")
+
+
+def allocate_a_credit_note_and_see_an_invoice_voided_in_xero_become_voided(page, stack, step):
+    with step("5a-invoice-to-credit-sent"):
+        credited = new_invoice(page, "Acme Imports Ltd (ACME01)", [("Sea freight", "1", "200", GST)])
+        journey["credited_number"] = issue(page)
+        wait_until_sent(page)
+    with step("5b-credit-note-allocated"):
+        new_invoice(page, "Acme Imports Ltd (ACME01)", [("Sea freight", "1", "50", GST)],
+                    credits=journey["credited_number"])
+        issue(page)
+        wait_until_sent(page)
+        reload_until(page, page.locator("h1 .badge"), "Paid")  # Xero: a fully allocated credit note is PAID
+        expect(page.get_by_test_id("xero-amounts")).to_contain_text("remaining 0.00")
+    with step("5c-credited-invoice-part-paid"):
+        page.goto(credited)
+        reload_until(page, page.get_by_test_id("xero-amounts"), "due 172.50")  # 230.00 less the 57.50 credit
+    with step("5d-voided-in-the-sandbox"):
+        voided = new_invoice(page, "Acme Imports Ltd (ACME01)", [("Cargo insurance", "1", "42", GST)])
+        number = issue(page)
+        wait_until_sent(page)
+        open_in_sandbox(page, stack, "Invoices", number)
+        page.get_by_role("button", name="Void").click()
+        expect(page.locator(".badge").filter(has_text=re.compile("VOIDED", re.I)).first).to_be_visible()
+    with step("5e-voided-in-the-app"):
+        page.goto(voided)
+        reload_until(page, page.locator("h1 .badge"), "Voided")
+
+
+def break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step):
+    with step("6a-tax-code-broken"):
+        open_menu(page, "Settings › Tax")
+        page.get_by_role("link", name="Zero rated (exports)").click()
+        page.fill("#id_accounting_code", "INPUT2")  # a purchases tax type: Xero refuses it on a sale
+        page.get_by_role("button", name="Save").click()
+        expect_message(page, "saved")
+    with step("6b-sync-exception"):
+        document = new_invoice(page, "Acme Imports Ltd (ACME01)", [("Air freight", "1", "310", "Zero rated (exports) (0%)")])
+        issue(page)
+        expect(sync_state(page)).to_have_text("Failed", timeout=WAIT_MS)
+        open_menu(page, "Sync exceptions")
+        row = page.get_by_test_id("sync-exception").first
+        expect(row.get_by_test_id("sync-error")).to_contain_text("INPUT2")
+    with step("6c-tax-code-fixed"):
+        open_menu(page, "Settings › Tax")
+        page.get_by_role("link", name="Zero rated (exports)").click()
+        page.fill("#id_accounting_code", "ZERORATED")
+        page.get_by_role("button", name="Save").click()
+        expect_message(page, "saved")
+    with step("6d-retried-and-resolved"):
+        open_menu(page, "Sync exceptions")
+        page.get_by_test_id("sync-exception").first.get_by_role("button", name="Retry").click()
+        expect(page.locator(".messages .message").first).to_be_visible()
+        page.goto(document)
+        wait_until_sent(page)
+        open_menu(page, "Sync exceptions")
+        expect(page.get_by_test_id("sync-exceptions-empty")).to_be_visible()

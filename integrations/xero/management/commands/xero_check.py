@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.xero import setup_check
+from integrations.xero.models import XeroConnection
+
+BLOCKING_EXIT, CANNOT_RUN_EXIT = 1, 2
+
+
+class Command(BaseCommand):
+    help = ("Print the Xero set-up check: every billing account, rate and tax rate that Xero would reject. "
+            f"Exits {BLOCKING_EXIT} when there are blocking (✗) problems, {CANNOT_RUN_EXIT} when the check cannot run.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cached", action="store_true",
+                            help="Use the chart of accounts and tax rates read before, unless stale (default: read them again).")
+
+    def handle(self, *args, cached=False, **options):
+        connection = XeroConnection.objects.current()
+        if connection is None:
+            raise CommandError("Xero is not linked: link it on the Add Ons page first.", returncode=CANNOT_RUN_EXIT)
+        report = setup_check.setup_check_run(connection=connection, refresh=not cached)
+        self.stdout.write(setup_check.report_text(report))
+        if report.errors:
+            raise CommandError(" ".join(report.errors), returncode=CANNOT_RUN_EXIT)
+        if report.blocking:
+            raise CommandError(f"{report.blocking} blocking problem{'s' if report.blocking != 1 else ''}: "
+                               "documents that use them will not reach Xero.", returncode=BLOCKING_EXIT)
