@@ -84,9 +84,8 @@ def _handle(request, log, handler, ids):
     log.organisation, log.app = organisation, access.grant.app
     log.save()  # counted from here on, so that calls at the same moment see each other
     _enforce_rate_limits(log)
-    Organisation.objects.filter(pk=organisation.pk).update(in_flight=F("in_flight") + 1)
+    _enter(log)
     try:
-        _enforce_concurrency(log)
         fault = _take_fault(request, organisation)
         log.fault = fault.kind if fault else ""
         response = _run(request, log, handler, ids, fault)
@@ -149,9 +148,13 @@ def _enforce_rate_limits(log) -> None:
             raise ApiError(_too_many(log, problem_name, retry_minutes))
 
 
-def _enforce_concurrency(log) -> None:
-    in_flight = Organisation.objects.values_list("in_flight", flat=True).get(pk=log.organisation_id)
-    if in_flight > sandbox_setting("CONCURRENT_LIMIT"):
+def _enter(log) -> None:
+    """Count the call in flight, or refuse it when the organisation's limit is reached (one conditional
+    UPDATE: of a burst, exactly the first calls up to the limit get in, as with Xero)."""
+    entered = Organisation.objects.filter(pk=log.organisation_id, in_flight__lt=sandbox_setting("CONCURRENT_LIMIT")).update(
+        in_flight=F("in_flight") + 1
+    )
+    if not entered:
         raise ApiError(_too_many(log, "concurrent", 0))
 
 
