@@ -116,14 +116,19 @@ def load(argv: list[str] | None = None) -> BenchConfig:
     _check(config)
     config.port = config.port or _free_port()
     config.run_dir = tempfile.mkdtemp(prefix="cocoonops-bench-")
-    config.secrets = {
+    config.secrets = run_secrets()
+    return config
+
+
+def run_secrets() -> dict:
+    """Throw-away secrets for one run's processes."""
+    return {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "XERO_CLIENT_ID": secrets.token_hex(16).upper(),
         "XERO_CLIENT_SECRET": secrets.token_urlsafe(36),
         "XERO_TOKEN_KEYS": Fernet.generate_key().decode(),
         "XERO_WEBHOOK_KEY": secrets.token_urlsafe(32),
     }
-    return config
 
 
 def base_env(config: BenchConfig) -> dict:

@@ -348,10 +348,22 @@ def find_documents(*, access_token: str, tenant_id: str, numbers: list[str], cre
         return [_document_in(i, i.invoice_number, i.invoice_id) for i in found or [] if _value(i.status) != "DELETED"]
 
 
-def invoice_amount_due(*, access_token: str, tenant_id: str, invoice_id: str) -> Decimal:
+@dataclass(frozen=True)
+class CreditPosition:
+    """An invoice's amount due, and what one credit note has already been allocated to it."""
+
+    amount_due: Decimal
+    applied_from_credit_note: Decimal
+
+
+def invoice_credit_position(*, access_token: str, tenant_id: str, invoice_id: str, credit_note_id: str) -> CreditPosition:
     with _translated_errors():
         invoice = _accounting_api(access_token).get_invoice(tenant_id, invoice_id, _request_timeout=settings.XERO_TIMEOUT).invoices[0]
-    return Decimal(str(invoice.amount_due or 0)).quantize(Decimal("0.01"))
+    applied = sum(
+        (_money(c.applied_amount) or 0 for c in invoice.credit_notes or [] if str(c.credit_note_id) == credit_note_id),
+        Decimal("0.00"),
+    )
+    return CreditPosition(amount_due=_money(invoice.amount_due) or Decimal("0.00"), applied_from_credit_note=applied)
 
 
 def allocate_credit_note(*, access_token: str, tenant_id: str, credit_note_id: str, invoice_id: str,

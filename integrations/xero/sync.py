@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from billing.models import BillingAccount, Invoice
 
-from . import client, contacts, linking, mapping, pacing
+from . import client, contacts, linking, mapping, pacing, statuses
 from .errors import XeroError, XeroNeedsRelink, XeroRateLimited, XeroRejected
 from .models import ContactLink, SyncRecord, XeroConnection
 from .tokens import access_token_for
@@ -86,8 +86,15 @@ def _allocate(connection: XeroConnection, record: SyncRecord) -> None:
     tenant_id, token = str(connection.tenant_id), access_token_for(connection)
     invoice_id = str(record.invoice.credited_invoice.xero_sync.xero_id)
     with pacing.call(tenant_id):
-        due = client.invoice_amount_due(access_token=token, tenant_id=tenant_id, invoice_id=invoice_id)
-    amount = min(record.xero_total or record.invoice.total, due)
+        position = client.invoice_credit_position(
+            access_token=token, tenant_id=tenant_id, invoice_id=invoice_id, credit_note_id=str(record.xero_id)
+        )
+    if position.applied_from_credit_note:
+        # An earlier attempt whose outcome was unknown got through: never allocate twice (nor re-send
+        # its Idempotency-Key with an amount computed from the smaller amount due it left).
+        SyncRecord.objects.filter(pk=record.pk).update(allocated_amount=position.applied_from_credit_note)
+        return
+    amount = min(record.xero_total or record.invoice.total, position.amount_due)
     if amount > 0:
         with pacing.call(tenant_id):
             client.allocate_credit_note(
@@ -171,10 +178,30 @@ def _settle_unknown_outcomes(token, tenant_id, records) -> list[SyncRecord]:
             access_token=token, tenant_id=tenant_id, numbers=[r.invoice.number for r in unsure], credit_notes=credit_notes
         )
     found = {d.number: d for d in looked_up}
-    for record in unsure:
-        if record.invoice.number in found:
-            _succeed(record, found[record.invoice.number], tenant_id)
+    settled = [(record, found[record.invoice.number]) for record in unsure if record.invoice.number in found]
+    states = _states_now(token, tenant_id, [answer for _, answer in settled], credit_notes=credit_notes)
+    for record, answer in settled:
+        _succeed(record, answer, tenant_id)
+        if answer.xero_id in states:
+            statuses.apply_state(record_id=record.pk, state=states[answer.xero_id], source=SyncRecord.StatusSource.RECONCILIATION)
     return [record for record in records if record.invoice.number not in found]
+
+
+def _states_now(token, tenant_id, answers, *, credit_notes: bool) -> dict:
+    """What Xero says now of documents found after an attempt whose outcome was unknown: they may have
+    been paid or voided meanwhile, and the webhook saying so ignored (the platform did not know yet that
+    it had sent them). Read before they are marked sent, so that a failed read leaves them to be settled
+    again, read and all."""
+    if not answers:
+        return {}
+    ids = [str(answer.xero_id) for answer in answers]
+    with pacing.call(tenant_id):
+        if credit_notes:
+            states = client.read_credit_note_states(access_token=token, tenant_id=tenant_id, credit_note_ids=ids)
+        else:
+            states = client.read_invoice_states(access_token=token, tenant_id=tenant_id, invoice_ids=ids)
+    by_id = {uuid.UUID(state.xero_id): state for state in states}
+    return {answer.xero_id: by_id[uuid.UUID(str(answer.xero_id))] for answer in answers if uuid.UUID(str(answer.xero_id)) in by_id}
 
 
 def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.DocumentOut]]:

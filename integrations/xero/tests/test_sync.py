@@ -134,6 +134,21 @@ def test_a_500_after_xero_wrote_the_batch_does_not_duplicate_it(linked, codes):
     assert sandbox_documents(invoice.number).count() == 1
 
 
+def test_a_document_paid_in_xero_before_its_unknown_outcome_was_settled_arrives_paid(linked, codes):
+    from xero_sandbox import books
+
+    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT",
+                         path_contains="/Invoices", remaining=1)
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
+    sync.push_round()  # Xero has it; the platform does not know (its webhook would be ignored as not ours)
+    books.document_pay(document=sandbox_documents(invoice.number).get(), amount=Decimal("287.50"))
+    SyncRecord.objects.update(next_attempt_at=timezone.now())
+    sync.push_round()  # found by number, its state read back
+    invoice.refresh_from_db()
+    assert (state_of(invoice).state, invoice.status) == ("sent", Invoice.Status.PAID)
+    assert state_of(invoice).amount_due == Decimal("0.00")
+
+
 def test_a_timeout_while_xero_is_still_writing_does_not_duplicate(linked, codes, settings):
     settings.XERO_TIMEOUT = (5.0, 0.5)
     Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.SLOW, delay_seconds=1.0, method="PUT",
@@ -232,6 +247,22 @@ def test_a_credit_note_larger_than_what_is_due_is_allocated_only_up_to_the_amoun
         pass
     assert state_of(credit_note).allocated_amount == Decimal("28.75")
     assert sandbox_documents(invoice.number).get().status == "PAID"
+
+
+def test_an_allocation_that_got_through_before_a_500_is_recorded_not_refused_or_repeated(linked, codes):
+    account = BillingAccountFactory(code="ACME01")
+    invoice = issued(codes, account=account, unit_price="10")  # 28.75
+    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice)  # 287.50
+    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT",
+                         path_contains="/Allocations", remaining=1)
+    while sync.push_round():
+        pass  # the allocation's answer was a 500, after Xero had made it
+    assert state_of(credit_note).allocated_amount is None
+    sync.push_round()  # the invoice owes nothing now: what was allocated is read, not recomputed
+    record = state_of(credit_note)
+    assert (record.allocated_amount, record.allocation_error) == (Decimal("28.75"), "")
+    in_xero = sandbox_documents(invoice.number).get()
+    assert (in_xero.amount_credited, in_xero.status) == (Decimal("28.75"), "PAID")
 
 
 def test_the_document_list_shows_each_documents_xero_state(linked, codes, admin_client):
