@@ -265,6 +265,23 @@ def test_an_allocation_that_got_through_before_a_500_is_recorded_not_refused_or_
     assert (in_xero.amount_credited, in_xero.status) == (Decimal("28.75"), "PAID")
 
 
+def test_an_allocation_that_meets_a_link_needing_re_linking_is_made_once_linked_again(linked, codes, sandbox, admin_client):
+    account = BillingAccountFactory(code="ACME01")
+    invoice = issued(codes, account=account)  # 287.50
+    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40")
+    sync.push_round(), sync.push_round()  # the invoice, then the credit note
+    connection = XeroConnection.objects.get()
+    connection.refresh_token = "revoked-in-xero"  # the next refresh is refused: the link needs re-linking
+    connection.access_token_expires_at = timezone.now()
+    connection.save()
+    sync.push_round()
+    assert state_of(credit_note).allocation_error == ""  # not a refusal of the allocation: it waits
+    link(admin_client, sandbox["NZ"])
+    sync.push_round()
+    assert state_of(credit_note).allocated_amount == Decimal("115.00")
+    assert sandbox_documents(invoice.number).get().amount_credited == Decimal("115.00")
+
+
 def test_the_document_list_shows_each_documents_xero_state(linked, codes, admin_client):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
