@@ -140,7 +140,7 @@ def _process_group(connection, tenant_id, category: str, events: list[WebhookEve
     ids = list(ours)
     for start in range(0, len(ids), client.STATES_PER_CALL):
         chunk = ids[start:start + client.STATES_PER_CALL]
-        states = {uuid.UUID(s.xero_id): s for s in _read(token, str(tenant_id), category, [str(i) for i in chunk])}
+        states = {uuid.UUID(s.xero_id): s for s in read_states(token, str(tenant_id), category, [str(i) for i in chunk])}
         _apply_chunk({xero_id: (records[xero_id], ours[xero_id]) for xero_id in chunk}, states, result)
 
 
@@ -166,7 +166,8 @@ def sent_records(*, tenant_id, xero_ids) -> dict[uuid.UUID, int]:
     )
 
 
-def _read(token: str, tenant_id: str, category: str, ids: list[str]) -> list[client.DocumentState]:
+def read_states(token: str, tenant_id: str, category: str, ids: list[str]) -> list[client.DocumentState]:
+    """What Xero says now of up to 50 documents of one category (INVOICE or CREDITNOTE), in one paced call."""
     with pacing.call(tenant_id):
         if category == "CREDITNOTE":
             return client.read_credit_note_states(access_token=token, tenant_id=tenant_id, credit_note_ids=ids)

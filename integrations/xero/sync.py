@@ -196,13 +196,10 @@ def _states_now(token, tenant_id, answers, *, credit_notes: bool) -> dict:
     if not answers:
         return {}
     ids = [str(answer.xero_id) for answer in answers]
-    with pacing.call(tenant_id):
-        if credit_notes:
-            states = client.read_credit_note_states(access_token=token, tenant_id=tenant_id, credit_note_ids=ids)
-        else:
-            states = client.read_invoice_states(access_token=token, tenant_id=tenant_id, invoice_ids=ids)
+    states = statuses.read_states(token, tenant_id, "CREDITNOTE" if credit_notes else "INVOICE", ids)
     by_id = {uuid.UUID(state.xero_id): state for state in states}
-    return {answer.xero_id: by_id[uuid.UUID(str(answer.xero_id))] for answer in answers if uuid.UUID(str(answer.xero_id)) in by_id}
+    found = {answer.xero_id: by_id.get(uuid.UUID(answer.xero_id)) for answer in answers}
+    return {xero_id: state for xero_id, state in found.items() if state is not None}
 
 
 def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.DocumentOut]]:
