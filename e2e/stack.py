@@ -11,16 +11,12 @@ its own so that nothing else is touched.
 import fcntl
 import os
 import re
-import secrets
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.fernet import Fernet
 
 from bench import config as bench_config
 from bench import processes
@@ -107,10 +103,10 @@ def _one_journey_at_a_time():
 
 
 def _start(run_dir: Path, db_url: str, cache_url: str, lock) -> Stack:
-    _recreate_database(db_url)
+    processes.recreate_database(db_url, marker="e2e")
     _flush_redis(cache_url)
-    config = bench_config.BenchConfig(database_url=db_url, redis_url=cache_url, port=_free_port(),
-                                      run_dir=str(run_dir), web_workers=2, web_threads=4, secrets=_secrets())
+    config = bench_config.BenchConfig(database_url=db_url, redis_url=cache_url, port=bench_config._free_port(),
+                                      run_dir=str(run_dir), web_workers=2, web_threads=4, secrets=bench_config.run_secrets())
     env = _env(config)
     processes.manage(env, "migrate", "--noinput")
     password = _demo_setup(env)
@@ -157,36 +153,7 @@ def _demo_setup(env: dict) -> str:
     return found.group(1)
 
 
-def _recreate_database(db_url: str) -> None:
-    """A fresh database every run; only ever one whose name says it belongs to this suite."""
-    import psycopg
-
-    name = urllib.parse.urlsplit(db_url).path.lstrip("/")
-    if "e2e" not in name:
-        raise BenchError(f"the browser suite drops and recreates its database, and {name!r} has no 'e2e' in its name")
-    maintenance = urllib.parse.urlsplit(db_url)._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def _flush_redis(cache_url: str) -> None:
     import redis
 
     redis.Redis.from_url(cache_url).flushdb()  # its own database number: no queued task or cache key survives
-
-
-def _secrets() -> dict:
-    return {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "XERO_CLIENT_ID": secrets.token_hex(16).upper(),
-        "XERO_CLIENT_SECRET": secrets.token_urlsafe(36),
-        "XERO_TOKEN_KEYS": Fernet.generate_key().decode(),
-        "XERO_WEBHOOK_KEY": secrets.token_urlsafe(32),
-    }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
