@@ -86,35 +86,35 @@ def load(argv: list[str] | None = None) -> BenchConfig:
     sizes = QUICK if quick else FULL
     config = BenchConfig(
         quick=quick,
-        invoices=_pick(args.invoices, "BENCH_INVOICES", sizes["invoices"], int),
-        accounts=_pick(args.accounts, "BENCH_ACCOUNTS", sizes["accounts"], int),
-        known_share=_pick(args.known_share, "BENCH_KNOWN_SHARE", 0.2, float),
-        lines_per_invoice=_pick(args.lines, "BENCH_LINES", 2, int),
-        order=_pick(args.order, "BENCH_ORDER", "random", str),
-        seed=_pick(args.seed, "BENCH_SEED", 2024, int),
-        issues=_pick(args.issues, "BENCH_ISSUES", sizes["issues"], int),
-        issue_threads=_pick(args.issue_threads, "BENCH_ISSUE_THREADS", 4, int),
-        workers=_pick(args.workers, "BENCH_WORKERS", 2, int),
-        concurrency=_pick(args.concurrency, "BENCH_CONCURRENCY", 2, int),
-        web_workers=_pick(None, "BENCH_WEB_WORKERS", 2, int),
-        web_threads=_pick(None, "BENCH_WEB_THREADS", 8, int),
-        fast_timeout=_pick(args.fast_timeout, "BENCH_FAST_TIMEOUT", sizes["fast_timeout"], float),
-        paced_timeout=_pick(args.paced_timeout, "BENCH_PACED_TIMEOUT", sizes["paced_timeout"], float),
+        invoices=pick(args.invoices, "BENCH_INVOICES", sizes["invoices"], int),
+        accounts=pick(args.accounts, "BENCH_ACCOUNTS", sizes["accounts"], int),
+        known_share=pick(args.known_share, "BENCH_KNOWN_SHARE", 0.2, float),
+        lines_per_invoice=pick(args.lines, "BENCH_LINES", 2, int),
+        order=pick(args.order, "BENCH_ORDER", "random", str),
+        seed=pick(args.seed, "BENCH_SEED", 2024, int),
+        issues=pick(args.issues, "BENCH_ISSUES", sizes["issues"], int),
+        issue_threads=pick(args.issue_threads, "BENCH_ISSUE_THREADS", 4, int),
+        workers=pick(args.workers, "BENCH_WORKERS", 2, int),
+        concurrency=pick(args.concurrency, "BENCH_CONCURRENCY", 2, int),
+        web_workers=pick(None, "BENCH_WEB_WORKERS", 2, int),
+        web_threads=pick(None, "BENCH_WEB_THREADS", 8, int),
+        fast_timeout=pick(args.fast_timeout, "BENCH_FAST_TIMEOUT", sizes["fast_timeout"], float),
+        paced_timeout=pick(args.paced_timeout, "BENCH_PACED_TIMEOUT", sizes["paced_timeout"], float),
         skip_paced=args.skip_paced or _env_bool("BENCH_SKIP_PACED"),
-        analyze_every=_pick(args.analyze_every, "BENCH_ANALYZE_EVERY", 15.0, float),
+        analyze_every=pick(args.analyze_every, "BENCH_ANALYZE_EVERY", 15.0, float),
         database_url=os.environ.get("DATABASE_URL") or BenchConfig.database_url,
         redis_url=os.environ.get("REDIS_URL") or BenchConfig.redis_url,
-        port=_pick(args.port, "BENCH_PORT", 0, int),
-        results=_pick(args.results, "BENCH_RESULTS", "", str),
-        only=_pick(args.only, "BENCH_ONLY", "", str),
-        receiver_invoices=_pick(args.receiver_invoices, "BENCH_RECEIVER_INVOICES", sizes["receiver_invoices"], int),
-        receiver_posts=_pick(args.receiver_posts, "BENCH_RECEIVER_POSTS", sizes["receiver_posts"], int),
-        receiver_senders=_pick(args.receiver_senders, "BENCH_RECEIVER_SENDERS", 20, int),
-        receiver_rate=_pick(args.receiver_rate, "BENCH_RECEIVER_RATE", 100.0, float),
-        receiver_timeout=_pick(None, "BENCH_RECEIVER_TIMEOUT", sizes["receiver_timeout"], float),
+        port=pick(args.port, "BENCH_PORT", 0, int),
+        results=pick(args.results, "BENCH_RESULTS", "", str),
+        only=pick(args.only, "BENCH_ONLY", "", str),
+        receiver_invoices=pick(args.receiver_invoices, "BENCH_RECEIVER_INVOICES", sizes["receiver_invoices"], int),
+        receiver_posts=pick(args.receiver_posts, "BENCH_RECEIVER_POSTS", sizes["receiver_posts"], int),
+        receiver_senders=pick(args.receiver_senders, "BENCH_RECEIVER_SENDERS", 20, int),
+        receiver_rate=pick(args.receiver_rate, "BENCH_RECEIVER_RATE", 100.0, float),
+        receiver_timeout=pick(None, "BENCH_RECEIVER_TIMEOUT", sizes["receiver_timeout"], float),
     )
     _check(config)
-    config.port = config.port or _free_port()
+    config.port = config.port or free_port()
     config.run_dir = tempfile.mkdtemp(prefix="cocoonops-bench-")
     config.secrets = run_secrets()
     return config
@@ -193,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pick(given, env_name: str, default, kind):
+def pick(given, env_name: str, default, kind):
     if given is not None:
         return given
     raw = os.environ.get(env_name, "")
@@ -226,7 +226,7 @@ def _check(config: BenchConfig) -> None:
         raise SystemExit("bench: " + "; ".join(problems))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.config import _free_port, _pick, run_secrets  # the benchmark's option reading, port picking, secrets
+from bench.config import free_port, pick, run_secrets  # the benchmark's option reading, port picking, secrets
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -85,26 +85,26 @@ def load(argv: list[str] | None = None) -> ChaosConfig:
     sizes = QUICK if quick else FULL
     config = ChaosConfig(
         quick=quick,
-        documents=_pick(args.documents, "CHAOS_DOCUMENTS", sizes["documents"], int),
-        accounts=_pick(args.accounts, "CHAOS_ACCOUNTS", sizes["accounts"], int),
-        storm_seconds=_pick(args.storm_seconds, "CHAOS_STORM_SECONDS", sizes["storm_seconds"], float),
-        faults_each=_pick(args.faults_each, "CHAOS_FAULTS_EACH", sizes["faults_each"], int),
+        documents=pick(args.documents, "CHAOS_DOCUMENTS", sizes["documents"], int),
+        accounts=pick(args.accounts, "CHAOS_ACCOUNTS", sizes["accounts"], int),
+        storm_seconds=pick(args.storm_seconds, "CHAOS_STORM_SECONDS", sizes["storm_seconds"], float),
+        faults_each=pick(args.faults_each, "CHAOS_FAULTS_EACH", sizes["faults_each"], int),
         fault_share=sizes["fault_share"], bursts=sizes["bursts"],
-        kills=_pick(args.kills, "CHAOS_KILLS", sizes["kills"], int),
+        kills=pick(args.kills, "CHAOS_KILLS", sizes["kills"], int),
         receiver_down_seconds=sizes["receiver_down_seconds"],
-        token_seconds=_pick(args.token_seconds, "CHAOS_TOKEN_SECONDS", sizes["token_seconds"], int),
-        quiet_timeout=_pick(args.quiet_timeout, "CHAOS_QUIET_TIMEOUT", sizes["quiet_timeout"], float),
-        seed=_pick(args.seed, "CHAOS_SEED", 2024, int),
+        token_seconds=pick(args.token_seconds, "CHAOS_TOKEN_SECONDS", sizes["token_seconds"], int),
+        quiet_timeout=pick(args.quiet_timeout, "CHAOS_QUIET_TIMEOUT", sizes["quiet_timeout"], float),
+        seed=pick(args.seed, "CHAOS_SEED", 2024, int),
         database_url=os.environ.get("CHAOS_DATABASE_URL") or ChaosConfig.database_url,
-        redis_port=_pick(args.redis_port, "CHAOS_REDIS_PORT", 6390, int),
-        port=_pick(args.port, "CHAOS_PORT", 0, int),
+        redis_port=pick(args.redis_port, "CHAOS_REDIS_PORT", 6390, int),
+        port=pick(args.port, "CHAOS_PORT", 0, int),
         drop_database=args.drop_database,
-        results=_pick(args.results, "CHAOS_RESULTS", "", str),
+        results=pick(args.results, "CHAOS_RESULTS", "", str),
         results_dir=args.results_dir or str(RESULTS_DIR),
     )
     _check(config)
-    config.port = config.port or _free_port()
-    config.hooks_port = _free_port()
+    config.port = config.port or free_port()
+    config.hooks_port = free_port()
     config.run_dir = tempfile.mkdtemp(prefix="cocoonops-chaos-")
     config.secrets = run_secrets()
     return config

@@ -105,7 +105,7 @@ def _one_journey_at_a_time():
 def _start(run_dir: Path, db_url: str, cache_url: str, lock) -> Stack:
     processes.recreate_database(db_url, marker="e2e")
     _flush_redis(cache_url)
-    config = bench_config.BenchConfig(database_url=db_url, redis_url=cache_url, port=bench_config._free_port(),
+    config = bench_config.BenchConfig(database_url=db_url, redis_url=cache_url, port=bench_config.free_port(),
                                       run_dir=str(run_dir), web_workers=2, web_threads=4, secrets=bench_config.run_secrets())
     env = _env(config)
     processes.manage(env, "migrate", "--noinput")

@@ -6,7 +6,6 @@ It starts its own web servers, Celery workers and beat, and a redis-server of it
 """
 
 import os
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -15,14 +14,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from bench.config import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 MINUTES = 12  # the run takes 4–6 minutes on a 2-core machine; the rest is slack for a loaded one
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _chaos_database_url() -> str:
@@ -39,7 +34,7 @@ def _chaos_database_url() -> str:
 def test_quick_fault_injection_run_loses_nothing_duplicates_nothing_and_brings_every_status_back(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
     env["CHAOS_DATABASE_URL"] = _chaos_database_url()
-    argv = [sys.executable, "-m", "chaos.run", "--quick", "--drop-database", "--redis-port", str(_free_port()),
+    argv = [sys.executable, "-m", "chaos.run", "--quick", "--drop-database", "--redis-port", str(free_port()),
             "--results-dir", str(tmp_path)]
     run = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=MINUTES * 60)
     figures = run.stdout[run.stdout.rfind("== Figures"):]
