@@ -23,9 +23,9 @@ LIMITS_OFF = {"MINUTE_LIMIT": 10_000_000, "DAY_LIMIT": 100_000_000, "CONCURRENT_
 LIMITS_ON = {"MINUTE_LIMIT": 60, "DAY_LIMIT": 5000, "CONCURRENT_LIMIT": 5, "APP_MINUTE_LIMIT": 10_000, "MINUTE_SECONDS": 60}
 
 FULL = {"invoices": 3000, "accounts": 300, "issues": 200, "fast_timeout": 300.0, "paced_timeout": 300.0,
-        "receiver_invoices": 1000, "receiver_posts": 3000, "receiver_timeout": 300.0}
+        "receiver_invoices": 1000, "receiver_posts": 3000, "receiver_timeout": 300.0, "code_lengths": "10,20,50"}
 QUICK = {"invoices": 400, "accounts": 40, "issues": 40, "fast_timeout": 60.0, "paced_timeout": 45.0,
-         "receiver_invoices": 200, "receiver_posts": 600, "receiver_timeout": 120.0}
+         "receiver_invoices": 200, "receiver_posts": 600, "receiver_timeout": 120.0, "code_lengths": "50"}
 PHASES = ("receiver",)  # phases `--only` can pick
 
 
@@ -54,6 +54,7 @@ class BenchConfig:
     receiver_senders: int = 20  # concurrent senders
     receiver_rate: float = 100.0  # 1-event POSTs a second, all senders together (50-event ones: a fifth)
     receiver_timeout: float = 300.0  # seconds allowed for the events to be processed
+    code_lengths: str = "10,20,50"  # billing account code lengths, one unpaced sync phase each; "" skips them
     database_url: str = "postgres://postgres@127.0.0.1:5432/bench"
     redis_url: str = "redis://127.0.0.1:6379/7"
     port: int = 0  # 0: a free port
@@ -67,6 +68,10 @@ class BenchConfig:
         for private in ("secrets", "run_dir"):
             values.pop(private)
         return values
+
+    @property
+    def code_length_list(self) -> list[int]:
+        return [int(part) for part in self.code_lengths.split(",") if part.strip()]
 
     @property
     def sandbox_url(self) -> str:
@@ -112,6 +117,7 @@ def load(argv: list[str] | None = None) -> BenchConfig:
         receiver_senders=pick(args.receiver_senders, "BENCH_RECEIVER_SENDERS", 20, int),
         receiver_rate=pick(args.receiver_rate, "BENCH_RECEIVER_RATE", 100.0, float),
         receiver_timeout=pick(None, "BENCH_RECEIVER_TIMEOUT", sizes["receiver_timeout"], float),
+        code_lengths=pick(args.code_lengths, "BENCH_CODE_LENGTHS", sizes["code_lengths"], str),
     )
     _check(config)
     config.port = config.port or free_port()
@@ -180,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fast-timeout", type=float, help="seconds allowed for the unpaced phase")
     parser.add_argument("--paced-timeout", type=float, help="seconds allowed for the paced phase")
     parser.add_argument("--skip-paced", action="store_true", help="leave out the paced phase")
+    parser.add_argument("--code-lengths", help="billing account code lengths to measure calls with, e.g. 10,20,50 ('' skips)")
     parser.add_argument("--analyze-every", type=float,
                         help="seconds between ANALYZEs during the sync when autovacuum is off (0: never)")
     parser.add_argument("--results", help="name of the results files in bench/results/ (default latest, or quick)")

@@ -6,7 +6,8 @@ import statistics
 import time
 from collections import Counter
 
-from django.db.models import Count
+from django.conf import settings
+from django.db.models import Count, Max
 
 from integrations.xero.models import SyncRecord
 from xero_sandbox.models import RequestLog
@@ -25,8 +26,12 @@ def api_calls(org, since, until) -> dict:
                        .values_list("duration_ms", flat=True))
     too_many = log.filter(status_code=429).count()
     total = log.count()
+    budget = settings.XERO_REQUEST_BUDGET
     return {
         "total": total, "counted": total - too_many, "too_many_requests": too_many,
+        "longest_request": log.aggregate(longest=Max("target_length"))["longest"] or 0,
+        "over_budget": log.filter(target_length__gt=budget).count(), "request_budget": budget,
+        "answered_404": log.filter(status_code=404).count(),
         "by_endpoint": dict(sorted(by_endpoint.items())),
         "put_invoices_server_ms_median": statistics.median(durations) if durations else None,
         "statuses": dict(log.values_list("status_code").annotate(n=Count("pk")).order_by("status_code")),

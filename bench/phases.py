@@ -65,9 +65,9 @@ class Run:
         return cost
 
     # --- a sync phase ------------------------------------------------------------------------------
-    def new_accounts(self, label: str):
+    def new_accounts(self, label: str, code_length: int = 0):
         return workload.new_accounts(label=label, count=self.config.accounts, known_share=self.config.known_share,
-                                     org=self.org, rng=self.rng)
+                                     org=self.org, rng=self.rng, code_length=code_length)
 
     def sync_phase(self, *, label: str, accounts, worker_env: dict, timeout: float, calls_since=None,
                    drain: bool = True) -> dict:

@@ -4,14 +4,34 @@ import json
 import math
 from pathlib import Path
 
+import urllib.parse
+
 from .config import RESULTS_DIR
+
 BATCH = 50
+SANDBOX_CONTACTS_PATH = "/xero-sandbox/api.xro/2.0/Contacts"
 PACE_CEILING = 60 * BATCH  # 60 calls a minute × 50 invoices a call
 
 
 def call_bound(invoices: int, accounts: int) -> int:
     """The issue's bound: ceil(N/50) + 2·ceil(A/50) + 3 calls, reference data included."""
     return math.ceil(invoices / BATCH) + 2 * math.ceil(accounts / BATCH) + 3
+
+
+def contact_lookups_per_resolution(code_length: int, budget: int) -> int:
+    """GET /Contacts requests that looking up 50 new billing accounts' codes takes within the request budget:
+    each `AccountNumber=="…"` term URL-encoded, joined by `+OR+`, after the path and the other parameters."""
+    term = len(urllib.parse.quote_plus(f'AccountNumber=="{"X" * code_length}"'))
+    room = budget - len(SANDBOX_CONTACTS_PATH) - len("?where=&includeArchived=true")
+    per_request = 1 + (room - term) // (term + len("+OR+"))
+    return math.ceil(BATCH / per_request)
+
+
+def code_length_bound(invoices: int, accounts: int, code_length: int, budget: int) -> int:
+    """ceil(N/50) PUT /Invoices, and per 50 new accounts their look-ups and one PUT /Contacts, plus 2 for a
+    re-read of the chart of accounts and tax rates, should it fall due during the phase."""
+    per_resolution = contact_lookups_per_resolution(code_length, budget) + 1
+    return math.ceil(invoices / BATCH) + per_resolution * math.ceil(accounts / BATCH) + 2
 
 
 def goals(results: dict) -> list[dict]:
@@ -34,6 +54,16 @@ def _sync_goals(results: dict) -> list[dict]:
             rows.append(_row(f"API calls, {name} ({phase['records']} invoices, {accounts} new accounts)",
                              f"{calls['counted']} (+{calls['too_many_requests']}× 429)", f"≤ {bound}",
                              calls["counted"] <= bound and phase["complete"]))
+    for length, phase in results.get("code_lengths", {}).items():
+        calls, accounts = phase["api_calls"], results["settings"]["accounts"]
+        bound = code_length_bound(phase["records"], accounts, int(length), calls["request_budget"])
+        rows.append(_row(f"API calls, codes of {length} characters ({phase['records']} invoices, {accounts} new accounts); "
+                         "longest request; 404s",
+                         f"{calls['counted']} (+{calls['too_many_requests']}× 429); {calls['longest_request']} characters; "
+                         f"{calls['answered_404']}",
+                         f"≤ {bound}; ≤ {calls['request_budget']}; 0",
+                         calls["counted"] <= bound and calls["over_budget"] == 0 and calls["answered_404"] == 0
+                         and phase["complete"]))
     if paced:
         pace = paced["pace"]
         per_minute = pace.get("steady_per_minute")
@@ -115,6 +145,8 @@ def markdown(results: dict) -> str:
     for title, key in (("Sync paced (60 calls a minute, real minute)", "paced"), ("Sync with the sandbox's limits off", "unpaced")):
         if results.get(key):
             out += _phase_section(title, results[key])
+    for length, phase in results.get("code_lengths", {}).items():
+        out += _phase_section(f"Billing account codes of {length} characters (limits off)", phase)
     if "issue_cost" in results:
         out += _issue_section(results["issue_cost"])
         out += ["## Exactly once", "", _kv(results["exactly_once"]), ""]
@@ -137,7 +169,9 @@ def _phase_section(title: str, phase: dict) -> list[str]:
         f"{phase['seconds_to_settle']} s after release; states {phase['states']}; queue emptied: {phase['queue_drained']}.",
         f"- API calls: {calls['counted']} counted, {calls['too_many_requests']} answered 429; by endpoint: "
         + ", ".join(f"{k} {v}" for k, v in calls["by_endpoint"].items())
-        + f"; median server time of a PUT /Invoices: {calls['put_invoices_server_ms_median']} ms.",
+        + f"; median server time of a PUT /Invoices: {calls['put_invoices_server_ms_median']} ms; longest request "
+        f"{calls.get('longest_request')} characters (budget {calls.get('request_budget')}), "
+        f"{calls.get('over_budget')} over it, {calls.get('answered_404')} answered 404.",
         f"- Pace: {_kv(pace)}.",
         f"- Worker CPU: {_kv(cpu)}.",
         f"- Worker RSS (MB): idle {rss['idle']}, after {rss['after']}, peak main {rss['peak_main']}, peak pool {rss['peak_pool']}.",

@@ -77,6 +77,12 @@ def run(config) -> dict:
     bench.serve(bench_config.LIMITS_OFF)
     results["unpaced"] = bench.sync_phase(label="U", accounts=unpaced_accounts, worker_env=phases.UNPACED_WORKER_ENV,
                                           timeout=config.fast_timeout)
+    for length in config.code_length_list:
+        _step(f"sync with billing account codes of {length} characters (limits off): calls within the length budget")
+        results.setdefault("code_lengths", {})[str(length)] = bench.sync_phase(
+            label=f"L{length}", accounts=bench.new_accounts(f"L{length}", code_length=length),
+            worker_env=phases.UNPACED_WORKER_ENV, timeout=config.fast_timeout, drain=False,
+        )
     results["exactly_once"] = phases.exactly_once(bench.org)
     _step(f"webhook receiver: {config.receiver_senders} concurrent senders, then the events' processing")
     results["receiver"] = receiver.run(bench, config)

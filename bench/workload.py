@@ -55,10 +55,12 @@ def catalogue() -> Catalogue:
     return Catalogue(rates=rates, tax_rate=TaxRate.objects.create(name="GST 15%", rate=Decimal("15"), accounting_code="OUTPUT2"))
 
 
-def new_accounts(*, label: str, count: int, known_share: float, org: Organisation, rng: random.Random) -> list[BillingAccount]:
-    """`count` billing accounts none of which has sent anything yet; a share is already a Xero contact."""
+def new_accounts(*, label: str, count: int, known_share: float, org: Organisation, rng: random.Random,
+                 code_length: int = 0) -> list[BillingAccount]:
+    """`count` billing accounts none of which has sent anything yet; a share is already a Xero contact.
+    `code_length`: codes of exactly that many characters (the unique part first, then filler)."""
     accounts = BillingAccount.objects.bulk_create(
-        BillingAccount(code=f"B{label}{i:05d}", name=f"Bench {label} Customer {i:05d} Ltd", currency="NZD",
+        BillingAccount(code=_code(f"B{label}{i:05d}", code_length), name=f"Bench {label} Customer {i:05d} Ltd", currency="NZD",
                        email=f"accounts@b{label.lower()}{i:05d}.example", payment_terms_days=20)
         for i in range(1, count + 1)
     )
@@ -68,6 +70,14 @@ def new_accounts(*, label: str, count: int, known_share: float, org: Organisatio
         for account in known
     )
     return accounts
+
+
+def _code(unique: str, length: int) -> str:
+    if not length:
+        return unique
+    if len(unique) >= length:
+        raise ValueError(f"A code of {length} characters cannot hold {unique!r} and stay unique.")
+    return (unique + "-" + "FREIGHTCUSTOMER" * 4)[:length]
 
 
 def drafts(*, label: str, accounts: list[BillingAccount], count: int, order: str, lines: int,

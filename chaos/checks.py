@@ -63,7 +63,7 @@ def _allocations_due():
 
 # --- figures ------------------------------------------------------------------------------------------
 def figures(org, *, client_id: str, links: int) -> dict:
-    return {"documents": documents(org), "statuses": statuses(org), "failures": failures(),
+    return {"documents": documents(org), "statuses": statuses(org), "failures": failures(), "outside": outside(org),
             "contacts": contacts(org), "faults": sandbox_faults(org), "webhooks": webhooks(),
             "tokens": tokens(client_id, links), "allocations": allocations()}
 
@@ -71,7 +71,8 @@ def figures(org, *, client_id: str, links: int) -> dict:
 def documents(org) -> dict:
     issued = Counter(Invoice.objects.exclude(status=Invoice.Status.DRAFT).values_list("kind", flat=True))
     kinds = {Document.INVOICE: Invoice.Kind.INVOICE, Document.CREDIT_NOTE: Invoice.Kind.CREDIT_NOTE}
-    in_xero = Counter((kinds[t], n) for t, n in Document.objects.filter(organisation=org).values_list("type", "number"))
+    sales = Document.objects.filter(organisation=org, type__in=Document.SALES_TYPES)  # suppliers' numbers are theirs
+    in_xero = Counter((kinds[t], n) for t, n in sales.values_list("type", "number"))
     platform = set(Invoice.objects.exclude(status=Invoice.Status.DRAFT).values_list("kind", "number"))
     now = timezone.now()
     overdue = now - datetime.timedelta(seconds=SWEEP_SECONDS)
@@ -97,11 +98,21 @@ def statuses(org) -> dict:
         by_status[f"{xero_status} in Xero"] += 1
         if APP_STATUS.get(xero_status) != app_status:
             mismatches.append(f"{number}: {app_status} in the platform, {xero_status} in Xero")
-    part_paid = Document.objects.filter(organisation=org, status="AUTHORISED", amount_paid__gt=0).count()
+    part_paid = Document.objects.filter(organisation=org, type__in=Document.SALES_TYPES, status="AUTHORISED", amount_paid__gt=0).count()
     sources = Counter(SyncRecord.objects.exclude(status_source="").values_list("status_source", flat=True))
     return {"compared": len(records), "mismatches": len(mismatches), "mismatch_examples": mismatches[:20],
             "by_xero_status": dict(sorted(by_status.items())), "part_paid_in_xero": part_paid,
             "status_changes_learned_from": dict(sources)}
+
+
+def outside(org) -> dict:
+    """Supplier documents sharing the platform's numbers: none may be taken for a platform document."""
+    theirs = Document.objects.filter(organisation=org).exclude(type__in=Document.SALES_TYPES)
+    shared = set(theirs.values_list("number", flat=True)) & set(Invoice.objects.values_list("number", flat=True))
+    wrong = SyncRecord.objects.filter(xero_id__in=theirs.values("document_id"))
+    return {"supplier_documents": theirs.count(), "sharing_a_platform_number": len(shared),
+            "paid_in_xero": theirs.filter(status="PAID").count(), "wrong_matches": wrong.count(),
+            "wrong_match_examples": list(wrong.values_list("invoice__number", flat=True)[:20])}
 
 
 def failures() -> dict:
@@ -176,6 +187,9 @@ def verdict(results: dict) -> list[dict]:
         _check("documents issued = documents in Xero (by number)", f"{d['issued']} = {d['in_xero_by_number']}",
                d["issued"] == d["in_xero_by_number"] and not d["not_issued_by_platform"]),
         _check("duplicates in Xero", d["duplicates"], d["duplicates"] == 0),
+        _check("wrong matches (a platform document taken for a supplier's of the same number)",
+               f"{results['outside']['wrong_matches']} of {results['outside']['sharing_a_platform_number']} shared numbers",
+               results["outside"]["wrong_matches"] == 0 and results["outside"]["sharing_a_platform_number"] > 0),
         _check("missing from Xero", d["missing"], d["missing"] == 0),
         _check(f"stuck (waiting or sending, due more than {SWEEP_SECONDS}s ago)", d["stuck"], d["stuck"] == 0),
         _check("not settled at the end (waiting or sending)", d["unsettled"], d["unsettled"] == 0),

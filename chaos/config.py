@@ -35,6 +35,8 @@ class ChaosConfig:
     receiver_down_seconds: float = 60.0  # the webhook receiver refuses connections this long
     token_seconds: int = 180  # access token lifetime: workers race to refresh it every few minutes
     xero_share: float = 0.3  # share of the invoices paid, part-paid, voided or un-paid in Xero meanwhile
+    code_length: int = 40  # billing account codes this long: contact look-ups split by Xero's limit on a request
+    outside_share: float = 0.1  # supplier bills and credit notes in Xero numbered as the platform's documents will be
     quiet_timeout: float = 900.0  # seconds allowed after the storm for everything to settle
     read_timeout: float = 10.0  # the client's read timeout: above what a loaded 2-core machine takes for 50 documents
     seed: int = 2024

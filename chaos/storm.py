@@ -13,7 +13,7 @@ from integrations.xero.models import XeroConnection
 
 from . import checks, faults
 from .stream import Stream
-from .xero_side import XeroSide
+from .xero_side import XeroSide, outside_documents_create
 
 WEBHOOK_DUPLICATE_RATE = 0.2  # a fifth of the sandbox's webhook batches are sent twice
 ISSUING_SHARE = 0.8  # documents are issued over the first 80% of the storm; faults go on to its end
@@ -26,6 +26,7 @@ class Storm:
         self.password = config.secrets["SECRET_KEY"][:24]
         workload.admin_user(self.password)
         self.stream = Stream(config, self.org, workload.catalogue(), rng)
+        self.outside = outside_documents_create(self.org, documents=config.documents, share=config.outside_share, rng=rng)
         self.autovacuum = workload.AutovacuumStandIn(15.0)
         self.threads: list[threading.Thread] = []
         self.thread_errors: list[str] = []
@@ -51,7 +52,7 @@ class Storm:
         results["faults"]["left_unused"] = unused
         results.update({
             "storm_seconds": storm_seconds, "settle_seconds": settle_seconds, "quiet": quiet,
-            "xero_side": dict(xero_side.done), "receiver": _receiver_missing(),
+            "xero_side": dict(xero_side.done), "receiver": _receiver_missing(), "outside_documents_created": self.outside,
             "issues_whose_push_could_not_be_queued": unqueued.count,
             "timeline": {"log": timeline.log, "errors": timeline.errors + self.thread_errors, "relinks": timeline.relinks},
         })

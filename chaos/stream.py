@@ -20,7 +20,8 @@ CREDITED_PREFIX = "CREDITED-"
 class Stream:
     def __init__(self, config, org, catalogue, rng: random.Random):
         self.config, self.catalogue, self.rng = config, catalogue, rng
-        accounts = workload.new_accounts(label="X", count=config.accounts, known_share=config.known_share, org=org, rng=rng)
+        accounts = workload.new_accounts(label="X", count=config.accounts, known_share=config.known_share, org=org, rng=rng,
+                                         code_length=config.code_length)
         credit_notes = round(config.documents * config.credit_note_share)
         self.invoice_pks = workload.drafts(label="X", accounts=accounts, count=config.documents - credit_notes,
                                            order="random", lines=2, catalogue=catalogue, rng=rng)

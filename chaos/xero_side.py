@@ -1,6 +1,8 @@
 """What people do in Xero meanwhile: pay, part-pay and void a share of the documents the platform
-sent, and delete payments (a paid invoice owes again). Done through the sandbox's own services
-(xero_sandbox/books.py, as its staff pages do), so each change is announced by webhook as Xero does.
+sent, and delete payments (a paid invoice owes again); and, from before the link, supplier bills and
+credit notes numbered as the platform's documents will be, which they pay during the run. Done through
+the sandbox's own services (xero_sandbox/books.py, as its staff pages do), so each change is announced
+by webhook as Xero does.
 
 Xero deletes only drafts and submitted documents; the platform sends them approved (AUTHORISED), so an
 approved document is voided, never deleted, and what a person deletes in Xero is a payment.
@@ -24,6 +26,20 @@ ACTIONS = (("pay", 0.35), ("part-pay", 0.25), ("void", 0.2), ("pay, then delete 
 UNDO_AFTER_SECONDS = 5.0
 
 
+def outside_documents_create(org, *, documents: int, share: float, rng: random.Random) -> int:
+    """Supplier bills (ACCPAY) and credit notes (ACCPAYCREDIT) whose numbers the platform's invoices and
+    credit notes will have (INV-000123, CN-000012): number searches return them too, so a sync that took
+    one for its own would mark its document sent, or paid, wrongly. Returns how many."""
+    count = round(documents * share)
+    invoices = rng.sample(range(1, documents + 1), count)
+    notes = rng.sample(range(1, max(2, documents // 10)), max(1, count // 5))
+    for type, prefix, numbers in ((Document.BILL, "INV", invoices), (Document.SUPPLIER_CREDIT_NOTE, "CN", notes)):
+        for n in numbers:
+            books.outside_document_create(org, type=type, number=f"{prefix}-{n:06d}", contact_name=f"Supplier {n % 17} Ltd",
+                                          total=Decimal(rng.randint(1000, 90000)) / 100)
+    return len(invoices) + len(notes)
+
+
 class XeroSide:
     def __init__(self, org, *, target: int, seconds: float, rng: random.Random):
         self.org, self.rng = org, rng
@@ -43,6 +59,9 @@ class XeroSide:
         for document in self._untouched(self.per_second):
             self.touched.add(document.pk)
             self._act(document, self._pick())
+        bill = Document.objects.filter(organisation=self.org, type=Document.BILL, status="AUTHORISED").order_by("?").first()
+        if bill is not None:  # its webhook names a document whose number the platform also uses
+            self._try("supplier bill paid", books.document_pay, document=bill, amount=bill.amount_due)
         now = time.monotonic()
         due = [pk for when, pk in self.to_undo if when <= now]
         self.to_undo = [(when, pk) for when, pk in self.to_undo if when > now]

@@ -221,6 +221,12 @@ CELERY_BEAT_SCHEDULE["xero-reconcile-statuses"] = {
 XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])
 # Every call to Xero gives up after these many seconds (connect, read).
 XERO_TIMEOUT = (env.float("XERO_CONNECT_TIMEOUT", default=5.0), env.float("XERO_READ_TIMEOUT", default=30.0))
+# No request's path and query (URL-encoded) is longer than this: Xero's edge answers requests past about
+# 2,050 characters with a 404. Look-ups are split to fit.
+XERO_REQUEST_BUDGET = env.int("XERO_REQUEST_BUDGET", default=1800)
+# A document still failing for a passing reason after this long is listed on Sync exceptions as
+# "still failing — retrying" (it keeps being retried).
+XERO_STILL_FAILING_HOURS = env.float("XERO_STILL_FAILING_HOURS", default=24.0)
 # Refresh an access token this long before it expires, and idle links every so many days.
 XERO_REFRESH_MARGIN_SECONDS = env.int("XERO_REFRESH_MARGIN_SECONDS", default=300)
 XERO_IDLE_REFRESH_DAYS = env.int("XERO_IDLE_REFRESH_DAYS", default=7)

@@ -7,6 +7,7 @@ Xero's rules (../shared/docs/xero-api.md §5), kept here:
 - A POST element with ContactID updates that contact; without one it updates the active contact
   of the same Name (Xero's long-standing match on Name), or else creates a contact.
 - IsCustomer, IsSupplier and the other read-only fields of a request are ignored.
+- TaxNumber and TaxNumberType are kept as given (any text), and shown only when set.
 - Elements are checked one by one against the books as the earlier elements left them, so two
   elements of one batch clash with each other exactly as with stored contacts.
 - `summarizeErrors=false`: 200, every element back with StatusAttributeString OK or ERROR, the good
@@ -41,7 +42,10 @@ NAME_TAKEN = (
 )
 NUMBER_TAKEN = "The Account Number already exists, please enter a different Account Number."
 TOO_LONG = "{field} must not be more than {limit} characters long."
-LIMITS = (("name", "Contact Name", 255), ("account_number", "Account Number", 50), ("email", "Email Address", 255))
+LIMITS = (
+    ("name", "Contact Name", 255), ("account_number", "Account Number", 50), ("email", "Email Address", 255),
+    ("tax_number", "Tax Number", 50), ("tax_number_type", "Tax Number Type", 50),
+)
 STATUS_NOT_SETTABLE = "ContactStatus can only be set to ACTIVE or ARCHIVED."
 UNKNOWN_CONTACT = "The contact with ContactID {id} does not exist."
 CREATE_ONLY = "A contact with ContactID {id} already exists: PUT only creates contacts, use POST to update."
@@ -308,5 +312,8 @@ def _wanted(fields: dict, target: Contact | None) -> dict:
         "name": _text(fields, "name", current.name),
         "account_number": _text(fields, "accountnumber", current.account_number),
         "email": _text(fields, "emailaddress", current.email),
+        "tax_number": _text(fields, "taxnumber", current.tax_number),
+        # Any text: real Xero answers values (TAXNUMBERTYPE/EIN) the SDK cannot send, so tests send them raw.
+        "tax_number_type": _text(fields, "taxnumbertype", current.tax_number_type),
         "status": (_text(fields, "contactstatus") or current.status).upper(),
     }

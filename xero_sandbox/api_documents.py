@@ -1,4 +1,5 @@
-"""Invoices and credit notes: GET (one, or filtered and paged), PUT (create) and POST (create or update)
+"""Invoices and credit notes, of sales and of suppliers alike (Xero keeps bills and supplier credit notes
+in the same collections): GET (one, or filtered and paged), PUT (create) and POST (create or update)
 in batches, and `POST /Invoices/{id}` to change one. Payments and credit note allocations are in
 `api_payments`. The rules themselves are in `books`; this module reads requests and shapes answers."""
 
@@ -28,7 +29,8 @@ ORDER_FIELDS = {
 
 @dataclass(frozen=True)
 class Kind:
-    type: str
+    # (sales, purchases): Xero keeps a supplier's bills and credit notes in the same collections
+    types: tuple[str, str]
     collection: str
     id_key: str
     number_key: str
@@ -36,9 +38,9 @@ class Kind:
     has_list_filters: bool
 
 
-INVOICES = Kind(Document.INVOICE, "Invoices", "InvoiceID", "InvoiceNumber", has_list_filters=True)
+INVOICES = Kind(Document.INVOICE_TYPES, "Invoices", "InvoiceID", "InvoiceNumber", has_list_filters=True)
 CREDIT_NOTES = Kind(
-    Document.CREDIT_NOTE, "CreditNotes", "CreditNoteID", "CreditNoteNumber", has_list_filters=False
+    Document.CREDIT_NOTE_TYPES, "CreditNotes", "CreditNoteID", "CreditNoteNumber", has_list_filters=False
 )
 
 
@@ -72,7 +74,7 @@ def _collection(call: ApiCall, kind: Kind) -> ApiResult:
 
 
 def _single(call: ApiCall, kind: Kind, id_or_number: str) -> ApiResult:
-    document = find_document(call.organisation, kind.type, id_or_number)
+    document = find_document(call.organisation, kind.types, id_or_number)
     if document is None:
         raise ApiError(not_found(f"No {kind.collection[:-1]} {id_or_number}"))
     if call.request.method == "GET":
@@ -85,7 +87,7 @@ def _single(call: ApiCall, kind: Kind, id_or_number: str) -> ApiResult:
 
 # --- Reading -------------------------------------------------------------------------------------
 def _list(call: ApiCall, kind: Kind) -> ApiResult:
-    documents = _ordered(call, _filtered(call, kind, documents_of(call.organisation, kind.type)))
+    documents = _ordered(call, _filtered(call, kind, documents_of(call.organisation, kind.types)))
     page, size = _page(call)
     # Without `page`, Xero lists documents without their lines: a trap for clients, kept on purpose.
     shape = {"unitdp": unitdp(call), "with_lines": page is not None}
@@ -158,13 +160,14 @@ def _page(call: ApiCall) -> tuple[int | None, int]:
 
 # --- Writing -------------------------------------------------------------------------------------
 def _save(call: ApiCall, kind: Kind, *, create_only: bool, target: Document | None = None) -> ApiResult:
-    reader = DocumentReader(call.organisation, kind.type, unitdp=unitdp(call))
+    reader = DocumentReader(call.organisation, kind.types, unitdp=unitdp(call))
 
     def save_one(element: dict) -> dict:
         existing = target or (None if create_only else _existing(call.organisation, kind, element))
         data = reader.read(element, existing)
+        type = data.fields.pop("type")
         if existing is None:
-            document = books.document_create(organisation=call.organisation, type=kind.type, data=data)
+            document = books.document_create(organisation=call.organisation, type=type, data=data)
         else:
             document = books.document_update(document=existing, data=data)
         return document_element(document, unitdp=unitdp(call))
@@ -173,15 +176,19 @@ def _save(call: ApiCall, kind: Kind, *, create_only: bool, target: Document | No
 
 
 def _existing(organisation, kind: Kind, element: dict) -> Document | None:
-    """What a POST element updates: the document its ID names, or else the one with its number."""
+    """What a POST element updates: the document its ID names, or else the sales document with its
+    number. A supplier's number names nothing (several bills may share one), so it is never matched."""
     given_id = value(element, kind.id_key)
     if given_id:
-        document = find_document(organisation, kind.type, as_uuid(given_id))
+        document = find_document(organisation, kind.types, as_uuid(given_id))
         if document is None:
             raise books.RuleBroken(f"{kind.collection[:-1]} {given_id} could not be found.")
         return document
+    sales, purchases = kind.types
+    if str(value(element, "Type") or "").upper() == purchases:
+        return None
     number = str(value(element, kind.number_key) or "").strip()
-    return find_document(organisation, kind.type, number) if number and not as_uuid(number) else None
+    return find_document(organisation, (sales,), number) if number and not as_uuid(number) else None
 
 
 ROUTES = {

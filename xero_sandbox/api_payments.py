@@ -13,10 +13,11 @@ from .serializers import allocation_element, payment_element
 from .xero_json import envelope, parse_xero_date
 
 PAGE_SIZE = 100
-# (element key, document type, id key, number key) of what a payment or an allocation may point at
+# (element key, document types, id key, number key) of what a payment or an allocation may point at:
+# a supplier's bill is paid as a sales invoice is, and a supplier's credit note refunded likewise.
 PAYABLE = (
-    ("Invoice", Document.INVOICE, "InvoiceID", "InvoiceNumber"),
-    ("CreditNote", Document.CREDIT_NOTE, "CreditNoteID", "CreditNoteNumber"),
+    ("Invoice", Document.INVOICE_TYPES, "InvoiceID", "InvoiceNumber"),
+    ("CreditNote", Document.CREDIT_NOTE_TYPES, "CreditNoteID", "CreditNoteNumber"),
 )
 
 
@@ -105,14 +106,14 @@ def _delete(found: Payment, element: dict) -> dict:
 
 def _target_document(organisation, element: dict, problems: list) -> Document | None:
     """The invoice or credit note an element names, by ID or number (also as a top-level number)."""
-    for key, type, id_key, number_key in PAYABLE:
+    for key, types, id_key, number_key in PAYABLE:
         reference = value(element, key)
         given = (value(reference, id_key) or value(reference, number_key)) if isinstance(reference, dict) else None
         given = given or value(element, number_key)
         if given:
-            document = find_document(organisation, type, given)
+            document = find_document(organisation, types, given)
             if document is None:
-                noun = "Credit Note" if type == Document.CREDIT_NOTE else "Invoice"
+                noun = "Credit Note" if types == Document.CREDIT_NOTE_TYPES else "Invoice"
                 problems.append(f"{noun} {given} could not be found")
             return document
     problems.append("An Invoice or a Credit Note must be specified")
@@ -157,7 +158,7 @@ def _date(element: dict, problems: list):
 
 # --- Allocations ---------------------------------------------------------------------------------
 def _credit_note(call: ApiCall, reference: str) -> Document:
-    credit_note = find_document(call.organisation, Document.CREDIT_NOTE, reference)
+    credit_note = find_document(call.organisation, Document.CREDIT_NOTE_TYPES, reference)
     if credit_note is None:
         raise ApiError(not_found(f"No CreditNote {reference}"))
     return credit_note
@@ -167,7 +168,8 @@ def _allocate(call: ApiCall, credit_note: Document, element: dict) -> dict:
     problems = []
     invoice = value(element, "Invoice")
     given = (value(invoice, "InvoiceID") or value(invoice, "InvoiceNumber")) if isinstance(invoice, dict) else None
-    found = find_document(call.organisation, Document.INVOICE, given) if given else None
+    # Either side's invoice: allocating across sides is refused by `books`, in words, not as "not found".
+    found = find_document(call.organisation, Document.INVOICE_TYPES, given) if given else None
     if found is None:
         problems.append(f"Invoice {given} could not be found" if given else "An Invoice must be specified")
     amount = _amount(element, problems)

@@ -40,12 +40,21 @@ def parse_timestamp(text: str) -> datetime.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
-def find_document(organisation, type: str, id_or_number) -> Document | None:
-    documents = documents_of(organisation, type)
+def find_document(organisation, types: tuple[str, ...], id_or_number) -> Document | None:
+    """The document of one of `types` with this ID, or else with this number: of the first type that
+    has it (sales before purchases — a supplier's number may also be a sales invoice's, or repeat)."""
+    documents = documents_of(organisation, types)
     document_id = as_uuid(id_or_number)
     if document_id is not None:
         return documents.filter(document_id=document_id).first()
-    return documents.filter(number__iexact=str(id_or_number)).first() if id_or_number else None
+    if not id_or_number:
+        return None
+    numbered = documents.filter(number__iexact=str(id_or_number))
+    for type in types:
+        found = numbered.filter(type=type).first()
+        if found is not None:
+            return found
+    return None
 
 
 def save_batch(call: ApiCall, collection: str, save_one, *, error_flag: str | None) -> ApiResult:
@@ -96,9 +105,9 @@ def method_not_allowed() -> ApiResult:
     return ApiResult({"Message": "The requested resource does not support this http method."}, status=405)
 
 
-def documents_of(organisation, type: str) -> QuerySet[Document]:
+def documents_of(organisation, types: tuple[str, ...]) -> QuerySet[Document]:
     return (
-        Document.objects.filter(organisation=organisation, type=type)
+        Document.objects.filter(organisation=organisation, type__in=types)
         .select_related("contact")
         .prefetch_related("lines", "payments", "allocations_made__invoice", "allocations_received__credit_note")
     )

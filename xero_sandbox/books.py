@@ -1,5 +1,6 @@
-"""The sandbox's sales ledger, kept by Xero's rules: totals, numbers, status changes, payments and
-credit note allocations. The Accounting API and the staff pages change documents only through these
+"""The sandbox's ledger — sales documents, and the supplier bills and credit notes that sit beside
+them in Xero — kept by Xero's rules: totals, numbers, status changes, payments and credit note
+allocations. The Accounting API and the staff pages change documents only through these
 services, so both refuse what Xero refuses, in Xero's words (`RuleBroken`), and both announce every
 change as the webhook event Xero would send, inside the transaction that makes it."""
 
@@ -94,9 +95,12 @@ def document_create(*, organisation: Organisation, type: str, data: DocumentInpu
         _ensure_approvable(document)
     _settle(document, on=document.date)
     document.save()
+    # Xero marks a contact as a customer once it has a sales invoice, a supplier once it has a bill
+    # (no event, no new UpdatedDateUTC).
     if type == Document.INVOICE:
-        # Xero marks a contact as a customer once it has a sales invoice (no event, no new UpdatedDateUTC).
         Contact.objects.filter(pk=document.contact_id, is_customer=False).update(is_customer=True)
+    elif type == Document.BILL:
+        Contact.objects.filter(pk=document.contact_id, is_supplier=False).update(is_supplier=True)
     _announce(document, "CREATE")
     return document
 
@@ -151,7 +155,7 @@ def _set_status(document: Document, status: str) -> None:
 
 
 def _noun(type: str) -> str:
-    return "credit note" if type == Document.CREDIT_NOTE else "invoice"
+    return "credit note" if type in Document.CREDIT_NOTE_TYPES else "invoice"
 
 
 def _not_valid_status(document: Document) -> str:
@@ -252,7 +256,10 @@ def _lock_numbers(organisation: Organisation) -> None:
 
 
 def _next_number(organisation: Organisation, type: str) -> str:
-    """The next number in the org's own sequence (INV-0001, CN-0001), as when Xero numbers a document."""
+    """The next number in the org's own sequence (INV-0001, CN-0001), as when Xero numbers a sales
+    document. A supplier's document has the number the supplier gave it, or none."""
+    if type not in Document.SALES_TYPES:
+        return ""
     prefix = "CN-" if type == Document.CREDIT_NOTE else "INV-"
     taken = Document.objects.filter(organisation=organisation, type=type, number__istartswith=prefix)
     counters = [number[len(prefix):] for number in taken.values_list("number", flat=True)]
@@ -261,12 +268,69 @@ def _next_number(organisation: Organisation, type: str) -> str:
 
 
 def _ensure_number_free(organisation: Organisation, type: str, number: str, exclude: Document | None = None):
+    """A sales number is unique among its own type (a bill may share it). Suppliers type their numbers
+    in by hand, so several bills, or supplier credit notes, may carry the same one."""
+    if type not in Document.SALES_TYPES or not number:
+        return
     # Voided and deleted documents keep their numbers: Xero never hands a number out twice.
     taken = Document.objects.filter(organisation=organisation, type=type, number__iexact=number)
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
     if taken.exists():
         raise RuleBroken(f"{'Credit Note' if type == Document.CREDIT_NOTE else 'Invoice'} # must be unique.")
+
+
+# --- Documents from outside the platform ----------------------------------------------------------
+@transaction.atomic
+def outside_document_create(
+    organisation: Organisation, *, type: str, number: str, contact_name: str, total: Decimal,
+    status: str = AUTHORISED, date: datetime.date | None = None,
+) -> Document:
+    """A document someone else put into the books — a supplier's bill (ACCPAY) or credit note
+    (ACCPAYCREDIT), or a sales invoice or credit note typed into Xero before the platform was linked —
+    with one untaxed line of `total`, for the contact of that name (created if there is none). For
+    tests, chaos runs and demos: its number may be one the platform uses (xero-api.md §10).
+
+    `status` may also be PAID (paid in full on its date), VOIDED or DELETED, reached as Xero would."""
+    date = date or timezone.localdate()
+    line = LineInput(
+        description="Typed into Xero by hand", unit_amount=round_money(Decimal(str(total))),
+        account_code=_outside_account_code(organisation, type), tax_type="NONE",
+    )
+    fields = {
+        "contact": _contact_named(organisation, contact_name), "number": number, "date": date,
+        "line_amount_types": "NoTax",
+        "status": DRAFT if status == DELETED else AUTHORISED if status in (PAID, VOIDED) else status,
+    }
+    if type in Document.INVOICE_TYPES:
+        fields["due_date"] = date + datetime.timedelta(days=20)
+    document = document_create(organisation=organisation, type=type, data=DocumentInput(fields=fields, lines=[line]))
+    if status == PAID and document.status != PAID:  # a zero total is paid already
+        document_pay(document=document, amount=document.amount_due, date=date)
+    elif status == VOIDED:
+        document_void(document=document)
+    elif status == DELETED:
+        document_delete(document=document)
+    document.refresh_from_db()
+    return document
+
+
+def _outside_account_code(organisation: Organisation, type: str) -> str:
+    """The first account a person would post such a line to: revenue for a sale, expense for a purchase."""
+    wanted = "REVENUE" if type in Document.SALES_TYPES else "EXPENSE"
+    accounts = organisation.accounts.filter(account_class=wanted, status="ACTIVE", system_account="")
+    return accounts.values_list("code", flat=True).first() or ""
+
+
+def _contact_named(organisation: Organisation, name: str) -> Contact:
+    """The active contact of that name (else an archived one), or a new one, announced as Xero would."""
+    named = organisation.contacts.filter(name__iexact=name).order_by("status", "pk")  # ACTIVE before ARCHIVED
+    found = named.first()
+    if found is not None:
+        return found
+    contact = Contact.objects.create(organisation=organisation, name=name)
+    events.record_event(organisation=organisation, category="CONTACT", resource_id=contact.contact_id, event_type="CREATE")
+    return contact
 
 
 # --- Payments and allocations --------------------------------------------------------------------
@@ -332,6 +396,10 @@ def allocation_delete(*, allocation: Allocation) -> None:
 def _ensure_allocatable(credit_note: Document, invoice: Document, amount: Decimal) -> None:
     if not credit_note.is_credit_note or invoice.is_credit_note:
         raise RuleBroken("A credit note can only be allocated to an invoice")
+    if credit_note.is_purchase != invoice.is_purchase:
+        # A customer's credit cannot settle a supplier's bill, nor the other way round.
+        wanted = Document.BILL if credit_note.is_purchase else Document.INVOICE
+        raise RuleBroken(f"A credit note of type {credit_note.type} can only be allocated to an invoice of type {wanted}")
     if credit_note.status not in (AUTHORISED, PAID):
         raise RuleBroken("Only AUTHORISED credit notes can be allocated")
     if invoice.status == PAID:

@@ -14,6 +14,9 @@ DEFAULTS = {
     "CODE_SECONDS": 300,  # authorization codes are single-use and short-lived
     "IDEMPOTENCY_SECONDS": 360,
     "MAX_BODY_BYTES": 3_500_000,
+    # Xero's edge answers 404 (an HTML page) to a request whose path and query, URL-encoded, are longer
+    # than this, before the API sees it (xero-api.md §10). Measured as edge.target_length does.
+    "EDGE_MAX_REQUEST_CHARS": 2050,
     "PAGE_SIZE": 100,
     # Webhooks (xero_sandbox/webhooks.py)
     "WEBHOOK_BATCH_SIZE": 50,  # events per POST; 1 makes every event its own delivery

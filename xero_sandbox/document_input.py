@@ -1,6 +1,12 @@
 """Reads one `Invoices`/`CreditNotes` element of a request into a `books.DocumentInput`, checking it
 as Xero does and collecting all of Xero's messages for it at once (Xero answers every problem of an
-element together, not the first one only)."""
+element together, not the first one only).
+
+The element's `Type` says which side of the books it belongs to: a sales document (ACCREC,
+ACCRECCREDIT) posts to a revenue account with a tax rate for revenue; a supplier's (ACCPAY,
+ACCPAYCREDIT) with a tax rate that can apply to expenses, to any account but a system one. That is
+lenient on purpose: Xero lets a bill post to expense, asset, liability and even revenue accounts, and
+what the sandbox must catch is the sales side's rules, not a bookkeeper's choices."""
 
 import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -9,7 +15,6 @@ from .books import LINE_AMOUNT_TYPES, DocumentInput, LineInput, RuleBroken
 from .models import Document, Organisation
 from .xero_json import parse_xero_date
 
-TYPES = {Document.INVOICE: ("ACCREC", "ACCPAY"), Document.CREDIT_NOTE: ("ACCRECCREDIT", "ACCPAYCREDIT")}
 ARCHIVED_CONTACT = (
     "The contact with the specified contact details has been archived. "
     "The contact must be un-archived before creating new invoices or credit notes."
@@ -32,11 +37,13 @@ def as_uuid(text) -> uuid.UUID | None:
 
 
 class DocumentReader:
-    """Reads the elements of one call, with the organisation's accounts, tax rates and contacts
-    loaded once for the whole batch."""
+    """Reads the elements of one call to `/Invoices` or `/CreditNotes` — `types` is (sales, purchases):
+    Document.INVOICE_TYPES or CREDIT_NOTE_TYPES — with the organisation's accounts, tax rates and
+    contacts loaded once for the whole batch."""
 
-    def __init__(self, organisation: Organisation, type: str, *, unitdp: int = 2):
-        self.organisation, self.type = organisation, type
+    def __init__(self, organisation: Organisation, types: tuple[str, str], *, unitdp: int = 2):
+        self.organisation, self.types = organisation, types
+        self.type = types[0]  # the element's, once read
         self.unit_places = Decimal("0.0001") if unitdp == 4 else Decimal("0.01")
         self.accounts = {a.code.lower(): a for a in organisation.accounts.all()}
         self.tax_rates = {r.tax_type.upper(): r for r in organisation.tax_rates.all()}
@@ -44,10 +51,11 @@ class DocumentReader:
         self.problems: list[str] = []
 
     def read(self, element: dict, existing: Document | None = None) -> DocumentInput:
-        """The element as a create (no `existing`) or an update; raises RuleBroken with every message."""
+        """The element as a create (no `existing`) or an update; raises RuleBroken with every message.
+        `fields["type"]` is the document's type (the existing one's for an update)."""
         self.problems = []
-        fields = {}
-        self._read_type(element, existing)
+        self.type = self._read_type(element, existing)
+        fields = {"type": self.type}
         if existing is None or value(element, "Contact") is not None:
             fields["contact"] = self._contact(value(element, "Contact"), existing)
         for name, reader in (
@@ -64,15 +72,13 @@ class DocumentReader:
             raise RuleBroken(*dict.fromkeys(self.problems))  # one message per problem, as Xero lists them
         return DocumentInput(fields=fields, lines=lines)
 
-    def _read_type(self, element: dict, existing: Document | None) -> None:
-        sales, purchases = TYPES[self.type]
+    def _read_type(self, element: dict, existing: Document | None) -> str:
         given = str(value(element, "Type") or "").upper()
-        if given == purchases:
-            self.problems.append(f"The sandbox keeps sales documents only: Type {purchases} is not supported.")
-        elif given and given != sales:
-            self.problems.append(f"Type must be {sales}.")
-        elif not given and existing is None:
-            self.problems.append(f"Type must be {sales}.")
+        if existing is not None and given and given != existing.type:
+            self.problems.append(f"The Type of {existing.type} {existing} cannot be changed.")
+        elif existing is None and given not in self.types:
+            self.problems.append(f"Type must be {' or '.join(self.types)}.")
+        return existing.type if existing is not None else (given if given in self.types else self.types[0])
 
     def _contact(self, contact, existing: Document | None):
         if not isinstance(contact, dict) or not (value(contact, "ContactID") or value(contact, "Name")):
@@ -96,7 +102,7 @@ class DocumentReader:
         return next((c for c in named if c.status == "ACTIVE"), named[0] if named else None)
 
     def _number(self, element: dict) -> str | None:
-        number = value(element, "CreditNoteNumber" if self.type == Document.CREDIT_NOTE else "InvoiceNumber")
+        number = value(element, "CreditNoteNumber" if self.type in Document.CREDIT_NOTE_TYPES else "InvoiceNumber")
         number = str(number or "").strip()
         if len(number) > 255:
             self.problems.append("The document number must not be longer than 255 characters.")
@@ -181,9 +187,14 @@ class DocumentReader:
             self.problems.append(f"{name} '{given}' is not a number.")
             return default if default is not None else Decimal("0")
 
+    @property
+    def _sales(self) -> bool:
+        return self.type in Document.SALES_TYPES
+
     def _account(self, code: str):
         account = self.accounts.get(code.lower())
-        if account is None or not _usable_on_sales(account):
+        usable = _usable_on_sales if self._sales else _usable_on_purchases
+        if account is None or not usable(account):
             self.problems.append(f"Account code '{code}' is not a valid code for this document.")
             return None
         if account.status != "ACTIVE":
@@ -196,7 +207,8 @@ class DocumentReader:
 
     def _tax_rate(self, tax_type: str) -> Decimal:
         rate = self.tax_rates.get(tax_type)
-        if rate is None or rate.status != "ACTIVE" or not rate.can_apply_to_revenue:
+        applies = rate is not None and (rate.can_apply_to_revenue if self._sales else rate.can_apply_to_expenses)
+        if not applies or rate.status != "ACTIVE":
             self.problems.append(
                 f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction."
             )
@@ -207,3 +219,8 @@ class DocumentReader:
 def _usable_on_sales(account) -> bool:
     """A sales line posts to a revenue account, never to a system account (receivables, GST...)."""
     return account.account_class == "REVENUE" and not account.system_account
+
+
+def _usable_on_purchases(account) -> bool:
+    """A bill's line may post to any account but a system one (payables, GST...): lenient, as Xero is."""
+    return not account.system_account

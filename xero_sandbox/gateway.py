@@ -1,5 +1,6 @@
-"""What stands in front of every Accounting API call, as Xero's gateway does: the bearer token and
-tenant checks, rate limits with their headers, idempotency keys, injected faults and the request log.
+"""What stands in front of every Accounting API call, as Xero's gateway does: the bearer token, its
+scopes and the tenant, rate limits with their headers, idempotency keys, injected faults and the request
+log. (Xero's edge, in front of all this, is `edge`.)
 
 A handler is `handler(call: ApiCall) -> ApiResult`; `accounting_endpoint` wraps it into a view.
 """
@@ -8,6 +9,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import socket
 import time
 import uuid
@@ -19,11 +21,26 @@ from django.db.models import F
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from . import edge
 from .conf import sandbox_setting
 from .models import AccessToken, App, Connection, Fault, IdempotencyRecord, Organisation, RequestLog
 from .xero_json import json_response, post_data_invalid, problem
 
 WRITE_METHODS = {"PUT", "POST"}
+# The scopes that open each collection (the first segment after /api.xro/2.0/, lower-cased): any one of
+# them will do, and for a GET its `.read` variant too. Apps created since March 2026 hold the granular
+# `accounting.invoices`, older ones `accounting.transactions` (xero-api.md §1).
+INVOICING = ("accounting.invoices", "accounting.transactions")
+SCOPES_NEEDED = {
+    "contacts": ("accounting.contacts",),
+    "invoices": INVOICING,
+    "creditnotes": INVOICING,  # allocations too
+    "payments": (*INVOICING, "accounting.payments"),
+    "accounts": ("accounting.settings",),
+    "taxrates": ("accounting.settings",),
+    "organisation": ("accounting.settings",),
+}
+API_COLLECTION = re.compile(r"/api\.xro/2\.0/(?P<collection>[^/]+)", re.IGNORECASE)
 
 
 @dataclass
@@ -65,7 +82,8 @@ def accounting_endpoint(handler):
     @functools.wraps(handler)
     def view(request, *args):
         started = time.monotonic()
-        log = RequestLog(method=request.method, path=request.get_full_path()[:500], status_code=0)
+        target = edge.target(request)
+        log = RequestLog(method=request.method, path=target[:500], target_length=len(target), status_code=0)
         try:
             response = _handle(request, log, handler, args)
         except ApiError as error:
@@ -82,6 +100,7 @@ def _handle(request, log, handler, ids):
     access = _authenticate(request)
     organisation = _tenant(request, access)
     log.organisation, log.app = organisation, access.grant.app
+    _authorise(request, access)
     log.save()  # counted from here on, so that calls at the same moment see each other
     _enforce_rate_limits(log)
     _enter(log)
@@ -109,6 +128,21 @@ def _authenticate(request) -> AccessToken:
     return access
 
 
+def _authorise(request, access: AccessToken) -> None:
+    """A valid token whose consent lacks the endpoint's scope: Xero's 401 AuthorizationUnsuccessful.
+    Refreshing the token does not help (the scopes stay); the person must consent again."""
+    match = API_COLLECTION.search(request.path)
+    needed = SCOPES_NEEDED.get(match["collection"].lower(), ()) if match else ()
+    if request.method == "GET":
+        needed = (*needed, *(f"{scope}.read" for scope in needed))
+    if needed and not set(needed) & set(access.grant.scope_list):
+        raise ApiError(_authorization_unsuccessful())
+
+
+def _authorization_unsuccessful() -> HttpResponse:
+    return problem(401, "Unauthorized", "AuthorizationUnsuccessful")
+
+
 def _tenant(request, access: AccessToken) -> Organisation:
     tenant_id = request.headers.get("xero-tenant-id", "").strip()
     connection = (
@@ -133,7 +167,9 @@ def _window_start(minutes: float):
 
 
 def _counted(log, minutes: float, by_app: bool = False) -> int:
-    calls = RequestLog.objects.filter(at__gte=_window_start(minutes)).exclude(status_code=429)
+    """Calls in the window that count against a limit: those that got past authentication (so not the
+    edge's refusals, logged without an app) and were not refused with a 429."""
+    calls = RequestLog.objects.filter(at__gte=_window_start(minutes), app__isnull=False).exclude(status_code=429)
     calls = calls.filter(app=log.app) if by_app else calls.filter(organisation=log.organisation)
     return calls.count()
 
@@ -196,6 +232,10 @@ def _run(request, log, handler, ids, fault) -> HttpResponse:
     kind = fault.kind if fault else None
     if kind == Fault.Kind.RATE_LIMIT:
         return _too_many(log, "minute", 1)
+    if kind == Fault.Kind.HTML_400:
+        return edge.bad_request()
+    if kind == Fault.Kind.AUTH_401:
+        return _authorization_unsuccessful()
     if kind == Fault.Kind.SLOW:
         time.sleep(fault.delay_seconds)
     if kind == Fault.Kind.DROP:

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import identity
+from .edge import edge_checked
 from .models import Organisation
 from .xero_json import json_response, problem
 
@@ -140,6 +141,7 @@ def _oauth_error(error: identity.OAuthError) -> JsonResponse:
 
 @login_not_required
 @csrf_exempt
+@edge_checked
 @require_GET
 def connections(request):
     try:
@@ -152,6 +154,7 @@ def connections(request):
 
 @login_not_required
 @csrf_exempt
+@edge_checked
 @require_http_methods(["DELETE"])
 def connection(request, connection_id: str):
     try:

@@ -45,8 +45,8 @@ def _organisations(**filters) -> list[Organisation]:
     mine = {"organisation": OuterRef("pk")}
     organisations = Organisation.objects.filter(**filters).annotate(
         contact_count=_count_of(Contact.objects.filter(**mine)),
-        invoice_count=_count_of(Document.objects.filter(type=Document.INVOICE, **mine)),
-        credit_note_count=_count_of(Document.objects.filter(type=Document.CREDIT_NOTE, **mine)),
+        invoice_count=_count_of(Document.objects.filter(type__in=Document.INVOICE_TYPES, **mine)),
+        credit_note_count=_count_of(Document.objects.filter(type__in=Document.CREDIT_NOTE_TYPES, **mine)),
     ).prefetch_related(Prefetch("connections", queryset=Connection.objects.select_related("app")))
     return _with_app_names(organisations)
 
@@ -67,8 +67,9 @@ def tax_rate_list(*, organisation: Organisation) -> QuerySet[TaxRate]:
     return TaxRate.objects.filter(organisation=organisation)
 
 
-def document_list(*, organisation: Organisation, type: str, status: str = "") -> QuerySet[Document]:
-    documents = Document.objects.filter(organisation=organisation, type=type).select_related("contact")
+def document_list(*, organisation: Organisation, types: tuple[str, ...], status: str = "") -> QuerySet[Document]:
+    """Sales documents and suppliers' alike (the page shows each one's type), as Xero lists them."""
+    documents = Document.objects.filter(organisation=organisation, type__in=types).select_related("contact")
     return documents.filter(status=status) if status else documents
 
 

@@ -132,19 +132,20 @@ class ContactArchiveView(ActionMixin, OrganisationMixin, View):
 
 # --- Invoices and credit notes -----------------------------------------------------------------
 class DocumentListView(OrganisationMixin, ListView):
-    """Invoices (`document_type=ACCREC`) or credit notes (`ACCRECCREDIT`), filtered by status."""
+    """Invoices and bills (`document_types=Document.INVOICE_TYPES`) or both kinds of credit notes
+    (`CREDIT_NOTE_TYPES`), filtered by status."""
 
     template_name = "xero_sandbox/document_list.html"
     paginate_by = PAGE_SIZE
-    document_type = Document.INVOICE
+    document_types = Document.INVOICE_TYPES
 
     def get_queryset(self):
         self.filter_form = DocumentFilterForm(self.request.GET or None)
         status = self.filter_form.cleaned_data["status"] if self.filter_form.is_valid() else ""
-        return selectors.document_list(organisation=self.organisation, type=self.document_type, status=status)
+        return selectors.document_list(organisation=self.organisation, types=self.document_types, status=status)
 
     def get_context_data(self, **kwargs):
-        credit_notes = self.document_type == Document.CREDIT_NOTE
+        credit_notes = self.document_types == Document.CREDIT_NOTE_TYPES
         return super().get_context_data(filter_form=self.filter_form, credit_notes=credit_notes, **kwargs)
 
 

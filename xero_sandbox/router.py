@@ -1,11 +1,13 @@
 """Routes `/api.xro/2.0/<path>` to its handler. Xero's paths ignore case (the SDK itself asks for
 `/Connections`), which Django's URL patterns cannot express reversibly, so the Accounting API gets
-one URL pattern and this table, keyed by the lower-cased path with `*` for an id or number."""
+one URL pattern and this table, keyed by the lower-cased path with `*` for an id or number.
+Xero's edge (`edge`) looks at every request first, known path or not."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.views.decorators.csrf import csrf_exempt
 
 from . import api_contacts, api_documents, api_reference
+from .edge import edge_checked
 from .xero_json import json_response
 
 ROUTES = {
@@ -19,6 +21,7 @@ ROUTES = {
 
 @csrf_exempt
 @login_not_required
+@edge_checked
 def accounting_api(request, path: str):
     segments = [segment for segment in path.split("/") if segment]
     for route, handler in ROUTES.items():

@@ -61,6 +61,11 @@ UK_CONTACTS = [
     ("Thames Wholesale plc", "THAMES01", "ACTIVE", True),
     ("Old Customer Ltd", "OLD01", "ARCHIVED", True),
 ]
+# A customer with a US tax number, answered as real Xero answers a US organisation's contact:
+# `"TaxNumberType": "TAXNUMBERTYPE/EIN"`, a value xero-python's enumeration lacks, so the SDK's
+# get_contacts raises ValueError on any answer holding it (xero-api.md §10). The sandbox has no US
+# organisation, so the UK one carries it. (name, account number, tax number, tax number type)
+UK_TAXED_CONTACTS = [("Hudson River Imports Inc", "HUDSON01", "12-3456789", "TAXNUMBERTYPE/EIN")]
 
 # Customers typed into the NZ books by hand, made by the seed command only (the tests' books keep the
 # contacts above): an Account Number that differs from a demo billing account code only by a space.
@@ -71,7 +76,8 @@ ORGANISATIONS = [
      "accounts": NZ_ACCOUNTS, "tax_rates": NZ_TAX_RATES, "archived_tax_rates": NZ_ARCHIVED_TAX_RATES,
      "contacts": NZ_CONTACTS},
     {"name": "Demo Freight UK Ltd", "country_code": "GB", "base_currency": "GBP", "short_code": "!uk001",
-     "accounts": UK_ACCOUNTS, "tax_rates": UK_TAX_RATES, "contacts": UK_CONTACTS},
+     "accounts": UK_ACCOUNTS, "tax_rates": UK_TAX_RATES, "contacts": UK_CONTACTS,
+     "taxed_contacts": UK_TAXED_CONTACTS},
 ]
 
 # Invoices already in the NZ books (entered in Xero by hand), so the pages have something to pay or void:

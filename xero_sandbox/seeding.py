@@ -47,6 +47,11 @@ def seed_organisation(spec: dict) -> Organisation:
             for name, tax_type, percent, revenue, expenses in rows
         )
     _create_contacts(org, spec["contacts"])
+    Contact.objects.bulk_create(
+        Contact(organisation=org, name=name, account_number=number, tax_number=tax_number,
+                tax_number_type=tax_number_type, is_customer=True)
+        for name, number, tax_number, tax_number_type in spec.get("taxed_contacts", [])
+    )
     return org
 
 

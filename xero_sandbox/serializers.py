@@ -70,10 +70,16 @@ from .models import Contact  # noqa: E402  (kept with the section it serves)
 
 def contact_element(contact: Contact) -> dict:
     """A contact as `GET /Contacts` shows it. Xero always lists both address kinds and the four
-    phone kinds, empty when unset, and leaves AccountNumber out when there is none."""
+    phone kinds, empty when unset, and leaves AccountNumber, TaxNumber and TaxNumberType out when
+    there are none."""
     element = {"ContactID": contact.contact_id}
     if contact.account_number:
         element["AccountNumber"] = contact.account_number
+    if contact.tax_number:
+        element["TaxNumber"] = contact.tax_number
+    if contact.tax_number_type:
+        # Any text, as stored: Xero answers values the SDK's enumeration lacks ("TAXNUMBERTYPE/EIN").
+        element["TaxNumberType"] = contact.tax_number_type
     return element | {
         "ContactStatus": contact.status,
         "Name": contact.name,
@@ -104,7 +110,7 @@ from .models import Allocation, Document, DocumentLine, Payment  # noqa: E402
 
 
 def document_element(document: Document, *, unitdp: int = 2, with_lines: bool = True) -> dict:
-    """An invoice or a credit note as Xero shows it. For a list, prefetch contact, lines, payments
+    """An invoice or a credit note, of either side (its `Type` says which), as Xero shows it. For a list, prefetch contact, lines, payments
     and allocations (`allocations_made__invoice`, `allocations_received__credit_note`). Xero leaves
     the lines out (an empty list) when it lists documents without the `page` parameter."""
     credit_note = document.is_credit_note
@@ -162,6 +168,13 @@ def line_item_element(line: DocumentLine, *, unitdp: int = 2) -> dict:
     }
 
 
+# Xero's PaymentType by the type of document paid (or refunded).
+PAYMENT_TYPES = {
+    Document.INVOICE: "ACCRECPAYMENT", Document.CREDIT_NOTE: "ARCREDITPAYMENT",
+    Document.BILL: "ACCPAYPAYMENT", Document.SUPPLIER_CREDIT_NOTE: "APCREDITPAYMENT",
+}
+
+
 def payment_element(payment: Payment, *, account: dict | None = None) -> dict:
     """A payment as `/Payments` shows it. The sandbox does not keep the bank account a payment went
     to, so `Account` appears only in the answer to the call that named it."""
@@ -172,7 +185,7 @@ def payment_element(payment: Payment, *, account: dict | None = None) -> dict:
         "Amount": payment.amount,
         "Reference": payment.reference,
         "CurrencyRate": Decimal("1"),
-        "PaymentType": "ARCREDITPAYMENT" if document.is_credit_note else "ACCRECPAYMENT",
+        "PaymentType": PAYMENT_TYPES[document.type],
         "Status": payment.status,
         "UpdatedDateUTC": payment.created_at,
         "IsReconciled": False,

@@ -75,8 +75,12 @@ def _resolve_unknown(access_token, tenant_id, unknown: list[BillingAccount], con
     missing = []
     found = _lookup(access_token, tenant_id, [a.code for a in unknown])
     for account in unknown:
-        matches = [c for c in found if c.account_number == account.code]  # exactly, case and spaces included
-        if len(matches) > 1:
+        matches = [c for c in found.items if c.account_number == account.code]  # exactly, case and spaces included
+        if account.code in found.refused:
+            problems[account.pk] = (f"Xero could not look up the Account Number {account.code}: "
+                                    f"“{found.refused[account.code]}” Change the billing account code in the "
+                                    "Address book (letters, digits and dashes are always safe), then retry.")
+        elif len(matches) > 1:
             problems[account.pk] = (f"Several Xero contacts have the Account Number {account.code}: "
                                     "keep it on one of them in Xero, then retry.")
         elif matches and matches[0].status != "ACTIVE":
@@ -90,14 +94,11 @@ def _resolve_unknown(access_token, tenant_id, unknown: list[BillingAccount], con
     return problems
 
 
-def _lookup(access_token, tenant_id, codes: list[str]) -> list[client.XeroContact]:
-    found = []
-    for start in range(0, len(codes), LOOKUP_BATCH):
-        with pacing.call(tenant_id):
-            found += client.find_contacts(
-                access_token=access_token, tenant_id=tenant_id, account_numbers=codes[start:start + LOOKUP_BATCH]
-            )
-    return found
+def _lookup(access_token, tenant_id, codes: list[str]) -> client.Found:
+    """Every contact that may have one of these Account Numbers, in as few requests as fit Xero's length limit."""
+    return client.find_contacts(
+        access_token=access_token, tenant_id=tenant_id, account_numbers=codes, paced=pacing.slots(tenant_id)
+    )
 
 
 def _create(access_token, tenant_id, accounts, contact_ids, problems) -> None:
@@ -124,7 +125,7 @@ def _adopt(access_token, tenant_id, accounts, contact_ids, problems) -> None:
         return
     found = _lookup(access_token, tenant_id, [a.code for a in accounts])
     for account in accounts:
-        matches = [c for c in found if c.account_number == account.code and c.status == "ACTIVE"]
+        matches = [c for c in found.items if c.account_number == account.code and c.status == "ACTIVE"]
         if len(matches) == 1:
             contact_ids[account.pk] = _remember(account, tenant_id, matches[0].contact_id)
         else:

@@ -6,24 +6,35 @@ a token."""
 class XeroError(Exception):
     """A failed call. `permanent` failures are not retried as they are; others are."""
 
-    def __init__(self, message: str, *, permanent: bool = False):
+    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.status = status  # Xero's HTTP status, when it answered (0: the connection failed)
 
 
 class XeroNeedsRelink(XeroError):
-    """Xero no longer accepts the link (refresh token refused, or the app was disconnected in Xero)."""
+    """Xero no longer accepts the link (refresh token refused, the app disconnected in Xero, or a
+    permission the link lacks): refreshing will not fix it; a person must link again."""
 
-    def __init__(self, message: str):
-        super().__init__(message, permanent=True)
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message, permanent=True, status=status)
+
+
+class XeroNotFound(XeroError):
+    """HTTP 404. Xero's edge answers requests it finds too long with a 404 too, so this is a failed
+    read, to try again, never proof that a record does not exist."""
+
+    def __init__(self):
+        super().__init__("Xero answered 404 (not found) to a request it should know; it will be tried again.",
+                         status=404)
 
 
 class XeroRateLimited(XeroError):
     """HTTP 429: nothing was written; try again after `retry_after` seconds."""
 
     def __init__(self, *, retry_after: int, problem: str):
-        super().__init__(f"Xero's {problem or 'rate'} limit was reached; trying again in {retry_after} s.")
+        super().__init__(f"Xero's {problem or 'rate'} limit was reached; trying again in {retry_after} s.", status=429)
         self.retry_after = retry_after
         self.problem = problem
 
@@ -32,5 +43,5 @@ class XeroRejected(XeroError):
     """HTTP 400: Xero refused the content. `details` is Xero's answer (validation errors per element)."""
 
     def __init__(self, message: str, *, details=None):
-        super().__init__(message, permanent=True)
+        super().__init__(message, permanent=True, status=400)
         self.details = details

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from . import exceptions, sync
+from . import exceptions, sync, tasks
 from .models import SyncRecord
 from .views import MANAGE
 
@@ -47,6 +47,20 @@ def sync_exception_acknowledge(request, pk):
     else:
         sync.acknowledge(record=record, user=request.user)
         messages.success(request, f"Acknowledged the failure of {document}. It stays under “All” until it is sent to Xero.")
+    return redirect(_back_to_list(request))
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def sync_exception_link_clash(request, pk):
+    """“This is ours — link it”: the person has looked at the document Xero holds under this number."""
+    record = get_object_or_404(SyncRecord.objects.select_related("invoice"), pk=pk)
+    if sync.link_clash(record=record):
+        tasks.read_back_states.delay([record.pk])
+        messages.success(request, f"{record.invoice} is now linked to the document Xero holds under its number; "
+                                  "its status in Xero is being read back.")
+    else:
+        messages.info(request, f"{record.invoice} no longer waits for that decision (sent, retried or unlinked since).")
     return redirect(_back_to_list(request))
 
 

@@ -84,6 +84,7 @@ def link_choose(*, session, tenant_id: str, user) -> LinkOutcome:
 
 def link_tenant(*, tokens: client.TokenSet, tenant: client.Tenant, user) -> LinkOutcome:
     organisation = client.read_organisation(access_token=tokens.access_token, tenant_id=tenant.tenant_id)
+    old_access = _access_to_let_go(tenant)
     now = timezone.now()
     with transaction.atomic():
         previous = XeroConnection.objects.select_for_update().current()
@@ -102,8 +103,33 @@ def link_tenant(*, tokens: client.TokenSet, tenant: client.Tenant, user) -> Link
         connection.refreshed_at = connection.last_success_at = now
         connection.last_error, connection.last_error_at = "", None
         connection.save()
+    if replaced:
+        _let_go(replaced, old_access, fallback_token=tokens.access_token)
     reference_data_load(connection=connection)
     return LinkOutcome(connection=connection, replaced=replaced)
+
+
+def _access_to_let_go(tenant: client.Tenant) -> str:
+    """The current link's access token when the new link is to another organisation (read before the
+    link is replaced, which forgets its tokens); "" when there is nothing to let go of."""
+    previous = XeroConnection.objects.current()
+    if previous is None or str(previous.tenant_id) == tenant.tenant_id or previous.status == XeroConnection.Status.DISCONNECTED:
+        return ""
+    try:
+        return access_token_for(previous)
+    except XeroError:
+        return ""  # Xero no longer accepts that link: the new one's token is tried instead
+
+
+def _let_go(replaced: XeroConnection, access_token: str, *, fallback_token: str) -> None:
+    """Remove the app's connection to the organisation linked before, or its webhooks keep coming and it
+    keeps counting against the app's connections."""
+    for token in [t for t in dict.fromkeys([access_token, fallback_token]) if t]:
+        try:
+            client.delete_connection(access_token=token, connection_id=str(replaced.connection_id))
+            return
+        except XeroError as error:
+            logger.warning("Could not remove the connection in Xero to %s: %s", replaced.tenant_name, error.message)
 
 
 def connection_disconnect(*, connection: XeroConnection) -> None:

@@ -115,6 +115,13 @@ class SyncRecord(models.Model):
     # A credit note naming the invoice it credits: the amount allocated against it in Xero.
     allocated_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     allocation_error = models.TextField(blank=True)
+    allocation_note = models.TextField(blank=True)  # why less than the credit note's total was allocated
+    # Since when the document has been failing for reasons that pass (timeouts, Xero's 5xx): after
+    # XERO_STILL_FAILING_HOURS it is listed on Sync exceptions as "still failing — retrying".
+    retrying_since = models.DateTimeField(null=True, blank=True)
+    # A document Xero holds under this document's number that is not this document (an older sale):
+    # kept so that a person who has looked can say "this is ours, link it".
+    clash_xero_id = models.UUIDField(null=True, blank=True)
     # What Xero last said of the sent document (webhooks, reconciliation). Its UpdatedDateUTC is kept so
     # that an older read, arriving late, never moves the document back.
     xero_updated_at = models.DateTimeField(null=True, blank=True)
@@ -137,6 +144,29 @@ class SyncRecord(models.Model):
     @property
     def total_differs(self) -> bool:
         return self.xero_total is not None and self.xero_total != self.invoice.total
+
+
+class SyncAttempt(models.Model):
+    """One try at sending a document to Xero: when, how long, how it ended, and what Xero said."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        FOUND = "found", "Found in Xero, sent by an earlier try"
+        REFUSED = "refused", "Refused"
+        CLASH = "clash", "Number taken in Xero"
+        RETRYING = "retrying", "Failed; will be retried"
+        DEFERRED = "deferred", "Put off (Xero's limits, or the link)"
+
+    record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)  # Xero's answer (0: no connection)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["record", "-started_at"], name="xero_attempt_record_idx")]
 
 
 class ContactLink(models.Model):

@@ -55,6 +55,11 @@ def call(tenant_id: str):
         CallPace.objects.filter(tenant_id=tenant_id, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
 
 
+def slots(tenant_id: str):
+    """For a client function that may make several requests: each waits for its own slot."""
+    return lambda: call(tenant_id)
+
+
 def pause(*, tenant_id: str, seconds: float, reason: str) -> None:
     until = timezone.now() + datetime.timedelta(seconds=seconds)
     ensure_row(tenant_id)

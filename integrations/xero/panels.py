@@ -6,13 +6,16 @@ from billing.panels import register_document_list_annotation, register_document_
 
 from .models import SyncRecord
 
+ATTEMPTS_SHOWN = 10
+
 
 @register_document_panel
 def xero_sync_panel(request, invoice) -> str:
     record = SyncRecord.objects.filter(invoice=invoice).first()
     if record is None:
         return ""
-    return render_to_string("xero/sync_panel.html", {"record": record, "invoice": invoice}, request=request)
+    attempts = list(record.attempt_log.all()[:ATTEMPTS_SHOWN])
+    return render_to_string("xero/sync_panel.html", {"record": record, "invoice": invoice, "attempts": attempts}, request=request)
 
 
 @register_document_list_annotation

@@ -3,10 +3,10 @@ each, and where. Shown on the Set-up check page and printed by `manage.py xero_c
 
 Rates and tax rates are judged from the organisation's cached chart of accounts and tax rates (re-read
 when stale, or on Recheck) with the rules the sync uses (mapping.py). Billing accounts are looked up in
-Xero in bulk: one call per 50 billing accounts, which asks for their codes (Xero's `where` ignores
-case; the code without its spaces too), their names (a name clash makes Xero refuse to create the
-contact) and, in the first call, every Account Number holding a space — so that a code that matches
-only when case or spaces are ignored is found without one call per row.
+Xero in bulk, in as few calls as Xero's limit on a request's length allows: their codes (Xero's `where`
+ignores case; the code without its spaces too), their names (a name clash makes Xero refuse to create
+the contact) and every Account Number holding a space — so that a code that matches only when case or
+spaces are ignored is found without one call per row.
 """
 
 import datetime
@@ -17,7 +17,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import BillingAccount, Invoice, Rate, TaxRate
+from billing.models import BillingAccount, DocumentSequence, Invoice, Rate, TaxRate
+from billing.services import NUMBER_PREFIXES
 
 from . import client, mapping, pacing
 from .errors import XeroError
@@ -28,10 +29,10 @@ OK, BLOCKING, WARNING, NOTE = "ok", "blocking", "warning", "note"
 SYMBOLS = {OK: "✓", BLOCKING: "✗", WARNING: "⚠", NOTE: "•"}
 LABELS = {BLOCKING: "to fix before syncing", WARNING: "warnings", NOTE: "to note", OK: "fine"}
 SEVERITY = {BLOCKING: 0, WARNING: 1, NOTE: 2, OK: 3}
-LOOKUP_BATCH = 50  # billing accounts per call to Xero
 ACCOUNT_NUMBER_MAX = 50  # Xero's limit on a contact's Account Number
 IN_USE = [Invoice.Status.DRAFT, Invoice.Status.ISSUED]
 XERO_CONTACT_URL = "https://go.xero.com/Contacts/View/{contact_id}"
+XERO_SALES_URL = "https://go.xero.com/AccountsReceivable/Search.aspx"
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
     accounts = _billing_account_section(connection)
     rates = Section("rates", "Rates (revenue account codes)", _sorted(_rate_lines(connection)), reference_error)
     taxes = Section("tax_rates", "Tax rates (accounting codes)", _sorted(_tax_lines(connection)), reference_error)
-    return Report(connection.tenant_name, connection.reference_data_loaded_at, [accounts, rates, taxes])
+    numbers = _numbers_section(connection)
+    return Report(connection.tenant_name, connection.reference_data_loaded_at, [accounts, rates, taxes, numbers])
 
 
 def reference_data_refresh(*, connection: XeroConnection) -> None:
@@ -156,40 +158,81 @@ def _in_use(path: str) -> Count:
     return Count(path, filter=Q(**{f"{path}__status__in": IN_USE}), distinct=True)
 
 
+# --- Document numbers ------------------------------------------------------------------------
+def _numbers_section(connection: XeroConnection) -> Section:
+    """Sales documents Xero already holds under numbers the platform will give: Xero would refuse the
+    platform's document when its turn comes (a sync exception then), so say so before the first sync."""
+    section = Section("numbers", "Document numbers (invoices and credit notes already in Xero)")
+    tenant_id, lines = str(connection.tenant_id), []
+    try:
+        token = access_token_for(connection)
+        for kind, noun in ((Invoice.Kind.INVOICE, "invoice"), (Invoice.Kind.CREDIT_NOTE, "credit note")):
+            prefix, last = _numbering(kind)
+            found = client.find_sales_numbers_from(access_token=token, tenant_id=tenant_id, prefix=f"{prefix}-",
+                                                   credit_notes=kind == Invoice.Kind.CREDIT_NOTE, paced=pacing.slots(tenant_id))
+            lines += _number_lines(noun, prefix, last, found)
+    except (XeroError, pacing.Paused) as error:
+        section.error = f"Xero's invoices and credit notes could not be read: {_reason(error)}"
+    section.lines = lines
+    return section
+
+
+def _numbering(kind: str) -> tuple[str, int]:
+    """The prefix the platform numbers this kind of document with, and the last number it gave."""
+    sequence = DocumentSequence.objects.filter(kind=kind).first()
+    return (sequence.prefix, sequence.last_number) if sequence else (NUMBER_PREFIXES[kind], 0)
+
+
+def _number_lines(noun: str, prefix: str, last: int, found: list[client.DocumentFound]) -> list[Line]:
+    ahead = [document for document in found if _counter(document.number, prefix) > last]
+    if not ahead:
+        return [Line(OK, f"Next {noun} numbers", f"{prefix}-…", f"Xero holds no sales {noun} numbered after "
+                     f"{prefix}-{last:06d}: the numbers the platform gives next are free.")]
+    return [
+        Line(WARNING, f"Sales {noun} {document.number} in Xero", document.number,
+             f"Xero already holds a sales {noun} numbered {document.number} (to {document.contact_name or 'a contact'}, "
+             f"{document.total or 0:,.2f}, {document.status}) that the platform did not send. The platform will give "
+             f"that number to a {noun} of its own, and Xero will refuse it then.",
+             todo=f"Give that {noun} another number in Xero, or change the platform's {noun} number prefix "
+                  f"({prefix}) before issuing that many",
+             fix_url=reverse("xero:setup_check"), xero_url=XERO_SALES_URL)
+        for document in ahead
+    ]
+
+
+def _counter(number: str, prefix: str) -> int:
+    """The running number after `prefix-` (0 when the rest is not a number)."""
+    rest = number[len(prefix) + 1:]
+    return int(rest) if rest.isdigit() else 0
+
+
 # --- Billing accounts ------------------------------------------------------------------------
 def _billing_account_section(connection: XeroConnection) -> Section:
     section = Section("billing_accounts", "Billing accounts (Xero contacts' Account Numbers)")
     accounts = list(BillingAccount.objects.annotate(used=_in_use("invoices")).order_by("code"))
     try:
-        contacts = _contacts_like(connection, accounts)
+        contacts, refused = _contacts_like(connection, accounts)
     except (XeroError, pacing.Paused) as error:
         section.error = f"Xero's contacts could not be read: {_reason(error)}"
         return section
+    if refused:
+        section.error = ("Xero could not read the look-up of " + "; ".join(sorted(refused)) + f": “{next(iter(refused.values()))}” "
+                         "The lines below may miss a contact that has one of these.")
     section.lines = _sorted([_billing_account_line(account, contacts) for account in accounts])
     return section
 
 
-def _contacts_like(connection: XeroConnection, accounts: list[BillingAccount]) -> list[client.XeroContact]:
-    """Every Xero contact that may match one of these accounts, in one call per LOOKUP_BATCH accounts."""
+def _contacts_like(connection: XeroConnection, accounts: list[BillingAccount]) -> tuple[list[client.XeroContact], dict]:
+    """Every Xero contact that may match one of these accounts, in as few calls as Xero's length limit allows."""
     if not accounts:
-        return []
+        return [], {}
     tenant_id, token = str(connection.tenant_id), access_token_for(connection)
-    found = {}
-    for start in range(0, len(accounts), LOOKUP_BATCH):
-        batch = accounts[start:start + LOOKUP_BATCH]
-        numbers = [code for a in batch if len(a.code) <= ACCOUNT_NUMBER_MAX for code in {a.code, "".join(a.code.split())}]
-        with pacing.call(tenant_id):
-            contacts = client.find_contacts_like(
-                access_token=token, tenant_id=tenant_id, account_numbers=_queryable(numbers),
-                names=_queryable(a.name for a in batch), spaced_numbers=start == 0,
-            )
-        found.update((contact.contact_id, contact) for contact in contacts)
-    return list(found.values())
-
-
-def _queryable(texts) -> list[str]:
-    # Xero's `where` cannot hold a double quote inside quoted text; such rows are matched by nothing.
-    return sorted({text for text in texts if text and '"' not in text})
+    numbers = [code for a in accounts if len(a.code) <= ACCOUNT_NUMBER_MAX for code in {a.code, "".join(a.code.split())}]
+    found = client.find_contacts_like(
+        access_token=token, tenant_id=tenant_id, account_numbers=sorted(set(numbers)),
+        names=sorted({a.name for a in accounts if a.name}), spaced_numbers=True, paced=pacing.slots(tenant_id),
+    )
+    return list({contact.contact_id: contact for contact in found.items}.values()), found.refused
 
 
 def _squeezed(text: str) -> str:

@@ -36,6 +36,7 @@ STATUS_FROM_XERO = {
     # Only ever a change for a paid document whose payment was removed in Xero; otherwise already issued.
     "AUTHORISED": Invoice.Status.ISSUED,
 }
+READ_BACK_GROUP = 100  # documents read back, then applied, together
 ROUND_SIZE = 1000  # events claimed at once: many deliveries' events share the same read-back calls
 CLAIM_SECONDS = 300  # a worker that dies mid-round leaves its events to the next round after this
 NOT_LINKED = "Not the linked Xero organisation."
@@ -97,6 +98,24 @@ def apply_state(*, record_id: int, state: client.DocumentState, source: str) -> 
     return Applied(_note(record.invoice, state, changed), changed=changed)
 
 
+def read_back(*, record_ids: list[int]) -> int:
+    """Read these sent documents' current state from Xero and apply it; return how many changed status."""
+    changed = 0
+    records = SyncRecord.objects.filter(pk__in=record_ids, state=SyncRecord.State.SENT).select_related("invoice")
+    connection = XeroConnection.objects.current()
+    for credit_notes in (False, True):
+        group = {str(r.xero_id): r for r in records if r.invoice.is_credit_note == credit_notes and r.tenant_id == connection.tenant_id}
+        if not group:
+            continue
+        states = read_states(access_token_for(connection), str(connection.tenant_id),
+                             "CREDITNOTE" if credit_notes else "INVOICE", list(group))
+        for state in states:
+            record = group.get(state.xero_id.lower())
+            if record is not None:
+                changed += apply_state(record_id=record.pk, state=state, source=Source.RECONCILIATION).changed
+    return changed
+
+
 def receiver_health() -> dict:
     """For the Add Ons page: when the last event came, how the last reconciliation went, and the counts."""
     counts = dict(WebhookEvent.objects.values_list("state").annotate(n=Count("pk")).order_by())
@@ -138,8 +157,8 @@ def _process_group(connection, tenant_id, category: str, events: list[WebhookEve
             ours[event.resource_id].append(event)
     token = access_token_for(connection) if ours else ""
     ids = list(ours)
-    for start in range(0, len(ids), client.STATES_PER_CALL):
-        chunk = ids[start:start + client.STATES_PER_CALL]
+    for start in range(0, len(ids), READ_BACK_GROUP):
+        chunk = ids[start:start + READ_BACK_GROUP]
         states = {uuid.UUID(s.xero_id): s for s in read_states(token, str(tenant_id), category, [str(i) for i in chunk])}
         _apply_chunk({xero_id: (records[xero_id], ours[xero_id]) for xero_id in chunk}, states, result)
 
@@ -167,11 +186,12 @@ def sent_records(*, tenant_id, xero_ids) -> dict[uuid.UUID, int]:
 
 
 def read_states(token: str, tenant_id: str, category: str, ids: list[str]) -> list[client.DocumentState]:
-    """What Xero says now of up to 50 documents of one category (INVOICE or CREDITNOTE), in one paced call."""
-    with pacing.call(tenant_id):
-        if category == "CREDITNOTE":
-            return client.read_credit_note_states(access_token=token, tenant_id=tenant_id, credit_note_ids=ids)
-        return client.read_invoice_states(access_token=token, tenant_id=tenant_id, invoice_ids=ids)
+    """What Xero says now of these documents of one category (INVOICE or CREDITNOTE), in as few paced
+    calls as Xero's limit on a request's length allows."""
+    paced = pacing.slots(tenant_id)
+    if category == "CREDITNOTE":
+        return client.read_credit_note_states(access_token=token, tenant_id=tenant_id, credit_note_ids=ids, paced=paced)
+    return client.read_invoice_states(access_token=token, tenant_id=tenant_id, invoice_ids=ids, paced=paced)
 
 
 def _apply_events(record_id: int, state: client.DocumentState | None, known: SyncRecord | None,

@@ -10,6 +10,7 @@ import datetime
 import logging
 import random
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -19,10 +20,10 @@ from django.utils import timezone
 
 from billing.models import BillingAccount, Invoice
 
-from . import client, contacts, linking, mapping, pacing, statuses
+from . import client, contacts, exceptions, linking, mapping, pacing, statuses
 from .errors import XeroError, XeroNeedsRelink, XeroRateLimited, XeroRejected
-from .models import ContactLink, SyncRecord, XeroConnection
-from .tokens import access_token_for
+from .models import ContactLink, SyncAttempt, SyncRecord, XeroConnection
+from .tokens import access_token_for, connection_mark_needs_relink
 
 logger = logging.getLogger(__name__)
 State = SyncRecord.State
@@ -38,7 +39,24 @@ def record_issued(*, invoice: Invoice) -> SyncRecord:
 
 def acknowledge(*, record: SyncRecord, user) -> None:
     """A person has seen the sync exception (it stays listed until the document is sent)."""
-    SyncRecord.objects.filter(pk=record.pk, state=State.FAILED).update(acknowledged_by=user, acknowledged_at=timezone.now())
+    SyncRecord.objects.filter(pk=record.pk).filter(exceptions.exception_filter()).update(
+        acknowledged_by=user, acknowledged_at=timezone.now()
+    )
+
+
+def link_clash(*, record: SyncRecord) -> bool:
+    """A person has looked at the document Xero holds under this document's number and says it is this
+    one (entered in Xero by hand, say): take it as sent. False if there is no such clash any more. Its
+    current status is read back by the caller's task (`statuses.read_back`)."""
+    connection = XeroConnection.objects.current()
+    if connection is None:
+        return False
+    now = timezone.now()
+    return bool(SyncRecord.objects.filter(pk=record.pk, state=State.FAILED, clash_xero_id__isnull=False).update(
+        state=State.SENT, xero_id=F("clash_xero_id"), xero_number=record.invoice.number, tenant_id=connection.tenant_id,
+        sent_at=now, error="", clash_xero_id=None, first_failed_at=None, last_failed_at=None,
+        acknowledged_by=None, acknowledged_at=None, outcome_unknown=False,
+    ))
 
 
 def retry(*, record: SyncRecord) -> None:
@@ -86,23 +104,39 @@ def allocate_credit_notes(*, connection: XeroConnection) -> int:
 def _allocate(connection: XeroConnection, record: SyncRecord) -> None:
     tenant_id, token = str(connection.tenant_id), access_token_for(connection)
     invoice_id = str(record.invoice.credited_invoice.xero_sync.xero_id)
-    with pacing.call(tenant_id):
-        position = client.invoice_credit_position(
-            access_token=token, tenant_id=tenant_id, invoice_id=invoice_id, credit_note_id=str(record.xero_id)
-        )
+    position = client.credit_position(
+        access_token=token, tenant_id=tenant_id, invoice_id=invoice_id, credit_note_id=str(record.xero_id),
+        paced=pacing.slots(tenant_id),
+    )
     if position.applied_from_credit_note:
-        # An earlier attempt whose outcome was unknown got through: never allocate twice (nor re-send
-        # its Idempotency-Key with an amount computed from the smaller amount due it left).
+        # An earlier attempt whose outcome was unknown got through: never allocate twice.
         SyncRecord.objects.filter(pk=record.pk).update(allocated_amount=position.applied_from_credit_note)
         return
-    amount = min(record.xero_total or record.invoice.total, position.amount_due)
+    wanted = record.xero_total or record.invoice.total
+    # Within what is left at this moment: the invoice may have been paid, or the credit note used, in Xero.
+    amount = min(wanted, position.amount_due, position.remaining_credit)
     if amount > 0:
         with pacing.call(tenant_id):
             client.allocate_credit_note(
                 access_token=token, tenant_id=tenant_id, credit_note_id=str(record.xero_id), invoice_id=invoice_id,
-                amount=amount, date=record.invoice.issue_date, idempotency_key=f"cocoonops-allocation-{record.pk}",
+                amount=amount, date=record.invoice.issue_date,
             )
-    SyncRecord.objects.filter(pk=record.pk).update(allocated_amount=amount)
+    SyncRecord.objects.filter(pk=record.pk).update(
+        allocated_amount=amount, allocation_note=_shortfall(record, wanted, amount, position)
+    )
+
+
+def _shortfall(record: SyncRecord, wanted, amount, position: client.CreditPosition) -> str:
+    """Why less than the credit note's total was allocated ("" when all of it was)."""
+    if amount >= wanted:
+        return ""
+    invoice = record.invoice.credited_invoice.number
+    if position.remaining_credit < wanted and position.remaining_credit <= position.amount_due:
+        reason = (f"the credit note had {position.remaining_credit:,.2f} of credit left in Xero "
+                  "(part of it was allocated or refunded there)")
+    else:
+        reason = f"invoice {invoice} had {position.amount_due:,.2f} left to pay in Xero"
+    return f"Allocated {amount:,.2f} of {wanted:,.2f} to invoice {invoice}: {reason}."
 
 
 def release_stale_claims(*, now: datetime.datetime | None = None) -> int:
@@ -139,8 +173,9 @@ def _claim(*, credit_notes: bool, now: datetime.datetime) -> list[SyncRecord]:
     )
 
 
-def _push(connection: XeroConnection, records: list[SyncRecord]) -> None:
-    tenant_id = str(connection.tenant_id)
+def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
+    tenant_id, started = str(connection.tenant_id), timezone.now()
+    records, status = claimed, None
     try:
         token = access_token_for(connection)
         records = _settle_unknown_outcomes(token, tenant_id, records)
@@ -148,44 +183,121 @@ def _push(connection: XeroConnection, records: list[SyncRecord]) -> None:
         if sendable:
             with pacing.call(tenant_id):
                 answers = client.create_documents(
-                    access_token=token, tenant_id=tenant_id, idempotency_key=f"cocoonops-{records[0].claim_token}",
-                    documents=[document for _, document in sendable],
+                    access_token=token, tenant_id=tenant_id, documents=[document for _, document in sendable]
                 )
+            status = 200
             _apply(token, tenant_id, [record for record, _ in sendable], answers)
     except pacing.Paused as pause:
         _release(records, delay=(pause.until - timezone.now()).total_seconds(), outcome_unknown=False, error=pause.reason)
     except XeroRateLimited as error:
+        status = error.status
         _release(records, delay=error.retry_after, outcome_unknown=False)
-    except XeroNeedsRelink:
+    except XeroNeedsRelink as error:
+        status = error.status
+        connection_mark_needs_relink(connection=connection, reason=error.message)
         _release(records, delay=0, outcome_unknown=False)  # paused until someone links again
     except XeroRejected as error:
+        status = error.status
         for record in records:
             _fail(record, f"Xero refused the batch: {error.message} {error.details or ''}".strip())
     except XeroError as error:
+        status = error.status
         logger.warning("Sending %d documents to Xero failed (%s); they will be retried", len(records), error.message)
-        _release(records, delay=_backoff(records), outcome_unknown=True, error=error.message)
+        _release(records, delay=_backoff(records), outcome_unknown=True, error=error.message, failing=True)
     else:
         XeroConnection.objects.filter(pk=connection.pk).update(last_success_at=timezone.now())
+    finally:
+        _log_attempts(claimed, started=started, http_status=status)
+
+
+def _log_attempts(records: list[SyncRecord], *, started: datetime.datetime, http_status: int | None) -> None:
+    """One line per document in its attempt history, read from where the attempt left it."""
+    duration = int((timezone.now() - started).total_seconds() * 1000)
+    outcomes = SyncRecord.objects.filter(pk__in=[r.pk for r in records]).values("pk", "state", "error", "sent_at", "clash_xero_id")
+    SyncAttempt.objects.bulk_create([
+        SyncAttempt(record_id=row["pk"], started_at=started, duration_ms=duration, http_status=http_status,
+                    outcome=_outcome(row, http_status), message=row["error"] if row["state"] != State.SENT else "")
+        for row in outcomes
+    ])
+
+
+def _outcome(row: dict, http_status: int | None) -> str:
+    Outcome = SyncAttempt.Outcome
+    if row["state"] == State.SENT:
+        return Outcome.SENT if http_status == 200 else Outcome.FOUND
+    if row["state"] == State.FAILED:
+        return Outcome.CLASH if row["clash_xero_id"] else Outcome.REFUSED
+    return Outcome.RETRYING if row["error"] and http_status not in (401, 403, 429) else Outcome.DEFERRED
 
 
 def _settle_unknown_outcomes(token, tenant_id, records) -> list[SyncRecord]:
-    """Documents an earlier attempt may have created: mark those found in Xero as sent; return the rest."""
+    """Documents an earlier attempt may have created: those Xero holds are marked sent, those whose number
+    Xero holds on another document fail as a clash for a person to resolve; the rest are returned."""
     unsure = [record for record in records if record.outcome_unknown]
     if not unsure:
         return records
     credit_notes = unsure[0].invoice.is_credit_note
-    with pacing.call(tenant_id):
-        looked_up = client.find_documents(
-            access_token=token, tenant_id=tenant_id, numbers=[r.invoice.number for r in unsure], credit_notes=credit_notes
-        )
-    found = {d.number: d for d in looked_up}
-    settled = [(record, found[record.invoice.number]) for record in unsure if record.invoice.number in found]
-    states = _states_now(token, tenant_id, [answer for _, answer in settled], credit_notes=credit_notes)
-    for record, answer in settled:
-        _succeed(record, answer, tenant_id)
-        if answer.xero_id in states:
-            statuses.apply_state(record_id=record.pk, state=states[answer.xero_id], source=SyncRecord.StatusSource.RECONCILIATION)
-    return [record for record in records if record.invoice.number not in found]
+    found = client.find_documents(
+        access_token=token, tenant_id=tenant_id, numbers=[r.invoice.number for r in unsure], credit_notes=credit_notes,
+        paced=pacing.slots(tenant_id),
+    )
+    ours, clashes = _ours_and_clashes(tenant_id, unsure, found.items)
+    states = _states_now(token, tenant_id, list(ours.values()), credit_notes=credit_notes)
+    for record, document in ours.items():
+        _succeed(record, client.DocumentIn(number=document.number, xero_id=document.xero_id, status=document.status,
+                                           total=document.total), tenant_id)
+        if document.xero_id in states:
+            statuses.apply_state(record_id=record.pk, state=states[document.xero_id], source=SyncRecord.StatusSource.RECONCILIATION)
+    for record, document in clashes.items():
+        _fail_clash(record, document)
+    settled = set(ours) | set(clashes)
+    return [record for record in records if record not in settled]
+
+
+def _ours_and_clashes(tenant_id, records, found: list[client.DocumentFound]) -> tuple[dict, dict]:
+    """Of the documents found under these records' numbers, which is each record's own (a sales document
+    of its type, to its contact, of its total and date) and which record's number another sales document
+    holds. Supplier bills and credit notes (ACCPAY, ACCPAYCREDIT) share numbers freely: never ours, never a clash."""
+    contacts = dict(
+        ContactLink.objects.filter(tenant_id=tenant_id, billing_account__in=[r.invoice.billing_account_id for r in records])
+        .values_list("billing_account_id", "contact_id")
+    )
+    ours, clashes = {}, {}
+    for record in records:
+        invoice = record.invoice
+        kind = "ACCRECCREDIT" if invoice.is_credit_note else "ACCREC"
+        namesakes = [d for d in found if d.type == kind and d.number.casefold() == invoice.number.casefold()]
+        contact = contacts.get(invoice.billing_account_id)
+        own = [d for d in namesakes if contact is not None and _is_this_document(d, invoice, str(contact))]
+        if own:
+            ours[record] = own[0]
+        elif namesakes:
+            clashes[record] = namesakes[0]
+    return ours, clashes
+
+
+def _is_this_document(found: client.DocumentFound, invoice: Invoice, contact_id: str) -> bool:
+    # Xero may round tax per line where the platform rounds it otherwise: a cent a line either way.
+    tolerance = Decimal("0.01") * max(1, invoice.lines.count())
+    return (
+        found.contact_id.lower() == contact_id.lower() and found.date == invoice.issue_date
+        and found.total is not None and abs(found.total - invoice.total) <= tolerance
+    )
+
+
+def _fail_clash(record: SyncRecord, document: client.DocumentFound) -> None:
+    noun = "credit note" if document.type == "ACCRECCREDIT" else "invoice"
+    total = "no total" if document.total is None else f"{document.total:,.2f}"
+    dated = f"dated {document.date:%Y-%m-%d}" if document.date else "undated"
+    message = (
+        f"Not sent: Xero already holds a sales {noun} numbered {document.number} that the platform did not send — "
+        f"to {document.contact_name or 'an unnamed contact'}, {total}, {dated}, {document.status} in Xero. "
+        f"Xero keeps {noun} numbers unique, so this {noun} cannot go across under its number. "
+        f"If that {noun} was entered in Xero by hand for this same sale, press “This is ours — link it”; "
+        f"otherwise change that {noun}'s number in Xero (or void it there and give it another), then retry."
+    )
+    _mine(record).update(clash_xero_id=document.xero_id)
+    _fail(record, message, keep_clash=True)
 
 
 def _states_now(token, tenant_id, answers, *, credit_notes: bool) -> dict:
@@ -253,7 +365,8 @@ def _apply(token, tenant_id, records, answers) -> None:
     for record in records:
         answer = by_number.get(record.invoice.number)
         if answer is None:
-            _release([record], delay=_backoff([record]), outcome_unknown=True, error="Xero's answer left this document out.")
+            _release([record], delay=_backoff([record]), outcome_unknown=True, error="Xero's answer left this document out.",
+                     failing=True)
         elif answer.ok:
             _succeed(record, answer, tenant_id)
         elif any(DUPLICATE_NUMBER in message for message in answer.messages):
@@ -272,25 +385,31 @@ def _succeed(record: SyncRecord, answer: client.DocumentIn, tenant_id: str) -> N
     # A success resolves the document's sync exception, if it had one.
     _mine(record).update(
         first_failed_at=None, last_failed_at=None, acknowledged_by=None, acknowledged_at=None,
+        retrying_since=None, clash_xero_id=None,
         state=State.SENT, xero_id=answer.xero_id, xero_number=answer.number, xero_status=answer.status,
         xero_total=answer.total, tenant_id=tenant_id, sent_at=timezone.now(), error="",
         outcome_unknown=False, claimed_until=None,
     )
 
 
-def _fail(record: SyncRecord, message: str) -> None:
+def _fail(record: SyncRecord, message: str, *, keep_clash: bool = False) -> None:
     now = timezone.now()
+    update = {"clash_xero_id": None} if not keep_clash else {}
     _mine(record).update(
         state=State.FAILED, error=message, claimed_until=None, outcome_unknown=False, last_failed_at=now,
         first_failed_at=Coalesce("first_failed_at", Value(now)), acknowledged_by=None, acknowledged_at=None,
+        retrying_since=None, **update,
     )
 
 
-def _release(records, *, delay: float, outcome_unknown: bool, error: str = "") -> None:
+def _release(records, *, delay: float, outcome_unknown: bool, error: str = "", failing: bool = False) -> None:
+    """Back to waiting. `failing`: for a reason that passes, counted towards "still failing — retrying"."""
     update = {"state": State.WAITING, "claimed_until": None, "error": error,
               "next_attempt_at": timezone.now() + datetime.timedelta(seconds=delay)}
     if outcome_unknown:
         update["outcome_unknown"] = True
+    if failing:
+        update["retrying_since"] = Coalesce("retrying_since", Value(timezone.now()))
     SyncRecord.objects.filter(
         pk__in=[r.pk for r in records], claim_token__in={r.claim_token for r in records}, state=State.SENDING
     ).update(**update)

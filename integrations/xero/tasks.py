@@ -82,6 +82,12 @@ def process_webhook_events(max_rounds: int = 20):
     process_events_soon()  # the round limit was reached with events left
 
 
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def read_back_states(record_ids: list[int]):
+    """Read documents a person linked by hand back from Xero (their status may have moved on)."""
+    return statuses.read_back(record_ids=record_ids)
+
+
 @shared_task
 def reconcile_statuses():
     """The safety net for missed webhooks: read back what Xero changed since last time (every 15 minutes)."""

@@ -13,6 +13,7 @@ urlpatterns = [
     # --- Sync exceptions page (exception_views.py) ---
     path("exceptions/", exception_views.sync_exception_list, name="sync_exceptions"),
     path("exceptions/<int:pk>/acknowledge/", exception_views.sync_exception_acknowledge, name="sync_exception_acknowledge"),
+    path("exceptions/<int:pk>/link-clash/", exception_views.sync_exception_link_clash, name="sync_exception_link_clash"),
     # --- end of Sync exceptions page ---
     # --- Set-up check page (setup_check_views.py) ---
     path("setup-check/", setup_check_views.setup_check_page, name="setup_check"),

@@ -60,6 +60,10 @@ class Contact(models.Model):
     account_number = models.CharField(max_length=50, blank=True)
     status = models.CharField(max_length=15, default="ACTIVE")  # ACTIVE, ARCHIVED, GDPRREQUEST
     email = models.CharField(max_length=255, blank=True)
+    # Xero's TaxNumber (ABN, GST or VAT number, US Tax ID) and, in US organisations, its TaxNumberType —
+    # kept as any text: real answers carry values the SDK's enumeration does not know ("TAXNUMBERTYPE/EIN").
+    tax_number = models.CharField(max_length=50, blank=True)
+    tax_number_type = models.CharField(max_length=50, blank=True)
     is_customer = models.BooleanField(default=False)
     is_supplier = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -72,9 +76,14 @@ class Contact(models.Model):
 
 
 class Document(models.Model):
-    """A sales invoice (ACCREC) or a sales credit note (ACCRECCREDIT)."""
+    """A sales invoice (ACCREC) or credit note (ACCRECCREDIT), or a supplier's bill (ACCPAY) or credit
+    note (ACCPAYCREDIT). Xero keeps both sides in one list: `/Invoices` answers bills too."""
 
     INVOICE, CREDIT_NOTE = "ACCREC", "ACCRECCREDIT"
+    BILL, SUPPLIER_CREDIT_NOTE = "ACCPAY", "ACCPAYCREDIT"
+    INVOICE_TYPES = (INVOICE, BILL)  # what /Invoices holds, sales first
+    CREDIT_NOTE_TYPES = (CREDIT_NOTE, SUPPLIER_CREDIT_NOTE)  # what /CreditNotes holds
+    SALES_TYPES = (INVOICE, CREDIT_NOTE)
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="documents")
     document_id = models.UUIDField(default=uuid.uuid4, unique=True)
@@ -105,7 +114,12 @@ class Document(models.Model):
 
     @property
     def is_credit_note(self) -> bool:
-        return self.type == self.CREDIT_NOTE
+        return self.type in self.CREDIT_NOTE_TYPES
+
+    @property
+    def is_purchase(self) -> bool:
+        """A supplier's document: its number was typed in by hand and need not be unique."""
+        return self.type not in self.SALES_TYPES
 
     @property
     def amount_due(self) -> Decimal:

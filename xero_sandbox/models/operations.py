@@ -14,6 +14,8 @@ class Fault(models.Model):
         SLOW = "slow", "Answer slowly"
         DROP = "drop", "Drop the connection"
         RATE_LIMIT = "429", "Answer 429"
+        HTML_400 = "html_400", "Answer 400 with an HTML page (Xero's edge)"
+        AUTH_401 = "auth_401", "Answer 401 AuthorizationUnsuccessful"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="faults")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -33,7 +35,10 @@ class RequestLog(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.SET_NULL, null=True, related_name="requests")
     app = models.ForeignKey(App, on_delete=models.SET_NULL, null=True, related_name="requests")
     method = models.CharField(max_length=10)
-    path = models.CharField(max_length=500)
+    path = models.CharField(max_length=500)  # cut at 500 characters; target_length is the whole length
+    # The URL-encoded length of path, "?" and query as the client sent them (see edge.target_length):
+    # what Xero's edge measures against EDGE_MAX_REQUEST_CHARS.
+    target_length = models.PositiveIntegerField(default=0)
     status_code = models.PositiveSmallIntegerField()
     elements = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)

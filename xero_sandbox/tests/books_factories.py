@@ -36,6 +36,20 @@ def sdk_invoice(customer: Contact, *, lines=None, **overrides) -> Invoice:
     return Invoice(**(fields | overrides))
 
 
+def sdk_bill(supplier: Contact, *, lines=None, **overrides) -> Invoice:
+    """A supplier's bill as the SDK sends it: an expense account and a tax rate for expenses."""
+    lines = lines or [sdk_line(account_code="429", tax_type="INPUT2")]
+    return sdk_invoice(supplier, lines=lines, **({"type": "ACCPAY"} | overrides))
+
+
+def outside(org: Organisation, type: str, number: str, *, contact_name="Outside Supplier Ltd", total="287.50",
+            **fields) -> Document:
+    """A document someone typed into Xero by hand (a supplier's bill or credit note, an older sale)."""
+    return books.outside_document_create(
+        org, type=type, number=number, contact_name=contact_name, total=Decimal(total), **fields
+    )
+
+
 def sdk_credit_note(customer: Contact, *, lines=None, **overrides) -> CreditNote:
     fields = {
         "type": "ACCRECCREDIT", "contact": SdkContact(contact_id=str(customer.contact_id)), "date": DAY,

@@ -60,9 +60,10 @@ class Linked:
         return str(self.orgs[country].tenant_id)
 
 
-def connect(orgs, *, expires_in=timedelta(minutes=30)) -> AccessToken:
+def connect(orgs, *, expires_in=timedelta(minutes=30), scopes: str | None = None) -> AccessToken:
+    """A consent of the platform's app to these orgs (with the platform's scopes unless given)."""
     app = App.objects.get(client_id=settings.XERO_CLIENT_ID)
-    grant = Grant.objects.create(app=app, scopes=settings.XERO_SCOPES)
+    grant = Grant.objects.create(app=app, scopes=scopes or settings.XERO_SCOPES)
     for org in orgs.values():
         Connection.objects.create(app=app, grant=grant, organisation=org)
     return AccessToken.objects.create(

@@ -68,7 +68,8 @@ def test_credit_notes_are_checked_as_invoices_are(linked, acme):
     )
     assert [[m.message for m in r.validation_errors] for r in refused] == [
         ["Credit Note # must be unique."],
-        ["The sandbox keeps sales documents only: Type ACCPAYCREDIT is not supported."],
+        # A supplier's credit note is checked as a bill is: its tax type must be one for expenses.
+        ["The TaxType code OUTPUT2 does not exist or cannot be used for this type of transaction."],
         ["Account code '610' is not a valid code for this document."],
     ]
 

@@ -1,13 +1,20 @@
 """What stands in front of every Accounting API call: limits, their headers, faults, the request log."""
 
+import json
 import threading
+from datetime import timedelta
 
 import pytest
 import urllib3
+from django.utils import timezone
 from xero_python.accounting import Contact, Contacts
 from xero_python.exceptions import AccountingBadRequestException, HTTPStatusException, RateLimitException
 
 from xero_sandbox.models import Fault, RequestLog
+
+from .conftest import connect
+
+AUTHORIZATION_UNSUCCESSFUL = {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "AuthorizationUnsuccessful"}
 
 
 @pytest.fixture
@@ -67,6 +74,22 @@ def test_the_day_limit_answers_429_day(linked, limits):
     assert error.value.headers["X-Rate-Limit-Problem"] == "day"
 
 
+def test_on_xeros_starter_tier_the_1001st_call_of_a_day_is_refused(linked, limits):
+    limits(DAY_LIMIT=1000)
+    earlier = RequestLog.objects.bulk_create(
+        RequestLog(organisation=linked.orgs["NZ"], app=linked.access_token.grant.app, method="GET",
+                   path="/api.xro/2.0/TaxRates", status_code=200)
+        for _ in range(999)
+    )
+    # Spread over the day, so that the minute's limit is not what stops them.
+    RequestLog.objects.filter(pk__in=[row.pk for row in earlier]).update(at=timezone.now() - timedelta(hours=3))
+    linked.api.get_tax_rates(linked.tenant())  # the 1,000th
+    assert last_headers(linked)["X-DayLimit-Remaining"] == "0"
+    with pytest.raises(RateLimitException) as error:
+        linked.api.get_tax_rates(linked.tenant())
+    assert error.value.headers["X-Rate-Limit-Problem"] == "day"
+
+
 def test_more_calls_in_flight_than_allowed_get_429_concurrent(linked, sandbox_url, limits):
     limits(CONCURRENT_LIMIT=2)
     Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.SLOW, delay_seconds=0.6)
@@ -110,6 +133,87 @@ def test_a_fault_can_target_one_path_and_method(linked):
     assert linked.api.get_tax_rates(linked.tenant()).tax_rates
     with pytest.raises(HTTPStatusException):
         linked.api.get_accounts(linked.tenant())
+
+
+def raw_call(sandbox_url, token: str, tenant: str, method: str, path: str, body=None):
+    headers = {"Authorization": f"Bearer {token}", "xero-tenant-id": tenant, "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    return urllib3.PoolManager(retries=False).request(method, f"{sandbox_url}/api.xro/2.0{path}", body=data, headers=headers)
+
+
+def test_an_injected_html_400_is_the_edges_page_and_writes_nothing(linked, sandbox_url):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.HTML_400, method="PUT", remaining=1)
+    answer = raw_call(sandbox_url, linked.access_token.token, linked.tenant(), "PUT", "/Contacts",
+                      {"Contacts": [{"Name": "Html Ltd"}]})
+    assert (answer.status, answer.headers["Content-Type"]) == (400, "text/html")
+    assert answer.data == b"<html><body><h1>Bad Request</h1></body></html>\n"
+    assert not linked.orgs["NZ"].contacts.filter(name="Html Ltd").exists()
+    assert RequestLog.objects.get().fault == "html_400"
+
+
+def test_the_sdk_cannot_decode_an_html_400(linked):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.HTML_400, remaining=1)
+    with pytest.raises(AccountingBadRequestException) as error:
+        linked.api.create_contacts(linked.tenant(), new_contacts("Html Ltd"))
+    with pytest.raises(ValueError):
+        error.value.error_data  # noqa: B018 (reading it is what fails)
+
+
+def test_an_injected_401_is_authorization_unsuccessful_and_writes_nothing(linked, sandbox_url):
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.AUTH_401, remaining=1)
+    answer = raw_call(sandbox_url, linked.access_token.token, linked.tenant(), "PUT", "/Contacts",
+                      {"Contacts": [{"Name": "Denied Ltd"}]})
+    assert answer.status == 401
+    assert json.loads(answer.data).items() >= AUTHORIZATION_UNSUCCESSFUL.items()
+    assert not linked.orgs["NZ"].contacts.filter(name="Denied Ltd").exists()
+
+
+@pytest.mark.parametrize(
+    "scopes, method, path",
+    [
+        ("offline_access accounting.invoices accounting.settings.read", "GET", "/Contacts"),
+        ("offline_access accounting.contacts.read accounting.invoices", "PUT", "/Contacts"),
+        ("offline_access accounting.contacts accounting.settings", "GET", "/Invoices"),
+        ("offline_access accounting.invoices.read accounting.contacts", "PUT", "/Invoices"),
+        ("offline_access accounting.contacts accounting.settings", "GET", "/CreditNotes"),
+        ("offline_access accounting.contacts accounting.settings", "PUT", "/Payments"),
+        ("offline_access accounting.transactions.read", "PUT", "/CreditNotes/CN-1/Allocations"),
+        ("offline_access accounting.invoices accounting.contacts", "GET", "/Accounts"),
+        ("offline_access accounting.invoices accounting.contacts", "GET", "/TaxRates"),
+        ("offline_access accounting.invoices accounting.contacts", "GET", "/Organisation"),
+    ],
+)
+def test_a_token_without_the_endpoints_scope_is_authorization_unsuccessful(orgs, sandbox_url, scopes, method, path):
+    access = connect(orgs, scopes=scopes)
+    body = None if method == "GET" else {"Contacts": [{"Name": "Scoped Ltd"}]}
+    answer = raw_call(sandbox_url, access.token, str(orgs["NZ"].tenant_id), method, path, body)
+    assert answer.status == 401
+    assert json.loads(answer.data).items() >= AUTHORIZATION_UNSUCCESSFUL.items()
+    assert not orgs["NZ"].contacts.filter(name="Scoped Ltd").exists()
+
+
+@pytest.mark.parametrize(
+    "scopes, method, path",
+    [
+        ("offline_access accounting.contacts.read", "GET", "/Contacts"),
+        ("offline_access accounting.transactions accounting.contacts", "GET", "/Invoices"),  # an older app
+        ("offline_access accounting.transactions.read", "GET", "/CreditNotes"),
+        ("offline_access accounting.invoices.read", "GET", "/Payments"),
+        ("offline_access accounting.settings", "GET", "/Accounts"),
+        ("offline_access accounting.settings.read", "GET", "/Organisation"),
+    ],
+)
+def test_a_token_with_the_endpoints_scope_or_its_read_variant_gets_in(orgs, sandbox_url, scopes, method, path):
+    access = connect(orgs, scopes=scopes)
+    assert raw_call(sandbox_url, access.token, str(orgs["NZ"].tenant_id), method, path).status == 200
+
+
+def test_the_platforms_own_scopes_open_every_endpoint_it_uses(linked, sandbox_url):
+    token, tenant = linked.access_token.token, linked.tenant()
+    for path in ("/Contacts", "/Invoices", "/CreditNotes", "/Payments", "/Accounts", "/TaxRates", "/Organisation"):
+        assert raw_call(sandbox_url, token, tenant, "GET", path).status == 200, path
+    body = {"Contacts": [{"Name": "Scoped Ltd"}]}
+    assert raw_call(sandbox_url, token, tenant, "PUT", "/Contacts", body).status == 200
 
 
 def test_a_dropped_connection_breaks_the_answer_mid_way(linked, sandbox_url):

@@ -144,7 +144,8 @@ def test_dates_are_read_as_text_as_well_as_in_the_sdks_ms_format(linked, acme, s
         ({"tax_type": "INPUT2"}, [BAD_TAX.format("INPUT2")]),  # for expenses only
         ({"tax_type": "GST99"}, [BAD_TAX.format("GST99")]),
         ({"currency_code": CurrencyCode.USD}, ["Organisation is not subscribed to currency USD"]),
-        ({"type": "ACCPAY"}, ["The sandbox keeps sales documents only: Type ACCPAY is not supported."]),
+        ({"type": "ACCRECCREDIT"}, ["Type must be ACCREC or ACCPAY."]),  # a credit note type, on /Invoices
+        ({"type": "ACCPAY"}, [BAD_TAX.format("OUTPUT2")]),  # a bill's tax must be one for expenses
         ({"status": "PAID"}, ["A new invoice can only be created as DRAFT, SUBMITTED or AUTHORISED."]),
         ({"account_code": "250", "tax_type": "INPUT2"}, [ARCHIVED_ACCOUNT, BAD_TAX.format("INPUT2")]),
     ],

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from xero_sandbox import page_selectors
+from xero_sandbox import books, page_selectors
 from xero_sandbox.models import (
     App, Contact, Document, DocumentLine, Fault, Payment, RequestLog, WebhookDelivery, WebhookEvent,
 )
@@ -203,6 +203,21 @@ def test_a_full_payment_makes_the_invoice_paid_and_is_announced(staff, orgs):
     assert (invoice.status, invoice.amount_paid, invoice.amount_due) == ("PAID", Decimal("115.00"), Decimal("0"))
     assert "Payment of 115.00 recorded on INV-0001." in page(response)
     assert events_for(invoice.document_id, "INVOICE") >= 1
+
+
+def test_bills_are_listed_beside_invoices_with_their_type_and_paid_from_the_pages(staff, orgs):
+    connect(orgs)
+    nz = orgs["NZ"]
+    document(nz, number="INV-0005")
+    bill = books.outside_document_create(nz, type=Document.BILL, number="INV-0005", contact_name="Outside Supplier Ltd",
+                                         total=Decimal("287.50"))
+    html = page(staff.get(reverse("xero_sandbox:invoice_list", args=[nz.pk])))
+    assert "<code" in html and ">ACCPAY</code>" in html and ">ACCREC</code>" in html and "Outside Supplier Ltd" in html
+    assert "Supplier bill INV-0005" in page(staff.get(doc_url("document_detail", bill)))
+    staff.post(doc_url("document_pay_full", bill))
+    bill.refresh_from_db()
+    assert (bill.status, bill.amount_due) == ("PAID", Decimal("0"))
+    assert events_for(bill.document_id, "INVOICE") == 1
 
 
 def test_a_part_payment_leaves_the_rest_due(staff, orgs):

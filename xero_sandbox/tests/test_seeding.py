@@ -29,3 +29,11 @@ def test_seeded_invoices_can_be_paid_in_the_pages_from_the_start():
     call_command("xero_sandbox_seed")
     invoice = Document.objects.get(number="INV-0001")
     assert (invoice.status, invoice.total, invoice.amount_due) == ("AUTHORISED", 287.50, 287.50)
+
+
+@pytest.mark.django_db
+def test_the_uk_books_hold_a_contact_with_a_tax_number_type_the_sdk_does_not_know():
+    call_command("xero_sandbox_seed")
+    uk = Organisation.objects.get(country_code="GB")
+    taxed = uk.contacts.get(account_number="HUDSON01")
+    assert (taxed.tax_number, taxed.tax_number_type, taxed.status) == ("12-3456789", "TAXNUMBERTYPE/EIN", "ACTIVE")

@@ -228,7 +228,9 @@ def test_events_wait_while_the_link_needs_re_linking(linked, codes, xero_staff):
     assert reloaded(invoice).status == Status.PAID
 
 
-def test_a_hundred_events_cost_at_most_two_calls_to_xero(linked, codes):
+def test_a_hundred_events_cost_at_most_three_calls_to_xero(linked, codes):
+    # 100 invoice ids in `IDs=` take about 3,900 URL-encoded characters (36 and a "%2C" each): three
+    # requests within the 1,800-character budget (Xero's edge refuses past about 2,050).
     invoices = sent(codes, 100)
     deliver()  # the creation events
     for invoice in invoices:
@@ -236,7 +238,7 @@ def test_a_hundred_events_cost_at_most_two_calls_to_xero(linked, codes):
     RequestLog.objects.all().delete()
     result = delivered_and_processed()
     assert (result.applied, result.changed) == (100, 100)
-    assert xero_reads() <= 2
+    assert xero_reads() <= 3
     assert Invoice.objects.filter(pk__in=[i.pk for i in invoices], status=Status.PAID).count() == 100
 
 

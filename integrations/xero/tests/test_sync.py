@@ -306,7 +306,7 @@ def test_a_contact_another_worker_created_meanwhile_is_adopted_not_failed(linked
 
     def stale_first_lookup(**kwargs):
         lookups.append(kwargs)
-        return [] if len(lookups) == 1 else real_lookup(**kwargs)
+        return client.Found([], {}) if len(lookups) == 1 else real_lookup(**kwargs)
 
     monkeypatch.setattr(client, "find_contacts", stale_first_lookup)
     invoice = issued(codes, account=account)
