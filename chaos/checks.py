@@ -15,6 +15,8 @@ from integrations.xero.models import SyncRecord, WebhookEvent, WebhookRejection,
 from xero_sandbox.models import Contact, Document, Fault, RefreshToken, RequestLog, WebhookDelivery
 from xero_sandbox.models import WebhookEvent as SandboxEvent
 
+from .faults import INJECTED_KINDS
+
 SWEEP_SECONDS = 60  # the sweeper's interval (settings.CELERY_BEAT_SCHEDULE)
 APP_STATUS = {  # what the platform should say for each Xero status (a part-paid document is still owed)
     "AUTHORISED": Invoice.Status.ISSUED, "PAID": Invoice.Status.PAID,
@@ -138,7 +140,7 @@ def contacts(org) -> dict:
 def sandbox_faults(org) -> dict:
     hits = dict(RequestLog.objects.filter(organisation=org).exclude(fault="").values_list("fault").annotate(n=Count("pk")))
     calls = RequestLog.objects.filter(organisation=org)
-    return {"hits_by_kind": {label: hits.get(kind, 0) for kind, label in Fault.Kind.choices},
+    return {"hits_by_kind": {kind.label: hits.get(kind, 0) for kind in INJECTED_KINDS},
             "api_calls": calls.count(), "answered_429": calls.filter(status_code=429).count(),
             "answered_5xx": calls.filter(status_code__gte=500).count(),
             "left_unused": Fault.objects.filter(organisation=org, remaining__gt=0).count()}

@@ -23,7 +23,11 @@ SANDBOX_FAULTS = (
     (Fault.Kind.ERROR_AFTER_COMMIT, "PUT", 0.12),  # creates of documents, contacts and allocations: the write lands
     (Fault.Kind.SLOW, "", 0.03),
     (Fault.Kind.DROP, "", 0.03),
+    (Fault.Kind.HTML_400, "", 0.03),  # Xero's edge answering with an HTML page: nothing written, retried
 )
+# Not injected: AUTH_401 (a missing permission) asks a person to re-link, which the timeline does once, for
+# a revoked refresh token.
+INJECTED_KINDS = [kind for kind, _, _ in SANDBOX_FAULTS] + [Fault.Kind.RATE_LIMIT]
 BURST_OF_429 = 3  # calls answered 429 in a row, each burst
 REDIS_DOWN_SECONDS = 5.0
 RELINK_AFTER_SECONDS = 3.0  # a person notices the Add Ons page saying "Needs re-link"

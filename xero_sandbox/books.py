@@ -329,7 +329,9 @@ def _contact_named(organisation: Organisation, name: str) -> Contact:
     if found is not None:
         return found
     contact = Contact.objects.create(organisation=organisation, name=name)
-    events.record_event(organisation=organisation, category="CONTACT", resource_id=contact.contact_id, event_type="CREATE")
+    events.record_event(
+        organisation=organisation, category="CONTACT", resource_id=contact.contact_id, event_type="CREATE"
+    )
     return contact
 
 
@@ -399,7 +401,9 @@ def _ensure_allocatable(credit_note: Document, invoice: Document, amount: Decima
     if credit_note.is_purchase != invoice.is_purchase:
         # A customer's credit cannot settle a supplier's bill, nor the other way round.
         wanted = Document.BILL if credit_note.is_purchase else Document.INVOICE
-        raise RuleBroken(f"A credit note of type {credit_note.type} can only be allocated to an invoice of type {wanted}")
+        raise RuleBroken(
+            f"A credit note of type {credit_note.type} can only be allocated to an invoice of type {wanted}"
+        )
     if credit_note.status not in (AUTHORISED, PAID):
         raise RuleBroken("Only AUTHORISED credit notes can be allocated")
     if invoice.status == PAID:

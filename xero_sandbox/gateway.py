@@ -169,7 +169,8 @@ def _window_start(minutes: float):
 def _counted(log, minutes: float, by_app: bool = False) -> int:
     """Calls in the window that count against a limit: those that got past authentication (so not the
     edge's refusals, logged without an app) and were not refused with a 429."""
-    calls = RequestLog.objects.filter(at__gte=_window_start(minutes), app__isnull=False).exclude(status_code=429)
+    calls = RequestLog.objects.filter(at__gte=_window_start(minutes), app__isnull=False)
+    calls = calls.exclude(status_code=429)
     calls = calls.filter(app=log.app) if by_app else calls.filter(organisation=log.organisation)
     return calls.count()
 

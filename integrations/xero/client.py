@@ -277,7 +277,6 @@ class Found:
 # A call's slot in the organisation's pace (`pacing.slot(tenant_id)`): every request a function here
 # makes, when a look-up takes several, waits for its own.
 Paced = Callable[[], AbstractContextManager]
-SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
 
 
 # --- Connections and the Accounting API -----------------------------------------------------
@@ -285,7 +284,12 @@ def list_connections(*, access_token: str, auth_event_id: str = "") -> list[Tena
     found = _answer(_identity_api(access_token).get_connections, auth_event_id=auth_event_id or None)
     if not isinstance(found, list):
         raise XeroError("Xero's list of connections could not be read.")
-    return [Tenant(str(c["id"]), str(c["tenantId"]), c.get("tenantName") or "", c.get("tenantType") or "") for c in found]
+    return _readable(_tenant, found)
+
+
+def _tenant(connection: dict) -> Tenant:
+    return Tenant(str(connection["id"]), str(connection["tenantId"]), connection.get("tenantName") or "",
+                  connection.get("tenantType") or "")
 
 
 def delete_connection(*, access_token: str, connection_id: str) -> None:
@@ -296,7 +300,7 @@ def delete_connection(*, access_token: str, connection_id: str) -> None:
 
 
 def read_organisation(*, access_token: str, tenant_id: str) -> Organisation:
-    org = _accounting_read(access_token, "get_organisations", tenant_id)["Organisations"][0]
+    org = _first(_accounting_read(access_token, "get_organisations", tenant_id), "Organisations")
     return Organisation(name=org.get("Name", ""), country_code=org.get("CountryCode", ""),
                         base_currency=org.get("BaseCurrency", ""))
 
@@ -425,9 +429,9 @@ class CreditPosition:
 
 def credit_position(*, access_token: str, tenant_id: str, invoice_id: str, credit_note_id: str, paced: Paced) -> CreditPosition:
     with paced():
-        invoice = _accounting_read(access_token, "get_invoice", tenant_id, invoice_id)["Invoices"][0]
+        invoice = _first(_accounting_read(access_token, "get_invoice", tenant_id, invoice_id), "Invoices")
     with paced():
-        note = _accounting_read(access_token, "get_credit_note", tenant_id, credit_note_id)["CreditNotes"][0]
+        note = _first(_accounting_read(access_token, "get_credit_note", tenant_id, credit_note_id), "CreditNotes")
     applied = sum(
         (_money(c.get("AppliedAmount")) or 0 for c in invoice.get("CreditNotes") or []
          if str(c.get("CreditNoteID", "")).lower() == credit_note_id.lower()),
@@ -485,7 +489,6 @@ def _within_budget(terms: list[str], *, path: str, name: str, joiner: str, fixed
     """`terms` in groups whose request — `path?fixed&name=term<joiner>term…`, URL-encoded as the SDK sends
     it — stays within XERO_REQUEST_BUDGET characters (Xero's edge answers longer ones with a 404)."""
     room = settings.XERO_REQUEST_BUDGET - len(_accounting_path(path)) - len("?") - len(urllib.parse.urlencode({**fixed, name: ""}))
-    room -= len("&") if fixed else 0
     separator = len(urllib.parse.quote_plus(joiner))
     groups, current, used = [], [], 0
     for term in terms:
@@ -525,6 +528,14 @@ def _answer(call, *args, expect_body: bool = True, **options):
         return json.loads(data or b"null", parse_float=Decimal)
     except ValueError:
         raise XeroError("Xero's answer could not be read (it was not JSON); it will be tried again.") from None
+
+
+def _first(answer, collection: str) -> dict:
+    """The one element of a single-record answer, or a failed read (to try again) if it has none."""
+    elements = answer.get(collection) if isinstance(answer, dict) else None
+    if not elements or not isinstance(elements[0], dict):
+        raise XeroError(f"Xero's answer held no {collection[:-1].lower()}; it will be tried again.")
+    return elements[0]
 
 
 def _readable(read_one, elements) -> list:

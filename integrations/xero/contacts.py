@@ -112,8 +112,10 @@ def _create(access_token, tenant_id, accounts, contact_ids, problems) -> None:
         for account, (contact, messages) in zip(batch, answers):
             if contact:
                 contact_ids[account.pk] = _remember(account, tenant_id, contact.contact_id)
-            elif any(NUMBER_TAKEN in message for message in messages):
-                raced.append(account)  # another worker created it a moment ago
+            elif not messages or any(NUMBER_TAKEN in message for message in messages):
+                # Another worker created it a moment ago; or Xero created it but its answer could not
+                # be read: either way, look it up.
+                raced.append(account)
             else:
                 problems[account.pk] = _creation_problem(account, messages)
         _adopt(access_token, tenant_id, raced, contact_ids, problems)

@@ -103,6 +103,8 @@ def read_back(*, record_ids: list[int]) -> int:
     changed = 0
     records = SyncRecord.objects.filter(pk__in=record_ids, state=SyncRecord.State.SENT).select_related("invoice")
     connection = XeroConnection.objects.current()
+    if connection is None:
+        return 0
     for credit_notes in (False, True):
         group = {str(r.xero_id): r for r in records if r.invoice.is_credit_note == credit_notes and r.tenant_id == connection.tenant_id}
         if not group:

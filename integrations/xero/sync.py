@@ -88,6 +88,8 @@ def allocate_credit_notes(*, connection: XeroConnection) -> int:
     ).select_related("invoice__credited_invoice__xero_sync")[:BATCH_SIZE]
     done = 0
     for record in waiting:
+        if not _lease_allocation(record):
+            continue  # another worker is allocating it
         try:
             _allocate(connection, record)
             done += 1
@@ -98,7 +100,18 @@ def allocate_credit_notes(*, connection: XeroConnection) -> int:
                 break  # tried again on a later round
             refusal = f"{error.message} {error.details or ''}".strip() if isinstance(error, XeroRejected) else error.message
             SyncRecord.objects.filter(pk=record.pk).update(allocation_error=refusal)
+        finally:
+            SyncRecord.objects.filter(pk=record.pk).update(claimed_until=None)
     return done
+
+
+def _lease_allocation(record: SyncRecord) -> bool:
+    """Take the sent credit note's allocation for this worker alone (its claim field is free once sent): two
+    workers reading what is left at once would each see the other's allocation as credit used up."""
+    now = timezone.now()
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    lease = now + datetime.timedelta(seconds=settings.XERO_SYNC_CLAIM_SECONDS)
+    return bool(SyncRecord.objects.filter(free, pk=record.pk, allocated_amount__isnull=True).update(claimed_until=lease))
 
 
 def _allocate(connection: XeroConnection, record: SyncRecord) -> None:
@@ -175,7 +188,7 @@ def _claim(*, credit_notes: bool, now: datetime.datetime) -> list[SyncRecord]:
 
 def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
     tenant_id, started = str(connection.tenant_id), timezone.now()
-    records, status = claimed, None
+    records, status, deferred = claimed, None, False
     try:
         token = access_token_for(connection)
         records = _settle_unknown_outcomes(token, tenant_id, records)
@@ -188,12 +201,13 @@ def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
             status = 200
             _apply(token, tenant_id, [record for record, _ in sendable], answers)
     except pacing.Paused as pause:
+        deferred = True
         _release(records, delay=(pause.until - timezone.now()).total_seconds(), outcome_unknown=False, error=pause.reason)
     except XeroRateLimited as error:
-        status = error.status
+        status, deferred = error.status, True
         _release(records, delay=error.retry_after, outcome_unknown=False)
     except XeroNeedsRelink as error:
-        status = error.status
+        status, deferred = error.status, True
         connection_mark_needs_relink(connection=connection, reason=error.message)
         _release(records, delay=0, outcome_unknown=False)  # paused until someone links again
     except XeroRejected as error:
@@ -207,27 +221,28 @@ def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
     else:
         XeroConnection.objects.filter(pk=connection.pk).update(last_success_at=timezone.now())
     finally:
-        _log_attempts(claimed, started=started, http_status=status)
+        _log_attempts(claimed, started=started, http_status=status, deferred=deferred)
 
 
-def _log_attempts(records: list[SyncRecord], *, started: datetime.datetime, http_status: int | None) -> None:
-    """One line per document in its attempt history, read from where the attempt left it."""
+def _log_attempts(records: list[SyncRecord], *, started: datetime.datetime, http_status: int | None, deferred: bool) -> None:
+    """One line per document in its attempt history, read from where the attempt left it. `deferred`:
+    put off by Xero's limits or the link, not failed."""
     duration = int((timezone.now() - started).total_seconds() * 1000)
-    outcomes = SyncRecord.objects.filter(pk__in=[r.pk for r in records]).values("pk", "state", "error", "sent_at", "clash_xero_id")
+    outcomes = SyncRecord.objects.filter(pk__in=[r.pk for r in records]).values("pk", "state", "error", "clash_xero_id")
     SyncAttempt.objects.bulk_create([
         SyncAttempt(record_id=row["pk"], started_at=started, duration_ms=duration, http_status=http_status,
-                    outcome=_outcome(row, http_status), message=row["error"] if row["state"] != State.SENT else "")
+                    outcome=_outcome(row, http_status, deferred), message=row["error"] if row["state"] != State.SENT else "")
         for row in outcomes
     ])
 
 
-def _outcome(row: dict, http_status: int | None) -> str:
+def _outcome(row: dict, http_status: int | None, deferred: bool) -> str:
     Outcome = SyncAttempt.Outcome
     if row["state"] == State.SENT:
         return Outcome.SENT if http_status == 200 else Outcome.FOUND
     if row["state"] == State.FAILED:
         return Outcome.CLASH if row["clash_xero_id"] else Outcome.REFUSED
-    return Outcome.RETRYING if row["error"] and http_status not in (401, 403, 429) else Outcome.DEFERRED
+    return Outcome.DEFERRED if deferred else Outcome.RETRYING
 
 
 def _settle_unknown_outcomes(token, tenant_id, records) -> list[SyncRecord]:
