@@ -41,7 +41,15 @@ from .workers import Workers, drop_waiting
 
 RECEIVER_PATH = "/integrations/xero/webhooks/"
 P99_GOAL_MS = 50
-CALLS_PER_100_GOAL = 2
+INVOICES_PATH = "/xero-sandbox/api.xro/2.0/Invoices"
+
+
+def calls_per_100_goal() -> float:
+    """100 documents read back in as few `GET /Invoices?IDs=…` as the request budget allows: each id 36
+    characters and a URL-encoded comma (%2C). With 50 ids a call (before the budget) this was 2."""
+    room = settings.XERO_REQUEST_BUDGET - len(INVOICES_PATH) - len("?IDs=")
+    ids_per_call = 1 + (room - 36) // (36 + 3)
+    return 100 / ids_per_call
 SIZES = (1, 50)
 CONN_MAX_AGE = 300
 WARM_UP_PER_SENDER = 2
@@ -80,8 +88,8 @@ def goals(receiver: dict) -> list[dict]:
     per_100 = processing["calls_per_100_applied"]
     rows.append({"figure": f"Xero calls per 100 webhook events applied ({processing['applied']} applied, "
                            f"{processing['read_calls']} read calls)",
-                 "measured": f"{per_100}", "goal": f"≤ {CALLS_PER_100_GOAL}",
-                 "met": per_100 is not None and per_100 <= CALLS_PER_100_GOAL and processing["all_processed"]})
+                 "measured": f"{per_100}", "goal": f"≤ {calls_per_100_goal():.2f}",
+                 "met": per_100 is not None and per_100 <= calls_per_100_goal() and processing["all_processed"]})
     return rows
 
 

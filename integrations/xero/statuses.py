@@ -36,7 +36,6 @@ STATUS_FROM_XERO = {
     # Only ever a change for a paid document whose payment was removed in Xero; otherwise already issued.
     "AUTHORISED": Invoice.Status.ISSUED,
 }
-READ_BACK_GROUP = 100  # documents read back, then applied, together
 ROUND_SIZE = 1000  # events claimed at once: many deliveries' events share the same read-back calls
 CLAIM_SECONDS = 300  # a worker that dies mid-round leaves its events to the next round after this
 NOT_LINKED = "Not the linked Xero organisation."
@@ -159,8 +158,9 @@ def _process_group(connection, tenant_id, category: str, events: list[WebhookEve
             ours[event.resource_id].append(event)
     token = access_token_for(connection) if ours else ""
     ids = list(ours)
-    for start in range(0, len(ids), READ_BACK_GROUP):
-        chunk = ids[start:start + READ_BACK_GROUP]
+    # All of a round's documents in one read-back: it fills every request up to the length budget.
+    for start in range(0, len(ids), ROUND_SIZE):
+        chunk = ids[start:start + ROUND_SIZE]
         states = {uuid.UUID(s.xero_id): s for s in read_states(token, str(tenant_id), category, [str(i) for i in chunk])}
         _apply_chunk({xero_id: (records[xero_id], ours[xero_id]) for xero_id in chunk}, states, result)
 
