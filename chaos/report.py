@@ -48,6 +48,7 @@ def markdown(results: dict) -> str:
         _block("Statuses (platform vs Xero)", r["statuses"]),
         _block("What people did in Xero meanwhile", r["xero_side"]),
         _block("Credit note allocations", r["allocations"]),
+        _block("Supplier bills and credit notes sharing the platform's numbers", r["outside"]),
         _block("Sandbox faults (calls hit, from the sandbox's request log)", r["faults"]),
         _block("Webhooks", r["webhooks"]),
         _block("Tokens", r["tokens"]),
