@@ -12,6 +12,7 @@ from django.db import connections
 from django.utils import timezone
 
 from bench import oauth_flow, workload
+from bench.processes import BenchError
 from integrations.xero.models import SyncRecord, XeroConnection
 from xero_sandbox.models import Fault, RefreshToken
 
@@ -31,7 +32,7 @@ INJECTED_KINDS = [kind for kind, _, _ in SANDBOX_FAULTS] + [Fault.Kind.RATE_LIMI
 BURST_OF_429 = 3  # calls answered 429 in a row, each burst
 REDIS_DOWN_SECONDS = 5.0
 RELINK_AFTER_SECONDS = 3.0  # a person notices the Add Ons page saying "Needs re-link"
-RELINK_TRIES = 5
+RELINK_TRIES = 10  # the storm goes on meanwhile: a try may meet a burst of 429s, a slow answer or Redis down
 
 
 @dataclass
@@ -127,8 +128,12 @@ class Timeline:
         injected into the callback's reads makes a try fail with a message, as Xero's errors would)."""
         for attempt in range(1, RELINK_TRIES + 1):
             time.sleep(RELINK_AFTER_SECONDS)
-            oauth_flow.link_over_http(base_url=self.config.base_url, username=workload.USERNAME,
-                                      password=self.password, tenant_id=str(self.org.tenant_id))
+            try:
+                oauth_flow.link_over_http(base_url=self.config.base_url, username=workload.USERNAME,
+                                          password=self.password, tenant_id=str(self.org.tenant_id))
+            except BenchError as error:  # a page answered 500 (Redis restarting, say): a person tries again
+                self.note(f"re-link try {attempt} failed on the way ({str(error).splitlines()[0]}); trying again")
+                continue
             connection = XeroConnection.objects.current()
             if connection.status == XeroConnection.Status.ACTIVE:
                 self.relinks += 1

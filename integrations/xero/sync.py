@@ -208,7 +208,8 @@ def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
         _release(records, delay=error.retry_after, outcome_unknown=False)
     except XeroNeedsRelink as error:
         status, deferred = error.status, True
-        connection_mark_needs_relink(connection=connection, reason=error.message)
+        if error.status in (401, 403):  # Xero's answer to a call (a refused refresh is marked where it failed)
+            connection_mark_needs_relink(connection=connection, reason=error.message)
         _release(records, delay=0, outcome_unknown=False)  # paused until someone links again
     except XeroRejected as error:
         status = error.status

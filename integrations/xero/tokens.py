@@ -49,8 +49,10 @@ def refresh_idle_connections(*, now: datetime.datetime | None = None) -> int:
 
 
 def connection_mark_needs_relink(*, connection: XeroConnection, reason: str) -> None:
-    # Documents waiting to be sent stay waiting: nothing is marked failed because the link broke.
-    XeroConnection.objects.filter(pk=connection.pk).update(
+    """The link `connection` was read as is refused. Documents waiting to be sent stay waiting: nothing is
+    marked failed because the link broke. A failure of the link as it was before a re-link (a worker's
+    refresh with the old token ending after the person linked again) leaves the new link alone."""
+    XeroConnection.objects.filter(pk=connection.pk, linked_at=connection.linked_at).update(
         status=Status.NEEDS_RELINK, last_error=reason, last_error_at=timezone.now()
     )
     connection.status, connection.last_error = Status.NEEDS_RELINK, reason

@@ -100,6 +100,21 @@ def test_a_refused_refresh_marks_the_link_for_relinking_with_a_reason(linked, ad
     assert "Xero needs to be linked again." in page and "Re-link" in page
 
 
+def test_a_refresh_refused_after_the_person_re_linked_leaves_the_new_link_alone(linked, sandbox, admin_client, monkeypatch):
+    Grant.objects.update(revoked_at=timezone.now())  # the user revoked the app in Xero
+    expire(linked)
+    real_refresh = client.refresh_tokens
+
+    def refresh_that_ends_after_a_re_link(**kwargs):
+        link(admin_client, sandbox["NZ"])  # meanwhile, the person links again (new grant, new tokens)
+        return real_refresh(**kwargs)  # the old refresh token: invalid_grant
+
+    monkeypatch.setattr(client, "refresh_tokens", refresh_that_ends_after_a_re_link)
+    with pytest.raises(XeroNeedsRelink):
+        tokens.access_token_for(linked)
+    assert XeroConnection.objects.get().status == "active"
+
+
 def test_idle_links_are_refreshed_before_their_refresh_token_can_lapse(linked, settings):
     settings.XERO_IDLE_REFRESH_DAYS = 7
     old_refresh = linked.refresh_token
