@@ -1,5 +1,7 @@
 """The integration against the project's Xero sandbox, over real HTTP (pytest-django's live server)."""
 
+import time
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -7,7 +9,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 
-from xero_sandbox.models import Organisation
+from billing import services
+from billing.models import Invoice
+from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
+from integrations.xero.models import SyncRecord, XeroConnection
+from xero_sandbox.models import Document, Organisation
 from xero_sandbox.seeding import seed_if_empty
 
 
@@ -69,3 +75,44 @@ def link(client, *orgs, decision="allow"):
     assert started.status_code == 302
     back = consent(client, started.url, decision=decision, orgs=orgs)
     return client.get(path_and_query(back))
+
+
+# --- A linked NZ organisation, codes it accepts, and issued documents (the sync's tests and others) ---
+@pytest.fixture
+def linked(sandbox, admin_client, django_capture_on_commit_callbacks):
+    link(admin_client, sandbox["NZ"])
+    return XeroConnection.objects.get()
+
+
+@pytest.fixture
+def codes(db):
+    """A rate and a tax rate whose codes the NZ organisation accepts."""
+    return {"rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
+            "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")}
+
+
+def issued(codes, *, account=None, kind=Invoice.Kind.INVOICE, rate=None, tax=None, unit_price="100.00", **fields):
+    draft = draft_with_lines(
+        line(rate=rate or codes["rate"], tax_rate=tax or codes["tax"], unit_price=unit_price, quantity="2.5"),
+        billing_account=account or BillingAccountFactory(), kind=kind, **fields,
+    )
+    return services.invoice_issue(invoice=draft)
+
+
+def state_of(invoice) -> SyncRecord:
+    return SyncRecord.objects.get(invoice=invoice)
+
+
+def sandbox_documents(number):
+    return Document.objects.filter(number=number)
+
+
+def linked_org(connection):
+    return Organisation.objects.get(tenant_id=connection.tenant_id)
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)

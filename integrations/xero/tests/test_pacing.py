@@ -11,8 +11,7 @@ from integrations.xero import client, pacing, sync
 from integrations.xero.models import CallPace, SyncRecord, XeroConnection
 from xero_sandbox.models import RequestLog
 
-from .conftest import link
-from .test_sync import codes, issued  # noqa: F401  (fixtures and helpers)
+from .conftest import issued, link
 
 
 def in_parallel(target, *, threads: int) -> None:

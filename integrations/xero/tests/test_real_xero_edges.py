@@ -15,7 +15,7 @@ from integrations.xero.models import SyncAttempt, SyncRecord, XeroConnection
 from xero_sandbox import books
 from xero_sandbox.models import Contact, Document, Fault, RequestLog
 
-from .test_sync import codes, issued, linked, linked_org, sandbox_documents, state_of  # noqa: F401 (fixtures)
+from .conftest import issued, linked_org, sandbox_documents, state_of
 
 
 def push_until_idle(rounds=20):

@@ -14,36 +14,7 @@ from integrations.xero import sync
 from integrations.xero.models import ContactLink, SyncRecord, XeroConnection
 from xero_sandbox.models import Contact, Document, Fault, RequestLog
 
-from .conftest import link
-
-
-@pytest.fixture
-def linked(sandbox, admin_client, django_capture_on_commit_callbacks):
-    link(admin_client, sandbox["NZ"])
-    return XeroConnection.objects.get()
-
-
-@pytest.fixture
-def codes(db):
-    """A rate and a tax rate whose codes the NZ organisation accepts."""
-    return {"rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
-            "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")}
-
-
-def issued(codes, *, account=None, kind=Invoice.Kind.INVOICE, rate=None, tax=None, unit_price="100.00", **fields):
-    draft = draft_with_lines(
-        line(rate=rate or codes["rate"], tax_rate=tax or codes["tax"], unit_price=unit_price, quantity="2.5"),
-        billing_account=account or BillingAccountFactory(), kind=kind, **fields,
-    )
-    return services.invoice_issue(invoice=draft)
-
-
-def state_of(invoice) -> SyncRecord:
-    return SyncRecord.objects.get(invoice=invoice)
-
-
-def sandbox_documents(number):
-    return Document.objects.filter(number=number)
+from .conftest import issued, link, linked_org, sandbox_documents, state_of, wait_until
 
 
 def test_issuing_writes_the_outbox_row_in_the_same_transaction(linked, codes):
@@ -211,21 +182,6 @@ def test_the_document_page_shows_its_xero_state(linked, codes, admin_client):
     sync.push_round()
     page = admin_client.get(invoice.get_absolute_url()).content.decode()
     assert f'data-testid="xero-number">{invoice.number}<' in page and "Open in Xero" in page
-
-
-def linked_org(connection):
-    from xero_sandbox.models import Organisation
-
-    return Organisation.objects.get(tenant_id=connection.tenant_id)
-
-
-def wait_until(predicate, timeout=10.0):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
 
 
 def test_a_credit_note_naming_its_invoice_is_allocated_against_it_up_to_the_amount_due(linked, codes):
