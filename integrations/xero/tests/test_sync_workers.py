@@ -16,7 +16,6 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -28,7 +27,7 @@ from kombu.exceptions import OperationalError
 from billing import services
 from billing.models import Invoice
 from billing.signals import document_issued
-from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
+from billing.tests.factories import BillingAccountFactory, draft_with_lines, line
 from cocoonops_xero.celery import app
 from integrations.xero import receivers, tasks
 from integrations.xero.models import SyncRecord, XeroConnection
@@ -119,15 +118,9 @@ def shared_database_url() -> str:
 
 @pytest.fixture
 def linked(sandbox, admin_client):
+    # Not the conftest's: issues here queue their push for real Celery workers (no on-commit capture).
     link(admin_client, sandbox["NZ"])
     return XeroConnection.objects.get()
-
-
-@pytest.fixture
-def codes(db):
-    """A rate and a tax rate whose codes the NZ organisation accepts."""
-    return {"rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
-            "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")}
 
 
 def issue(codes, account) -> Invoice:
