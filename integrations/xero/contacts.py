@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from billing.models import BillingAccount
 
-from . import client, pacing
+from . import pacing
 from .models import CallPace, ContactLink
+from .xero_api import XeroApi
 
 LOOKUP_BATCH = 50
 NUMBER_TAKEN = "Account Number already exists"
@@ -27,7 +28,7 @@ LEASE_POLL_SECONDS = 0.1
 
 
 def resolve(
-    *, access_token: str, tenant_id: str, accounts: list[BillingAccount],
+    *, api: XeroApi, accounts: list[BillingAccount],
     more_to_resolve: Callable[[list[BillingAccount], int], list[BillingAccount]] = lambda exclude, limit: [],
 ) -> tuple[dict, dict]:
     """(contact id by account pk, problem message by account pk).
@@ -35,15 +36,15 @@ def resolve(
     `more_to_resolve(exclude, limit)` names other accounts still unlinked that the same bulk calls
     should resolve while they are at it (saving later batches a lookup and a create each).
     """
-    contact_ids, unknown = _known(tenant_id, accounts)
+    contact_ids, unknown = _known(api.tenant_id, accounts)
     if not unknown:
         return contact_ids, {}
-    with _lease(tenant_id):
-        contact_ids, unknown = _known(tenant_id, accounts)  # the last holder may have linked them
+    with _lease(api.tenant_id):
+        contact_ids, unknown = _known(api.tenant_id, accounts)  # the last holder may have linked them
         if not unknown:
             return contact_ids, {}
         extra = more_to_resolve(unknown, LOOKUP_BATCH - len(unknown))
-        problems = _resolve_unknown(access_token, tenant_id, unknown + extra, contact_ids)
+        problems = _resolve_unknown(api, unknown + extra, contact_ids)
     return contact_ids, problems
 
 
@@ -70,10 +71,10 @@ def _lease(tenant_id: str):
         CallPace.objects.filter(tenant_id=tenant_id).update(contacts_lease_until=None)
 
 
-def _resolve_unknown(access_token, tenant_id, unknown: list[BillingAccount], contact_ids: dict) -> dict:
+def _resolve_unknown(api: XeroApi, unknown: list[BillingAccount], contact_ids: dict) -> dict:
     problems = {}
     missing = []
-    found = _lookup(access_token, tenant_id, [a.code for a in unknown])
+    found = api.find_contacts([a.code for a in unknown])
     for account in unknown:
         matches = [c for c in found.items if c.account_number == account.code]  # exactly, case and spaces included
         if account.code in found.refused:
@@ -87,49 +88,41 @@ def _resolve_unknown(access_token, tenant_id, unknown: list[BillingAccount], con
             problems[account.pk] = (f"The Xero contact “{matches[0].name}” with Account Number {account.code} is "
                                     "archived: un-archive it in Xero (Contacts › Archived), then retry.")
         elif matches:
-            contact_ids[account.pk] = _remember(account, tenant_id, matches[0].contact_id)
+            contact_ids[account.pk] = _remember(account, api.tenant_id, matches[0].contact_id)
         else:
             missing.append(account)
-    _create(access_token, tenant_id, missing, contact_ids, problems)
+    _create(api, missing, contact_ids, problems)
     return problems
 
 
-def _lookup(access_token, tenant_id, codes: list[str]) -> client.Found:
-    """Every contact that may have one of these Account Numbers, in as few requests as fit Xero's length limit."""
-    return client.find_contacts(
-        access_token=access_token, tenant_id=tenant_id, account_numbers=codes, paced=pacing.slots(tenant_id)
-    )
-
-
-def _create(access_token, tenant_id, accounts, contact_ids, problems) -> None:
+def _create(api: XeroApi, accounts, contact_ids, problems) -> None:
     for start in range(0, len(accounts), LOOKUP_BATCH):
         batch = accounts[start:start + LOOKUP_BATCH]
-        with pacing.call(tenant_id):
-            answers = client.create_contacts(access_token=access_token, tenant_id=tenant_id, contacts=[
-                {"name": account.name, "account_number": account.code, "email": account.email} for account in batch
-            ])
+        answers = api.create_contacts([
+            {"name": account.name, "account_number": account.code, "email": account.email} for account in batch
+        ])
         raced = []
         for account, (contact, messages) in zip(batch, answers):
             if contact:
-                contact_ids[account.pk] = _remember(account, tenant_id, contact.contact_id)
+                contact_ids[account.pk] = _remember(account, api.tenant_id, contact.contact_id)
             elif not messages or any(NUMBER_TAKEN in message for message in messages):
                 # Another worker created it a moment ago; or Xero created it but its answer could not
                 # be read: either way, look it up.
                 raced.append(account)
             else:
                 problems[account.pk] = _creation_problem(account, messages)
-        _adopt(access_token, tenant_id, raced, contact_ids, problems)
+        _adopt(api, raced, contact_ids, problems)
 
 
-def _adopt(access_token, tenant_id, accounts, contact_ids, problems) -> None:
+def _adopt(api: XeroApi, accounts, contact_ids, problems) -> None:
     """Accounts whose contact appeared in Xero since the lookup: use it if it is exactly theirs."""
     if not accounts:
         return
-    found = _lookup(access_token, tenant_id, [a.code for a in accounts])
+    found = api.find_contacts([a.code for a in accounts])
     for account in accounts:
         matches = [c for c in found.items if c.account_number == account.code and c.status == "ACTIVE"]
         if len(matches) == 1:
-            contact_ids[account.pk] = _remember(account, tenant_id, matches[0].contact_id)
+            contact_ids[account.pk] = _remember(account, api.tenant_id, matches[0].contact_id)
         else:
             problems[account.pk] = (f"Xero says the Account Number {account.code} is already taken, but no active "
                                     "contact has it exactly: check the archived contacts in Xero.")

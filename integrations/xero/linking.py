@@ -15,6 +15,7 @@ from . import client, crypto, pacing
 from .errors import XeroError
 from .models import XeroConnection
 from .tokens import access_token_for
+from .xero_api import XeroApi
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def _let_go(replaced: XeroConnection, access_token: str, *, fallback_token: str)
 def connection_disconnect(*, connection: XeroConnection) -> None:
     """Remove the app's access in Xero (when Xero can still be told), then forget the tokens."""
     try:
-        client.delete_connection(access_token=access_token_for(connection), connection_id=str(connection.connection_id))
+        XeroApi(connection).delete_connection()
     except XeroError as error:
         logger.warning("Could not remove the connection in Xero for %r: %s", connection, error.message)
     with transaction.atomic():
@@ -144,13 +145,9 @@ def connection_disconnect(*, connection: XeroConnection) -> None:
 
 def reference_data_load(*, connection: XeroConnection) -> None:
     """Read and keep the organisation's chart of accounts and tax rates."""
-    tenant_id = str(connection.tenant_id)
+    api = XeroApi(connection)
     try:
-        token = access_token_for(connection)
-        with pacing.call(tenant_id):  # these count against the same per-organisation limits
-            accounts = client.read_accounts(access_token=token, tenant_id=tenant_id)
-        with pacing.call(tenant_id):
-            tax_rates = client.read_tax_rates(access_token=token, tenant_id=tenant_id)
+        accounts, tax_rates = api.read_accounts(), api.read_tax_rates()  # paced: they count against the same limits
     except XeroError as error:
         connection_record_failure(connection=connection, error=error)
         return

@@ -22,7 +22,7 @@ from django.utils import timezone
 from . import client, pacing, statuses
 from .errors import XeroError
 from .models import Reconciliation, SyncRecord, XeroConnection
-from .tokens import access_token_for
+from .xero_api import XeroApi
 
 ONE_MS = datetime.timedelta(milliseconds=1)
 MAX_PAGES = 200  # per kind and run: 20,000 changed documents; a longer backlog continues next run
@@ -57,10 +57,10 @@ def reconcile(*, since: datetime.datetime | None = None, until: datetime.datetim
         return None
     tally, error = Tally(), ""
     try:
-        token = access_token_for(connection)
+        api = XeroApi(connection)
         for credit_notes in (False, True):
             start = since or _resume_from(row, connection, credit_notes)
-            _read_kind(connection, token, credit_notes, start, until, tally, row=None if since else row)
+            _read_kind(api, credit_notes, start, until, tally, row=None if since else row)
     except (pacing.Paused, XeroError) as failure:
         error = getattr(failure, "message", None) or getattr(failure, "reason", str(failure))
     _finish(row, tally, error)
@@ -75,15 +75,12 @@ def _resume_from(row: Reconciliation, connection: XeroConnection, credit_notes: 
     return start - datetime.timedelta(seconds=settings.XERO_RECONCILE_OVERLAP_SECONDS)
 
 
-def _read_kind(connection, token, credit_notes: bool, after: datetime.datetime, until, tally: Tally, *, row) -> None:
-    tenant_id, page = str(connection.tenant_id), 1
+def _read_kind(api: XeroApi, credit_notes: bool, after: datetime.datetime, until, tally: Tally, *, row) -> None:
+    page = 1
     for _ in range(MAX_PAGES):
-        with pacing.call(tenant_id):
-            states = client.read_modified_states(
-                access_token=token, tenant_id=tenant_id, credit_notes=credit_notes, modified_after=after, page=page
-            )
+        states = api.read_modified_states(credit_notes=credit_notes, modified_after=after, page=page)
         in_range = [s for s in states if until is None or (s.updated_at and s.updated_at <= until)]
-        _apply(connection, in_range, tally)
+        _apply(api.connection, in_range, tally)
         if len(states) < client.MODIFIED_PAGE_SIZE or len(in_range) < len(states):
             _note_read_to(row, credit_notes, max((s.updated_at for s in in_range if s.updated_at), default=None))
             return

@@ -23,7 +23,7 @@ from billing.services import NUMBER_PREFIXES
 from . import client, mapping, pacing
 from .errors import XeroError
 from .models import XeroConnection
-from .tokens import access_token_for
+from .xero_api import XeroApi
 
 OK, BLOCKING, WARNING, NOTE = "ok", "blocking", "warning", "note"
 SYMBOLS = {OK: "✓", BLOCKING: "✗", WARNING: "⚠", NOTE: "•"}
@@ -104,11 +104,8 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
 
 def reference_data_refresh(*, connection: XeroConnection) -> None:
     """Read the organisation's chart of accounts and tax rates again, at Xero's pace, into the caches."""
-    tenant_id, token = str(connection.tenant_id), access_token_for(connection)
-    with pacing.call(tenant_id):
-        accounts = client.read_accounts(access_token=token, tenant_id=tenant_id)
-    with pacing.call(tenant_id):
-        tax_rates = client.read_tax_rates(access_token=token, tenant_id=tenant_id)
+    api = XeroApi(connection)
+    accounts, tax_rates = api.read_accounts(), api.read_tax_rates()
     now = timezone.now()
     XeroConnection.objects.filter(pk=connection.pk).update(
         chart_of_accounts=accounts, tax_rates=tax_rates, reference_data_loaded_at=now, last_success_at=now
@@ -163,13 +160,11 @@ def _numbers_section(connection: XeroConnection) -> Section:
     """Sales documents Xero already holds under numbers the platform will give: Xero would refuse the
     platform's document when its turn comes (a sync exception then), so say so before the first sync."""
     section = Section("numbers", "Document numbers (invoices and credit notes already in Xero)")
-    tenant_id, lines = str(connection.tenant_id), []
+    api, lines = XeroApi(connection), []
     try:
-        token = access_token_for(connection)
         for kind, noun in ((Invoice.Kind.INVOICE, "invoice"), (Invoice.Kind.CREDIT_NOTE, "credit note")):
             prefix, last = _numbering(kind)
-            found = client.find_sales_numbers_from(access_token=token, tenant_id=tenant_id, prefix=f"{prefix}-",
-                                                   credit_notes=kind == Invoice.Kind.CREDIT_NOTE, paced=pacing.slots(tenant_id))
+            found = api.find_sales_numbers_from(f"{prefix}-", credit_notes=kind == Invoice.Kind.CREDIT_NOTE)
             lines += _number_lines(noun, prefix, last, found)
     except (XeroError, pacing.Paused) as error:
         section.error = f"Xero's invoices and credit notes could not be read: {_reason(error)}"
@@ -226,11 +221,9 @@ def _contacts_like(connection: XeroConnection, accounts: list[BillingAccount]) -
     """Every Xero contact that may match one of these accounts, in as few calls as Xero's length limit allows."""
     if not accounts:
         return [], {}
-    tenant_id, token = str(connection.tenant_id), access_token_for(connection)
     numbers = [code for a in accounts if len(a.code) <= ACCOUNT_NUMBER_MAX for code in {a.code, "".join(a.code.split())}]
-    found = client.find_contacts_like(
-        access_token=token, tenant_id=tenant_id, account_numbers=sorted(set(numbers)),
-        names=sorted({a.name for a in accounts if a.name}), spaced_numbers=True, paced=pacing.slots(tenant_id),
+    found = XeroApi(connection).find_contacts_like(
+        account_numbers=sorted(set(numbers)), names=sorted({a.name for a in accounts if a.name}), spaced_numbers=True,
     )
     return list({contact.contact_id: contact for contact in found.items}.values()), found.refused
 

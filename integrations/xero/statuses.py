@@ -25,7 +25,7 @@ from billing.models import Invoice
 from . import client, pacing
 from .errors import XeroError, XeroNeedsRelink
 from .models import Reconciliation, SyncRecord, WebhookEvent, WebhookRejection, XeroConnection
-from .tokens import access_token_for
+from .xero_api import XeroApi
 
 Event = WebhookEvent.State
 Source = SyncRecord.StatusSource
@@ -108,8 +108,7 @@ def read_back(*, record_ids: list[int]) -> int:
         group = {str(r.xero_id): r for r in records if r.invoice.is_credit_note == credit_notes and r.tenant_id == connection.tenant_id}
         if not group:
             continue
-        states = read_states(access_token_for(connection), str(connection.tenant_id),
-                             "CREDITNOTE" if credit_notes else "INVOICE", list(group))
+        states = XeroApi(connection).read_states("CREDITNOTE" if credit_notes else "INVOICE", list(group))
         for state in states:
             record = group.get(state.xero_id.lower())
             if record is not None:
@@ -156,12 +155,12 @@ def _process_group(connection, tenant_id, category: str, events: list[WebhookEve
     for event in events:
         if event.resource_id in records:
             ours[event.resource_id].append(event)
-    token = access_token_for(connection) if ours else ""
+    api = XeroApi(connection)
     ids = list(ours)
     # All of a round's documents in one read-back: it fills every request up to the length budget.
     for start in range(0, len(ids), ROUND_SIZE):
         chunk = ids[start:start + ROUND_SIZE]
-        states = {uuid.UUID(s.xero_id): s for s in read_states(token, str(tenant_id), category, [str(i) for i in chunk])}
+        states = {uuid.UUID(s.xero_id): s for s in api.read_states(category, [str(i) for i in chunk])}
         _apply_chunk({xero_id: (records[xero_id], ours[xero_id]) for xero_id in chunk}, states, result)
 
 
@@ -185,15 +184,6 @@ def sent_records(*, tenant_id, xero_ids) -> dict[uuid.UUID, int]:
         SyncRecord.objects.filter(tenant_id=tenant_id, xero_id__in=list(xero_ids), state=SyncRecord.State.SENT)
         .values_list("xero_id", "pk")
     )
-
-
-def read_states(token: str, tenant_id: str, category: str, ids: list[str]) -> list[client.DocumentState]:
-    """What Xero says now of these documents of one category (INVOICE or CREDITNOTE), in as few paced
-    calls as Xero's limit on a request's length allows."""
-    paced = pacing.slots(tenant_id)
-    if category == "CREDITNOTE":
-        return client.read_credit_note_states(access_token=token, tenant_id=tenant_id, credit_note_ids=ids, paced=paced)
-    return client.read_invoice_states(access_token=token, tenant_id=tenant_id, invoice_ids=ids, paced=paced)
 
 
 def _apply_events(record_id: int, state: client.DocumentState | None, known: SyncRecord | None,

@@ -23,7 +23,8 @@ from billing.models import BillingAccount, Invoice
 from . import client, contacts, exceptions, linking, mapping, pacing, statuses
 from .errors import XeroError, XeroNeedsRelink, XeroRateLimited, XeroRejected
 from .models import ContactLink, SyncAttempt, SyncRecord, XeroConnection
-from .tokens import access_token_for, connection_mark_needs_relink
+from .tokens import connection_mark_needs_relink
+from .xero_api import XeroApi
 
 logger = logging.getLogger(__name__)
 State = SyncRecord.State
@@ -115,12 +116,9 @@ def _lease_allocation(record: SyncRecord) -> bool:
 
 
 def _allocate(connection: XeroConnection, record: SyncRecord) -> None:
-    tenant_id, token = str(connection.tenant_id), access_token_for(connection)
+    api = XeroApi(connection)
     invoice_id = str(record.invoice.credited_invoice.xero_sync.xero_id)
-    position = client.credit_position(
-        access_token=token, tenant_id=tenant_id, invoice_id=invoice_id, credit_note_id=str(record.xero_id),
-        paced=pacing.slots(tenant_id),
-    )
+    position = api.credit_position(invoice_id=invoice_id, credit_note_id=str(record.xero_id))
     if position.applied_from_credit_note:
         # An earlier attempt whose outcome was unknown got through: never allocate twice.
         SyncRecord.objects.filter(pk=record.pk).update(allocated_amount=position.applied_from_credit_note)
@@ -129,11 +127,8 @@ def _allocate(connection: XeroConnection, record: SyncRecord) -> None:
     # Within what is left at this moment: the invoice may have been paid, or the credit note used, in Xero.
     amount = min(wanted, position.amount_due, position.remaining_credit)
     if amount > 0:
-        with pacing.call(tenant_id):
-            client.allocate_credit_note(
-                access_token=token, tenant_id=tenant_id, credit_note_id=str(record.xero_id), invoice_id=invoice_id,
-                amount=amount, date=record.invoice.issue_date,
-            )
+        api.allocate_credit_note(credit_note_id=str(record.xero_id), invoice_id=invoice_id, amount=amount,
+                                 date=record.invoice.issue_date)
     SyncRecord.objects.filter(pk=record.pk).update(
         allocated_amount=amount, allocation_note=_shortfall(record, wanted, amount, position)
     )
@@ -187,19 +182,16 @@ def _claim(*, credit_notes: bool, now: datetime.datetime) -> list[SyncRecord]:
 
 
 def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
-    tenant_id, started = str(connection.tenant_id), timezone.now()
+    started = timezone.now()
     records, status, deferred = claimed, None, False
+    api = XeroApi(connection)
     try:
-        token = access_token_for(connection)
-        records = _settle_unknown_outcomes(token, tenant_id, records)
-        sendable = _prepare(connection, token, records)
+        records = _settle_unknown_outcomes(api, records)
+        sendable = _prepare(api, records)
         if sendable:
-            with pacing.call(tenant_id):
-                answers = client.create_documents(
-                    access_token=token, tenant_id=tenant_id, documents=[document for _, document in sendable]
-                )
+            answers = api.create_documents([document for _, document in sendable])
             status = 200
-            _apply(token, tenant_id, [record for record, _ in sendable], answers)
+            _apply(api, [record for record, _ in sendable], answers)
     except pacing.Paused as pause:
         deferred = True
         _release(records, delay=(pause.until - timezone.now()).total_seconds(), outcome_unknown=False, error=pause.reason)
@@ -246,22 +238,19 @@ def _outcome(row: dict, http_status: int | None, deferred: bool) -> str:
     return Outcome.DEFERRED if deferred else Outcome.RETRYING
 
 
-def _settle_unknown_outcomes(token, tenant_id, records) -> list[SyncRecord]:
+def _settle_unknown_outcomes(api: XeroApi, records: list[SyncRecord]) -> list[SyncRecord]:
     """Documents an earlier attempt may have created: those Xero holds are marked sent, those whose number
     Xero holds on another document fail as a clash for a person to resolve; the rest are returned."""
     unsure = [record for record in records if record.outcome_unknown]
     if not unsure:
         return records
     credit_notes = unsure[0].invoice.is_credit_note
-    found = client.find_documents(
-        access_token=token, tenant_id=tenant_id, numbers=[r.invoice.number for r in unsure], credit_notes=credit_notes,
-        paced=pacing.slots(tenant_id),
-    )
-    ours, clashes = _ours_and_clashes(tenant_id, unsure, found.items)
-    states = _states_now(token, tenant_id, list(ours.values()), credit_notes=credit_notes)
+    found = api.find_documents([r.invoice.number for r in unsure], credit_notes=credit_notes)
+    ours, clashes = _ours_and_clashes(api.tenant_id, unsure, found.items)
+    states = _states_now(api, list(ours.values()), credit_notes=credit_notes)
     for record, document in ours.items():
         _succeed(record, client.DocumentIn(number=document.number, xero_id=document.xero_id, status=document.status,
-                                           total=document.total), tenant_id)
+                                           total=document.total), api.tenant_id)
         if document.xero_id in states:
             statuses.apply_state(record_id=record.pk, state=states[document.xero_id], source=SyncRecord.StatusSource.RECONCILIATION)
     for record, document in clashes.items():
@@ -316,7 +305,7 @@ def _fail_clash(record: SyncRecord, document: client.DocumentFound) -> None:
     _fail(record, message, keep_clash=True)
 
 
-def _states_now(token, tenant_id, answers, *, credit_notes: bool) -> dict:
+def _states_now(api: XeroApi, answers, *, credit_notes: bool) -> dict:
     """What Xero says now of documents found after an attempt whose outcome was unknown: they may have
     been paid or voided meanwhile, and the webhook saying so ignored (the platform did not know yet that
     it had sent them). Read before they are marked sent, so that a failed read leaves them to be settled
@@ -324,14 +313,15 @@ def _states_now(token, tenant_id, answers, *, credit_notes: bool) -> dict:
     if not answers:
         return {}
     ids = [str(answer.xero_id) for answer in answers]
-    states = statuses.read_states(token, tenant_id, "CREDITNOTE" if credit_notes else "INVOICE", ids)
+    states = api.read_states("CREDITNOTE" if credit_notes else "INVOICE", ids)
     by_id = {uuid.UUID(state.xero_id): state for state in states}
     found = {answer.xero_id: by_id.get(uuid.UUID(answer.xero_id)) for answer in answers}
     return {xero_id: state for xero_id, state in found.items() if state is not None}
 
 
-def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.DocumentOut]]:
+def _prepare(api: XeroApi, records: list[SyncRecord]) -> list[tuple[SyncRecord, client.DocumentOut]]:
     """The documents Xero should accept, with their contacts; the others fail with what to fix."""
+    connection = api.connection
     _refresh_reference_data_if_stale(connection)
     checked = []
     for record in records:
@@ -342,7 +332,7 @@ def _prepare(connection, token, records) -> list[tuple[SyncRecord, client.Docume
             checked.append(record)
     accounts = list({record.invoice.billing_account_id: record.invoice.billing_account for record in checked}.values())
     contact_ids, problems = contacts.resolve(
-        access_token=token, tenant_id=str(connection.tenant_id), accounts=accounts,
+        api=api, accounts=accounts,
         more_to_resolve=lambda exclude, limit: _unlinked_accounts_waiting(connection, exclude=exclude, limit=limit),
     )
     sendable = []
@@ -375,7 +365,7 @@ def _refresh_reference_data_if_stale(connection: XeroConnection) -> None:
         connection.refresh_from_db()
 
 
-def _apply(token, tenant_id, records, answers) -> None:
+def _apply(api: XeroApi, records: list[SyncRecord], answers: list[client.DocumentIn]) -> None:
     by_number = {answer.number: answer for answer in answers}
     already_there = []
     for record in records:
@@ -384,7 +374,7 @@ def _apply(token, tenant_id, records, answers) -> None:
             _release([record], delay=_backoff([record]), outcome_unknown=True, error="Xero's answer left this document out.",
                      failing=True)
         elif answer.ok:
-            _succeed(record, answer, tenant_id)
+            _succeed(record, answer, api.tenant_id)
         elif any(DUPLICATE_NUMBER in message for message in answer.messages):
             already_there.append(record)  # an earlier attempt got through after all
         else:
@@ -393,7 +383,7 @@ def _apply(token, tenant_id, records, answers) -> None:
         SyncRecord.objects.filter(pk__in=[r.pk for r in already_there]).update(outcome_unknown=True)
         for record in already_there:
             record.outcome_unknown = True
-        for record in _settle_unknown_outcomes(token, tenant_id, already_there):
+        for record in _settle_unknown_outcomes(api, already_there):
             _fail(record, f"Xero says number {record.invoice.number} is taken, by a document the platform did not send.")
 
 

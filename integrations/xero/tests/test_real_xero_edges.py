@@ -12,6 +12,7 @@ from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory
 from integrations.xero import client, exceptions, statuses, sync
 from integrations.xero.models import SyncAttempt, SyncRecord, XeroConnection
+from integrations.xero.xero_api import XeroApi
 from xero_sandbox import books
 from xero_sandbox.models import Contact, Document, Fault, RequestLog
 
@@ -49,7 +50,7 @@ def test_credit_note_statuses_are_read_back_within_the_budget(linked, codes, set
     push_until_idle()
     RequestLog.objects.all().delete()
     ids = [str(state_of(note).xero_id) for note in notes]
-    states = statuses.read_states(linked.access_token, str(linked.tenant_id), "CREDITNOTE", ids)
+    states = XeroApi(linked).read_states("CREDITNOTE", ids)
     assert sorted(s.xero_id for s in states) == sorted(ids)
     reads = RequestLog.objects.filter(method="GET")
     assert reads.count() >= 2 and max(r.target_length for r in reads) <= settings.XERO_REQUEST_BUDGET
