@@ -4,7 +4,10 @@ a token."""
 
 
 class XeroError(Exception):
-    """A failed call. `permanent` failures are not retried as they are; others are."""
+    """A failed call, saying what fixes it: a `permanent` failure is not retried as it is (a person must
+    change something), another passes by itself; `needs_relink`, only a new link does."""
+
+    needs_relink = False
 
     def __init__(self, message: str, *, permanent: bool = False, status: int | None = None):
         super().__init__(message)
@@ -16,6 +19,8 @@ class XeroError(Exception):
 class XeroNeedsRelink(XeroError):
     """Xero no longer accepts the link (refresh token refused, the app disconnected in Xero, or a
     permission the link lacks): refreshing will not fix it; a person must link again."""
+
+    needs_relink = True
 
     def __init__(self, message: str, *, status: int | None = None):
         super().__init__(message, permanent=True, status=status)

@@ -148,11 +148,11 @@ def reference_data_load(*, connection: XeroConnection) -> None:
     api = XeroApi(connection)
     try:
         accounts, tax_rates = api.read_accounts(), api.read_tax_rates()  # paced: they count against the same limits
+    except pacing.Paused:
+        return  # the Add Ons page says why; the caches are read again once sending resumes
     except XeroError as error:
         connection_record_failure(connection=connection, error=error)
         return
-    except pacing.Paused:
-        return  # the Add Ons page says why; the caches are read again once sending resumes
     XeroConnection.objects.filter(pk=connection.pk).update(
         chart_of_accounts=accounts, tax_rates=tax_rates, reference_data_loaded_at=timezone.now(),
         last_success_at=timezone.now(),

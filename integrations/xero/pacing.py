@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import client
-from .errors import XeroRateLimited
+from .errors import XeroError, XeroRateLimited
 from .models import CallPace
 
 STALE_IN_FLIGHT = datetime.timedelta(minutes=2)  # counts left by killed workers stop counting after this
@@ -31,7 +31,10 @@ DAY_LIMIT_PAUSE_SECONDS = 3600  # Xero's day window rolls; look again in an hour
 DAY_LIMIT_REASON = "Xero's daily call limit for this organisation is used up; sending resumes when it resets."
 
 
-class Paused(Exception):
+class Paused(XeroError):
+    """Calls to the organisation are held until `until` (Xero's daily limit is used up): nothing is wrong
+    with what waits, and it passes by itself."""
+
     def __init__(self, until: datetime.datetime, reason: str):
         super().__init__(reason)
         self.until, self.reason = until, reason

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import client, pacing, statuses
+from . import client, statuses
 from .errors import XeroError
 from .models import Reconciliation, SyncRecord, XeroConnection
 from .xero_api import XeroApi
@@ -61,8 +61,8 @@ def reconcile(*, since: datetime.datetime | None = None, until: datetime.datetim
         for credit_notes in (False, True):
             start = since or _resume_from(row, connection, credit_notes)
             _read_kind(api, credit_notes, start, until, tally, row=None if since else row)
-    except (pacing.Paused, XeroError) as failure:
-        error = getattr(failure, "message", None) or getattr(failure, "reason", str(failure))
+    except XeroError as failure:
+        error = failure.message
     _finish(row, tally, error)
     row.refresh_from_db()
     return row

@@ -20,7 +20,7 @@ from django.utils import timezone
 from billing.models import BillingAccount, DocumentSequence, Invoice, Rate, TaxRate
 from billing.services import NUMBER_PREFIXES
 
-from . import client, mapping, pacing
+from . import client, mapping
 from .errors import XeroError
 from .models import XeroConnection
 from .xero_api import XeroApi
@@ -93,8 +93,8 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
     try:
         if refresh or _stale(connection):
             reference_data_refresh(connection=connection)
-    except (XeroError, pacing.Paused) as error:
-        reference_error = f"The chart of accounts and tax rates could not be read again from Xero: {_reason(error)}"
+    except XeroError as error:
+        reference_error = f"The chart of accounts and tax rates could not be read again from Xero: {error.message}"
     accounts = _billing_account_section(connection)
     rates = Section("rates", "Rates (revenue account codes)", _sorted(_rate_lines(connection)), reference_error)
     taxes = Section("tax_rates", "Tax rates (accounting codes)", _sorted(_tax_lines(connection)), reference_error)
@@ -146,10 +146,6 @@ def _stale(connection: XeroConnection) -> bool:
     return loaded is None or timezone.now() - loaded > datetime.timedelta(seconds=settings.XERO_REFERENCE_DATA_SECONDS)
 
 
-def _reason(error: Exception) -> str:
-    return error.reason if isinstance(error, pacing.Paused) else error.message
-
-
 def _in_use(path: str) -> Count:
     """How many draft or issued documents are reached through `path`."""
     return Count(path, filter=Q(**{f"{path}__status__in": IN_USE}), distinct=True)
@@ -166,8 +162,8 @@ def _numbers_section(connection: XeroConnection) -> Section:
             prefix, last = _numbering(kind)
             found = api.find_sales_numbers_from(f"{prefix}-", credit_notes=kind == Invoice.Kind.CREDIT_NOTE)
             lines += _number_lines(noun, prefix, last, found)
-    except (XeroError, pacing.Paused) as error:
-        section.error = f"Xero's invoices and credit notes could not be read: {_reason(error)}"
+    except XeroError as error:
+        section.error = f"Xero's invoices and credit notes could not be read: {error.message}"
     section.lines = lines
     return section
 
@@ -207,8 +203,8 @@ def _billing_account_section(connection: XeroConnection) -> Section:
     accounts = list(BillingAccount.objects.annotate(used=_in_use("invoices")).order_by("code"))
     try:
         contacts, refused = _contacts_like(connection, accounts)
-    except (XeroError, pacing.Paused) as error:
-        section.error = f"Xero's contacts could not be read: {_reason(error)}"
+    except XeroError as error:
+        section.error = f"Xero's contacts could not be read: {error.message}"
         return section
     if refused:
         section.error = ("Xero could not read the look-up of " + "; ".join(sorted(refused)) + f": “{next(iter(refused.values()))}” "

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import pacing, setup_check
+from . import setup_check
 from .errors import XeroError
 from .models import XeroConnection
 from .views import MANAGE
@@ -31,8 +31,6 @@ def setup_check_recheck(request):
         return redirect("integrations:addons")
     try:
         setup_check.reference_data_refresh(connection=connection)
-    except pacing.Paused as pause:
-        messages.error(request, f"Xero could not be read again: {pause.reason}")
     except XeroError as error:
         messages.error(request, f"Xero could not be read again: {error.message}")
     else:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from billing import services as billing
 from billing.models import Invoice
 
-from . import client, pacing
+from . import client
 from .errors import XeroError, XeroNeedsRelink
 from .models import Reconciliation, SyncRecord, WebhookEvent, WebhookRejection, XeroConnection
 from .xero_api import XeroApi
@@ -70,8 +70,8 @@ def process_pending(*, now: datetime.datetime | None = None) -> Round:
     for (tenant_id, category), group in groups.items():
         try:
             _process_group(connection, tenant_id, category, group, result)
-        except (pacing.Paused, XeroError) as failure:
-            if isinstance(failure, XeroError) and failure.permanent and not isinstance(failure, XeroNeedsRelink):
+        except XeroError as failure:
+            if failure.permanent and not failure.needs_relink:
                 result.ignored += _finish(group, Event.IGNORED, f"Xero refused to read them: {failure.message}")
             else:
                 _release(group)

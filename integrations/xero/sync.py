@@ -94,11 +94,9 @@ def allocate_credit_notes(*, connection: XeroConnection) -> int:
         try:
             _allocate(connection, record)
             done += 1
-        except (pacing.Paused, XeroNeedsRelink):
-            break  # nothing wrong with the allocation: tried again once sending resumes
         except XeroError as error:
-            if not error.permanent:
-                break  # tried again on a later round
+            if not error.permanent or error.needs_relink:
+                break  # nothing wrong with the allocation: tried again on a later round, or once linked again
             refusal = f"{error.message} {error.details or ''}".strip() if isinstance(error, XeroRejected) else error.message
             SyncRecord.objects.filter(pk=record.pk).update(allocation_error=refusal)
         finally:
