@@ -35,7 +35,7 @@ def callback(request):
     except linking.StateMismatch as error:
         raise PermissionDenied(str(error))
     except XeroError as error:
-        messages.error(request, f"Linking to Xero failed: {error.message}")
+        messages.error(request, _link_failure(error))
         return redirect("integrations:addons")
     if outcome.cancelled:
         messages.warning(request, "Linking was cancelled on Xero's page; nothing changed.")
@@ -72,6 +72,16 @@ def disconnect(request):
         linking.connection_disconnect(connection=connection)
         messages.success(request, f"Disconnected from {connection.tenant_name}. Documents issued from now on wait until Xero is linked again.")
     return redirect("integrations:addons")
+
+
+def _link_failure(error: XeroError) -> str:
+    if error.permanent:
+        return f"Linking to Xero failed: {error.message}"
+    # Xero's answer to the callback's reads was a passing failure (a 429, a timeout): nothing retries a
+    # consent by itself, and nothing was linked. (Passing failures' messages end "; it will be tried
+    # again", written for the sync: not so here.)
+    what = error.message.split("; ")[0].rstrip(".")
+    return f"Linking to Xero failed for a passing reason ({what}). Nothing was linked: press LINK TO MY ACCOUNT again in a minute."
 
 
 def _linked(request, outcome):

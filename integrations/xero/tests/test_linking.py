@@ -70,6 +70,19 @@ def test_a_state_is_used_once(sandbox, admin_client):
     assert admin_client.get(path_and_query(back)).status_code == 403
 
 
+def test_a_passing_failure_while_linking_asks_the_person_to_press_link_again(sandbox, admin_client):
+    from xero_sandbox.models import Fault
+
+    Fault.objects.create(organisation=sandbox["NZ"], kind=Fault.Kind.RATE_LIMIT, path_contains="/Organisation", remaining=1)
+    answer = link(admin_client, sandbox["NZ"])
+    said = " ".join(messages_of(answer))
+    assert "passing reason (Xero's minute limit was reached)" in said and "press LINK TO MY ACCOUNT again" in said
+    assert "trying again" not in said
+    assert not XeroConnection.objects.exists()
+    link(admin_client, sandbox["NZ"])
+    assert XeroConnection.objects.get().status == "active"
+
+
 def test_a_bad_code_is_a_failure_with_a_message_and_stores_nothing(sandbox, admin_client):
     started = admin_client.post("/integrations/xero/link/")
     back = consent(admin_client, started.url, orgs=[sandbox["NZ"]])
