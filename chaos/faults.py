@@ -14,7 +14,7 @@ from django.utils import timezone
 from bench import oauth_flow, workload
 from bench.processes import BenchError
 from integrations.xero.models import SyncRecord, XeroConnection
-from xero_sandbox.models import Fault, RefreshToken
+from xero_sandbox.models import Fault, RefreshToken, RequestLog
 
 # Sandbox faults, each hitting a share of the calls until it has hit `faults_each` of them: (kind, the HTTP
 # method it hits or "" for any, share of matching calls). Set by share rather than by time, so that the
@@ -32,6 +32,7 @@ INJECTED_KINDS = [kind for kind, _, _ in SANDBOX_FAULTS] + [Fault.Kind.RATE_LIMI
 BURST_OF_429 = 3  # calls answered 429 in a row, each burst
 REDIS_DOWN_SECONDS = 5.0
 RELINK_AFTER_SECONDS = 3.0  # a person notices the Add Ons page saying "Needs re-link"
+UNHIT_CHECKS = (0.2, 0.5, 0.75)  # shares of the storm at which a fault kind that has hit nothing takes the next call
 RELINK_TRIES = 10  # the storm goes on meanwhile: a try may meet a burst of 429s, a slow answer or Redis down
 
 
@@ -49,6 +50,8 @@ class Timeline:
     def plan(self) -> list[tuple[float, str, object]]:
         seconds, events = self.config.storm_seconds, []
         events.append((0.0, "sandbox faults", self.sandbox_faults))
+        for share in UNHIT_CHECKS:
+            events.append((seconds * share, "sandbox faults that have hit nothing yet", self.unhit_faults_made_certain))
         for i in range(self.config.bursts):
             events.append((seconds * (0.1 + 0.8 * i / max(1, self.config.bursts)), "burst of 429s", self.burst_of_429))
         for _ in range(self.config.kills):
@@ -88,7 +91,17 @@ class Timeline:
             Fault.objects.create(organisation=self.org, kind=kind, method=method or "", remaining=self.config.faults_each,
                                  probability=min(1.0, share * self.config.fault_share), delay_seconds=delay)
         return (f"each of 500 before commit, 500 after commit (PUT), slow ({self.config.read_timeout + 3:.0f}s), "
-                f"dropped connection set to hit {self.config.faults_each} calls")
+                f"dropped connection, the edge's HTML 400 set to hit {self.config.faults_each} calls")
+
+    def unhit_faults_made_certain(self) -> str:
+        """A short run makes few calls, and each fault takes a share of them after the faults before it:
+        a kind that has hit nothing yet takes the next call, so that every kind is met."""
+        hit = set(RequestLog.objects.filter(organisation=self.org).exclude(fault="").values_list("fault", flat=True))
+        unhit = Fault.objects.filter(organisation=self.org, remaining__gt=0, kind__in=[k for k, _, _ in SANDBOX_FAULTS])
+        unhit = unhit.exclude(kind__in=hit)
+        kinds = sorted(unhit.values_list("kind", flat=True))
+        unhit.update(probability=1.0, remaining=1)
+        return f"{', '.join(kinds)}: each takes one of the next calls" if kinds else "every kind has hit a call"
 
     def burst_of_429(self) -> str:
         Fault.objects.create(organisation=self.org, kind=Fault.Kind.RATE_LIMIT, remaining=BURST_OF_429)

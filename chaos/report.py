@@ -42,7 +42,8 @@ def markdown(results: dict) -> str:
         f"{d['issued']} issued ({d['issued_invoices']} invoices, {d['issued_credit_notes']} credit notes) over "
         f"{r['settings']['accounts']} billing accounts ({round(100 * (1 - r['settings']['known_share']))} % new to Xero). "
         f"Sync states at the end: {_inline(d['sync_states'])}. Issued while Redis was down, their push not queued "
-        f"(the sweeper sent them): {r['issues_whose_push_could_not_be_queued']}.",
+        f"(the sweeper sent them): {r['issues_whose_push_could_not_be_queued']}. Workers that exited by themselves "
+        f"and were started again, as a supervisor would: {r.get('workers_that_exited_and_were_restarted') or 'none'}.",
         "",
         _block("Failures met on the way", r["failures"]),
         _block("Statuses (platform vs Xero)", r["statuses"]),

@@ -103,6 +103,16 @@ class Cluster:
         service.stop()  # forgets it
         self.start_worker(index)
 
+    def restart_exited_workers(self) -> list[int]:
+        """Start again any worker that exited by itself, as a process supervisor (systemd's Restart=always)
+        does in production. Celery 5.7's Redis transport can die on reconnecting after a Redis restart
+        ("Unrecoverable error: AttributeError … 'hostname'"); what matters here is that nothing is lost."""
+        exited = [index for index, service in self.workers.items() if service is not None and not service.alive()]
+        for index in exited:
+            self.workers[index].stop()
+            self.start_worker(index)
+        return exited
+
     def check_alive(self) -> None:
         for service in (self.web, self.sender, self.beat, *self.workers.values()):
             if service is not None:

@@ -29,6 +29,7 @@ class Storm:
         self.outside = outside_documents_create(self.org, documents=config.documents, share=config.outside_share, rng=rng)
         self.autovacuum = workload.AutovacuumStandIn(15.0)
         self.threads: list[threading.Thread] = []
+        self.restarted_workers: list[int] = []  # workers that exited by themselves and were started again
         self.thread_errors: list[str] = []
 
     def run(self) -> dict:
@@ -53,6 +54,7 @@ class Storm:
         results.update({
             "storm_seconds": storm_seconds, "settle_seconds": settle_seconds, "quiet": quiet,
             "xero_side": dict(xero_side.done), "receiver": _receiver_missing(), "outside_documents_created": self.outside,
+            "workers_that_exited_and_were_restarted": self.restarted_workers,
             "issues_whose_push_could_not_be_queued": unqueued.count,
             "timeline": {"log": timeline.log, "errors": timeline.errors + self.thread_errors, "relinks": timeline.relinks},
         })
@@ -111,9 +113,13 @@ class Storm:
             stop.set()
 
     def _watch(self) -> None:
-        """Each second: the processes that must never die are alive; planner statistics are fresh."""
+        """Each second: the processes that must never die are alive, a worker that exited is started again
+        (as its supervisor would), and planner statistics are fresh."""
         for service in (self.cluster.web, self.cluster.sender, self.cluster.beat):
             service.check_alive()
+        for index in self.cluster.restart_exited_workers():
+            self.restarted_workers.append(index)
+            logging.getLogger(__name__).warning("worker %d exited by itself: started again", index)
         self.autovacuum.tick()
 
 
