@@ -38,7 +38,8 @@ def test_a_method_on_a_field_some_element_lacks_fails_the_whole_query(linked):
 
 def test_an_unguarded_method_fails_even_beside_conditions_that_would_match(linked):
     # How the integration looks for near misses: exact numbers, or any number holding a space.
-    refusal(linked, 'AccountNumber=="ACME01" OR AccountNumber.Contains(" ")')
+    message = refusal(linked, 'AccountNumber=="ACME01" OR AccountNumber.Contains(" ")')
+    assert "AccountNumber.Contains() was called on a null reference" in message
 
 
 def test_a_guard_before_the_method_lets_the_query_through(linked, nz):
@@ -49,7 +50,8 @@ def test_a_guard_before_the_method_lets_the_query_through(linked, nz):
 
 
 def test_a_guard_after_the_method_comes_too_late(linked):
-    refusal(linked, 'AccountNumber.Contains(" ")&&AccountNumber!=null')
+    message = refusal(linked, 'AccountNumber.Contains(" ")&&AccountNumber!=null')
+    assert "null reference" in message and "Guard it first" in message
 
 
 def test_methods_on_fields_every_element_has_never_fail(linked):
