@@ -76,3 +76,9 @@ def linked(orgs, sandbox_url) -> Linked:
     access = connect(orgs)
     api = AccountingApi(sdk_client(access.token), base_url=f"{sandbox_url}/api.xro/2.0")
     return Linked(api=api, access_token=access, orgs=orgs)
+
+
+@pytest.fixture
+def nz(linked):
+    """The NZ organisation, linked."""
+    return linked.orgs["NZ"]

@@ -31,11 +31,6 @@ NOT_VALID_STATUS = "Invoice not of valid status for modification"
 
 
 @pytest.fixture
-def nz(linked):
-    return linked.orgs["NZ"]
-
-
-@pytest.fixture
 def acme(nz):
     return contact(nz, "ACME01")
 

@@ -18,11 +18,6 @@ BAD_TAX = "The TaxType code {} does not exist or cannot be used for this type of
 
 
 @pytest.fixture
-def nz(linked):
-    return linked.orgs["NZ"]
-
-
-@pytest.fixture
 def acme(nz):
     return contact(nz, "ACME01")
 

@@ -8,11 +8,6 @@ from xero_sandbox import where
 from xero_sandbox.models import Contact
 
 
-@pytest.fixture
-def nz(linked):
-    return linked.orgs["NZ"]
-
-
 def names(linked, expression: str) -> list[str]:
     return [c.name for c in linked.api.get_contacts(linked.tenant(), where=expression).contacts]
 
