@@ -377,12 +377,12 @@ def create_documents(*, access_token: str, tenant_id: str, documents: list[Docum
     else:
         method, body = "create_invoices", Invoices(invoices=[_invoice(d) for d in documents])
     answer = _accounting_read(access_token, method, tenant_id, body, summarize_errors=False, unitdp=4,
-                              idempotency_key=body_key("documents", documents))
+                              idempotency_key=_body_key("documents", documents))
     elements = answer.get("CreditNotes" if credit_notes else "Invoices") or []
     return _readable(_document_in, elements)
 
 
-def body_key(kind: str, content) -> str:
+def _body_key(kind: str, content) -> str:
     """An Idempotency-Key that is the same exactly when the request body is (Xero keeps one ~6 minutes,
     answers the same key with a different body with a 400, and the key may be at most 128 characters)."""
     digest = hashlib.sha256(repr(content).encode()).hexdigest()
@@ -446,7 +446,7 @@ def allocate_credit_note(*, access_token: str, tenant_id: str, credit_note_id: s
                          amount: Decimal, date: datetime.date) -> None:
     body = Allocations(allocations=[Allocation(invoice=Invoice(invoice_id=invoice_id), amount=float(amount), date=date)])
     _accounting_read(access_token, "create_credit_note_allocation", tenant_id, credit_note_id, body,
-                     idempotency_key=body_key("allocation", (credit_note_id, invoice_id, amount, date)))
+                     idempotency_key=_body_key("allocation", (credit_note_id, invoice_id, amount, date)))
 
 
 # --- where ------------------------------------------------------------------------------------
@@ -735,7 +735,7 @@ def read_credit_note_states(*, access_token: str, tenant_id: str, credit_note_id
         answer = _accounting_read(access_token, "get_credit_notes", tenant_id, where=" OR ".join(chunk))
         return _readable(_credit_note_state, answer.get("CreditNotes"))
 
-    conditions = [f'CreditNoteID==Guid("{_unquoted(i)}")' for i in credit_note_ids]
+    conditions = [f'CreditNoteID==Guid("{credit_note_id}")' for credit_note_id in credit_note_ids]
     return _split_read(conditions, read, path="/CreditNotes", name="where", joiner=" OR ", paced=paced).items
 
 

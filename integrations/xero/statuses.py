@@ -155,13 +155,12 @@ def _process_group(connection, tenant_id, category: str, events: list[WebhookEve
     for event in events:
         if event.resource_id in records:
             ours[event.resource_id].append(event)
-    api = XeroApi(connection)
-    ids = list(ours)
-    # All of a round's documents in one read-back: it fills every request up to the length budget.
-    for start in range(0, len(ids), ROUND_SIZE):
-        chunk = ids[start:start + ROUND_SIZE]
-        states = {uuid.UUID(s.xero_id): s for s in api.read_states(category, [str(i) for i in chunk])}
-        _apply_chunk({xero_id: (records[xero_id], ours[xero_id]) for xero_id in chunk}, states, result)
+    if not ours:
+        return
+    # A round's documents (at most ROUND_SIZE) in one read-back: it fills every request up to the length budget.
+    read = XeroApi(connection).read_states(category, [str(xero_id) for xero_id in ours])
+    states = {uuid.UUID(s.xero_id): s for s in read}
+    _apply_chunk({xero_id: (records[xero_id], events) for xero_id, events in ours.items()}, states, result)
 
 
 def _apply_chunk(documents: dict, states: dict, result: Round) -> None:
