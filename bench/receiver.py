@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.xero import sync
+from integrations.xero.outbound import sending
 from integrations.xero.models import SyncRecord, WebhookEvent, WebhookRejection
 from xero_sandbox.models import Document, RequestLog
 
@@ -126,7 +126,7 @@ def _sent_and_paid(bench, config) -> list[str]:
                           lines=1, catalogue=bench.catalogue, rng=bench.rng)
     workload.issue_all(pks, threads=config.issue_threads)
     settings.XERO_CALLS_PER_MINUTE = LIMITS_OFF["MINUTE_LIMIT"]  # this process's pace: the sandbox's limits are off
-    while sync.push_round():
+    while sending.push_round():
         pass
     xero_ids = [str(i) for i in SyncRecord.objects.filter(invoice_id__in=pks, state="sent").values_list("xero_id", flat=True)]
     if len(xero_ids) != len(pks):

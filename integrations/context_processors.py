@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from .xero.exceptions import sync_exception_unacknowledged_count
+from integrations.xero.outbound.sync_exceptions import sync_exception_unacknowledged_count
 
 
 def xero_sync_exceptions(request):

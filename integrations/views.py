@@ -1,7 +1,7 @@
 from django.shortcuts import render
 
 from .models import AddOn, addon_enabled
-from .xero.status import xero_card
+from integrations.xero.link.addon_card import xero_card
 
 
 def addons(request):

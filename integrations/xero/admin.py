@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import XeroConnection
+from integrations.xero.models import XeroConnection
 
 
 @admin.register(XeroConnection)

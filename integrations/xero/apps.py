@@ -2,11 +2,14 @@ from django.apps import AppConfig
 
 
 class XeroConfig(AppConfig):
-    """The Xero add-on. Talks to Xero only over HTTP, through `client.py`."""
+    """The Xero add-on. Talks to Xero only over HTTP, through the `api` package."""
 
     name = "integrations.xero"
     label = "xero"
     verbose_name = "Xero add-on"
 
     def ready(self):
-        from . import checks, code_advice, panels, receivers  # noqa: F401  (registers checks, document panels, the code advisor, receivers)
+        # Registers the system checks, the document panels, the code advisor and the signal receivers.
+        from integrations.xero import checks  # noqa: F401
+        from integrations.xero.outbound import panels, receivers  # noqa: F401
+        from integrations.xero.setup import code_advice  # noqa: F401

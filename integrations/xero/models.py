@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from . import crypto
+from integrations.xero.link import crypto
 
 
 class ConnectionQuerySet(models.QuerySet):

@@ -4,7 +4,10 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from . import reconcile, statuses, sync, tokens
+from integrations.xero.inbound import reconciliation
+from integrations.xero.inbound import inbox
+from integrations.xero.outbound import sending
+from integrations.xero.link import tokens
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +57,10 @@ def push_documents(max_rounds: int = 20):
     """
     cache.delete(PUSH_QUEUED)
     for _ in range(max_rounds):
-        handled = sync.push_round()
+        handled = sending.push_round()
         if not handled:
             return
-        if handled >= sync.BATCH_SIZE:
+        if handled >= sending.BATCH_SIZE:
             push_soon()
     push_soon()  # the round limit was reached with work left
 
@@ -65,7 +68,7 @@ def push_documents(max_rounds: int = 20):
 @shared_task
 def sweep():
     """The safety net: hand back claims of dead workers and send what is still waiting."""
-    sync.release_stale_claims()
+    sending.release_stale_claims()
     push_documents.delay()
 
 
@@ -74,7 +77,7 @@ def process_webhook_events(max_rounds: int = 20):
     """Apply the waiting webhook events, a round at a time, until none is left or Xero cannot be read now."""
     cache.delete(EVENTS_QUEUED)
     for _ in range(max_rounds):
-        result = statuses.process_pending()
+        result = inbox.process_pending()
         if result.claimed:
             logger.info("Xero webhook events: %s", result)
         if not result.claimed or result.interrupted:
@@ -85,10 +88,10 @@ def process_webhook_events(max_rounds: int = 20):
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def read_back_states(record_ids: list[int]):
     """Read documents a person linked by hand back from Xero (their status may have moved on)."""
-    return statuses.read_back(record_ids=record_ids)
+    return inbox.read_back(record_ids=record_ids)
 
 
 @shared_task
 def reconcile_statuses():
     """The safety net for missed webhooks: read back what Xero changed since last time (every 15 minutes)."""
-    reconcile.periodic_run()
+    reconciliation.periodic_run()

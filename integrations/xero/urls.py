@@ -1,24 +1,27 @@
 from django.urls import path
 
-from . import exception_views, setup_check_views, views, webhook_views
+from integrations.xero.inbound import views as inbound
+from integrations.xero.link import views as link
+from integrations.xero.outbound import views as outbound
+from integrations.xero.setup import views as setup
 
 app_name = "xero"
 
 urlpatterns = [
-    path("link/", views.link, name="link"),
-    path("callback/", views.callback, name="callback"),
-    path("choose/", views.choose, name="choose"),
-    path("disconnect/", views.disconnect, name="disconnect"),
-    path("documents/<int:pk>/retry/", views.retry, name="retry"),
-    # --- Sync exceptions page (exception_views.py) ---
-    path("exceptions/", exception_views.sync_exception_list, name="sync_exceptions"),
-    path("exceptions/<int:pk>/acknowledge/", exception_views.sync_exception_acknowledge, name="sync_exception_acknowledge"),
-    path("exceptions/<int:pk>/link-clash/", exception_views.sync_exception_link_clash, name="sync_exception_link_clash"),
+    path("link/", link.link, name="link"),
+    path("callback/", link.callback, name="callback"),
+    path("choose/", link.choose, name="choose"),
+    path("disconnect/", link.disconnect, name="disconnect"),
+    path("documents/<int:pk>/retry/", outbound.retry, name="retry"),
+    # --- Sync exceptions page (outbound/views.py) ---
+    path("exceptions/", outbound.sync_exception_list, name="sync_exceptions"),
+    path("exceptions/<int:pk>/acknowledge/", outbound.sync_exception_acknowledge, name="sync_exception_acknowledge"),
+    path("exceptions/<int:pk>/link-clash/", outbound.sync_exception_link_clash, name="sync_exception_link_clash"),
     # --- end of Sync exceptions page ---
-    # --- Set-up check page (setup_check_views.py) ---
-    path("setup-check/", setup_check_views.setup_check_page, name="setup_check"),
-    path("setup-check/recheck/", setup_check_views.setup_check_recheck, name="setup_check_recheck"),
+    # --- Set-up check page (setup/views.py) ---
+    path("setup-check/", setup.setup_check_page, name="setup_check"),
+    path("setup-check/recheck/", setup.setup_check_recheck, name="setup_check_recheck"),
     # --- end of Set-up check page ---
-    # --- Webhooks from Xero (webhook_views.py); XERO_WEBHOOK_URL points here ---
-    path("webhooks/", webhook_views.receive, name="webhooks"),
+    # --- Webhooks from Xero (inbound/views.py); XERO_WEBHOOK_URL points here ---
+    path("webhooks/", inbound.receive, name="webhooks"),
 ]

@@ -1,6 +1,6 @@
 from django import template
 
-from .. import statuses
+from integrations.xero.inbound import inbox
 
 register = template.Library()
 
@@ -8,4 +8,4 @@ register = template.Library()
 @register.inclusion_tag("xero/receiver_health.html")
 def xero_receiver_health():
     """The webhook receiver's health, for the Add Ons page."""
-    return {"health": statuses.receiver_health()}
+    return {"health": inbox.receiver_health()}

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.xero import setup_check
+from integrations.xero.setup import setup_check
 from integrations.xero.models import XeroConnection
 
 BLOCKING_EXIT, CANNOT_RUN_EXIT = 1, 2

@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.xero import reconcile
+from integrations.xero.inbound import reconciliation
 
 
 def _day(text: str) -> datetime.date:
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         end = until and datetime.datetime.combine(until, datetime.time.max, tzinfo=datetime.UTC)
         if end is not None and end < start:
             raise CommandError("--until is before --since.")
-        row = reconcile.reconcile(since=start, until=end)
+        row = reconciliation.reconcile(since=start, until=end)
         if row is None:
             raise CommandError("Nothing done: the platform is not linked to Xero (or the link needs re-linking), "
                                "or a reconciliation is running already.")

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from integrations.xero import crypto
+from integrations.xero.link import crypto
 from integrations.xero.models import XeroConnection
 
 

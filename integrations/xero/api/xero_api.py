@@ -1,0 +1,93 @@
+"""One linked organisation's Xero, as plain values: `XeroApi(connection)` holds the tenant, and every
+request it makes waits for the organisation's slot (`pacing.py`) and then takes a token fresh at that
+moment (refreshed under the connection's lease, `link/tokens.py`). No caller passes tokens around or can
+forget a slot. The requests themselves are `accounting.py`'s.
+"""
+
+import datetime
+from decimal import Decimal
+
+from integrations.xero.api import accounting, oauth, pacing
+from integrations.xero.link.tokens import access_token_for
+from integrations.xero.api.values import (
+    CreditPosition,
+    DocumentFound,
+    DocumentIn,
+    DocumentOut,
+    DocumentState,
+    Found,
+    Organisation,
+    XeroContact,
+)
+
+
+class XeroApi:
+    def __init__(self, connection):
+        self.connection = connection
+        self.tenant_id = str(connection.tenant_id)
+        self._session = accounting.Session(self.tenant_id, lambda: access_token_for(connection), self._slot)
+
+    @classmethod
+    def for_consent(cls, *, tenant_id: str, access_token: str) -> "XeroApi":
+        """An organisation a consent just granted, before it is a connection (linking reads it first)."""
+        api = cls.__new__(cls)
+        api.connection, api.tenant_id = None, tenant_id
+        api._session = accounting.Session(tenant_id, lambda: access_token, api._slot)
+        return api
+
+    # --- the organisation and its reference data ---------------------------------------------------
+    def read_organisation(self) -> Organisation:
+        return accounting.read_organisation(self._session)
+
+    def read_accounts(self) -> list[dict]:
+        return accounting.read_accounts(self._session)
+
+    def read_tax_rates(self) -> list[dict]:
+        return accounting.read_tax_rates(self._session)
+
+    # --- contacts ----------------------------------------------------------------------------------
+    def find_contacts(self, account_numbers: list[str]) -> Found:
+        return accounting.find_contacts(self._session, account_numbers=account_numbers)
+
+    def find_contacts_like(self, *, account_numbers: list[str], names: list[str], spaced_numbers: bool) -> Found:
+        return accounting.find_contacts_like(self._session, account_numbers=account_numbers, names=names,
+                                             spaced_numbers=spaced_numbers)
+
+    def create_contacts(self, contacts: list[dict]) -> list[tuple[XeroContact | None, tuple[str, ...]]]:
+        return accounting.create_contacts(self._session, contacts=contacts)
+
+    # --- invoices and credit notes -----------------------------------------------------------------
+    def create_documents(self, documents: list[DocumentOut]) -> list[DocumentIn]:
+        return accounting.create_documents(self._session, documents=documents)
+
+    def find_documents(self, numbers: list[str], *, credit_notes: bool) -> Found:
+        return accounting.find_documents(self._session, numbers=numbers, credit_notes=credit_notes)
+
+    def find_sales_numbers_from(self, prefix: str, *, credit_notes: bool) -> list[DocumentFound]:
+        return accounting.find_sales_numbers_from(self._session, prefix=prefix, credit_notes=credit_notes)
+
+    def credit_position(self, *, invoice_id: str, credit_note_id: str) -> CreditPosition:
+        return accounting.credit_position(self._session, invoice_id=invoice_id, credit_note_id=credit_note_id)
+
+    def allocate_credit_note(self, *, credit_note_id: str, invoice_id: str, amount: Decimal, date: datetime.date) -> None:
+        accounting.allocate_credit_note(self._session, credit_note_id=credit_note_id, invoice_id=invoice_id,
+                                        amount=amount, date=date)
+
+    # --- states back -------------------------------------------------------------------------------
+    def read_states(self, category: str, ids: list[str]) -> list[DocumentState]:
+        """What Xero says now of these documents of one category (INVOICE or CREDITNOTE)."""
+        if category == "CREDITNOTE":
+            return accounting.read_credit_note_states(self._session, credit_note_ids=ids)
+        return accounting.read_invoice_states(self._session, invoice_ids=ids)
+
+    def read_modified_states(self, *, credit_notes: bool, modified_after: datetime.datetime,
+                             page: int) -> list[DocumentState]:
+        return accounting.read_modified_states(self._session, credit_notes=credit_notes,
+                                               modified_after=modified_after, page=page)
+
+    # --- the link ----------------------------------------------------------------------------------
+    def delete_connection(self) -> None:
+        oauth.delete_connection(access_token=self._session.token(), connection_id=str(self.connection.connection_id))
+
+    def _slot(self):
+        return pacing.call(self.tenant_id)

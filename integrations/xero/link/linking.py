@@ -1,0 +1,188 @@
+"""Linking the platform to a Xero organisation: LINK TO MY ACCOUNT, the callback, choosing among
+several organisations, re-linking, disconnecting, and loading the organisation's reference data."""
+
+import datetime
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from integrations.xero.api import oauth, values
+from integrations.xero.link import crypto
+from integrations.xero.api.errors import Paused, XeroError
+from integrations.xero.models import XeroConnection
+from integrations.xero.link.tokens import access_token_for
+from integrations.xero.api.xero_api import XeroApi
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "xero_oauth_state"
+PENDING_KEY = "xero_pending_link"
+
+
+class StateMismatch(Exception):
+    """The callback's `state` is missing or not the one this session started with."""
+
+
+@dataclass
+class LinkOutcome:
+    connection: XeroConnection | None = None
+    replaced: XeroConnection | None = None  # the link to another organisation that this one replaced
+    cancelled: bool = False
+    choices: list[values.Tenant] = field(default_factory=list)
+
+
+def link_start(*, session) -> str:
+    """Remember a fresh single-use state in the session; return Xero's consent URL."""
+    state = secrets.token_urlsafe(32)
+    session[STATE_KEY] = state
+    return oauth.authorize_url(state=state)
+
+
+def link_callback(*, session, params, user) -> LinkOutcome:
+    expected = session.pop(STATE_KEY, None)
+    if not expected or not constant_time_compare(expected, params.get("state", "")):
+        raise StateMismatch("This link request did not start here, or was already used.")
+    if params.get("error") == "access_denied":
+        return LinkOutcome(cancelled=True)
+    if params.get("error") or not params.get("code"):
+        raise XeroError(f"Xero did not complete the link ({params.get('error') or 'no code returned'}).", permanent=True)
+    tokens = oauth.exchange_code(code=params["code"])
+    tenants = [
+        tenant for tenant in oauth.list_connections(access_token=tokens.access_token, auth_event_id=tokens.auth_event_id)
+        if tenant.tenant_type == "ORGANISATION"
+    ]
+    if not tenants:
+        raise XeroError("No organisation was picked on Xero's page: link again and pick one.", permanent=True)
+    if len(tenants) == 1:
+        return link_tenant(tokens=tokens, tenant=tenants[0], user=user)
+    session[PENDING_KEY] = {"tokens": crypto.encrypt(_tokens_json(tokens)), "tenants": [asdict(t) for t in tenants]}
+    return LinkOutcome(choices=tenants)
+
+
+def pending_choices(*, session) -> list[values.Tenant]:
+    pending = session.get(PENDING_KEY)
+    return [values.Tenant(**tenant) for tenant in pending["tenants"]] if pending else []
+
+
+def link_choose(*, session, tenant_id: str, user) -> LinkOutcome:
+    """Link the organisation picked among several; let go of the others picked on Xero's page."""
+    pending = session.pop(PENDING_KEY, None)
+    if not pending:
+        raise XeroError("That choice has expired: press LINK TO MY ACCOUNT again.", permanent=True)
+    tenants = [values.Tenant(**tenant) for tenant in pending["tenants"]]
+    chosen = next((t for t in tenants if t.tenant_id == tenant_id), None)
+    if chosen is None:
+        raise XeroError("Pick one of the organisations listed.", permanent=True)
+    tokens = _tokens_from_json(crypto.decrypt(pending["tokens"]))
+    outcome = link_tenant(tokens=tokens, tenant=chosen, user=user)
+    _release(tokens, [t for t in tenants if t is not chosen])
+    return outcome
+
+
+def link_tenant(*, tokens: values.TokenSet, tenant: values.Tenant, user) -> LinkOutcome:
+    organisation = XeroApi.for_consent(tenant_id=tenant.tenant_id, access_token=tokens.access_token).read_organisation()
+    old_access = _access_to_let_go(tenant)
+    now = timezone.now()
+    with transaction.atomic():
+        previous = XeroConnection.objects.select_for_update().current()
+        replaced = previous if previous and str(previous.tenant_id) != tenant.tenant_id else None
+        if replaced:
+            _forget(replaced)
+        connection = previous if previous and not replaced else XeroConnection(tenant_id=tenant.tenant_id)
+        connection.connection_id = tenant.connection_id
+        connection.tenant_name = organisation.name
+        connection.country_code, connection.base_currency = organisation.country_code, organisation.base_currency
+        connection.scopes = tokens.scopes
+        connection.access_token, connection.refresh_token = tokens.access_token, tokens.refresh_token
+        connection.access_token_expires_at = tokens.expires_at
+        connection.status = XeroConnection.Status.ACTIVE
+        connection.linked_by, connection.linked_at = user, now
+        connection.refreshed_at = connection.last_success_at = now
+        connection.last_error, connection.last_error_at = "", None
+        connection.save()
+    if replaced:
+        _let_go(replaced, old_access, fallback_token=tokens.access_token)
+    reference_data_load(connection=connection)
+    return LinkOutcome(connection=connection, replaced=replaced)
+
+
+def _access_to_let_go(tenant: values.Tenant) -> str:
+    """The current link's access token when the new link is to another organisation (read before the
+    link is replaced, which forgets its tokens); "" when there is nothing to let go of."""
+    previous = XeroConnection.objects.current()
+    if previous is None or str(previous.tenant_id) == tenant.tenant_id or previous.status == XeroConnection.Status.DISCONNECTED:
+        return ""
+    try:
+        return access_token_for(previous)
+    except XeroError:
+        return ""  # Xero no longer accepts that link: the new one's token is tried instead
+
+
+def _let_go(replaced: XeroConnection, access_token: str, *, fallback_token: str) -> None:
+    """Remove the app's connection to the organisation linked before, or its webhooks keep coming and it
+    keeps counting against the app's connections."""
+    for token in [t for t in dict.fromkeys([access_token, fallback_token]) if t]:
+        try:
+            oauth.delete_connection(access_token=token, connection_id=str(replaced.connection_id))
+            return
+        except XeroError as error:
+            logger.warning("Could not remove the connection in Xero to %s: %s", replaced.tenant_name, error.message)
+
+
+def connection_disconnect(*, connection: XeroConnection) -> None:
+    """Remove the app's access in Xero (when Xero can still be told), then forget the tokens."""
+    try:
+        XeroApi(connection).delete_connection()
+    except XeroError as error:
+        logger.warning("Could not remove the connection in Xero for %r: %s", connection, error.message)
+    with transaction.atomic():
+        _forget(XeroConnection.objects.select_for_update().get(pk=connection.pk))
+
+
+def reference_data_load(*, connection: XeroConnection) -> None:
+    """Read and keep the organisation's chart of accounts and tax rates."""
+    api = XeroApi(connection)
+    try:
+        accounts, tax_rates = api.read_accounts(), api.read_tax_rates()  # paced: they count against the same limits
+    except Paused:
+        return  # the Add Ons page says why; the caches are read again once sending resumes
+    except XeroError as error:
+        connection_record_failure(connection=connection, error=error)
+        return
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        chart_of_accounts=accounts, tax_rates=tax_rates, reference_data_loaded_at=timezone.now(),
+        last_success_at=timezone.now(),
+    )
+
+
+def connection_record_failure(*, connection: XeroConnection, error: XeroError) -> None:
+    XeroConnection.objects.filter(pk=connection.pk).update(last_error=error.message, last_error_at=timezone.now())
+
+
+def _forget(connection: XeroConnection) -> None:
+    connection.status = XeroConnection.Status.DISCONNECTED
+    connection.access_token_encrypted = connection.refresh_token_encrypted = ""
+    connection.access_token_expires_at = None
+    connection.save()
+
+
+def _release(tokens: values.TokenSet, tenants: list[values.Tenant]) -> None:
+    for tenant in tenants:
+        try:
+            oauth.delete_connection(access_token=tokens.access_token, connection_id=tenant.connection_id)
+        except XeroError as error:
+            logger.warning("Could not release the unused Xero connection to %s: %s", tenant.tenant_name, error.message)
+
+
+def _tokens_json(tokens: values.TokenSet) -> str:
+    return json.dumps({**asdict(tokens), "expires_at": tokens.expires_at.isoformat()})
+
+
+def _tokens_from_json(text: str) -> values.TokenSet:
+    data = json.loads(text)
+    return values.TokenSet(**{**data, "expires_at": datetime.datetime.fromisoformat(data["expires_at"])})

@@ -1,0 +1,94 @@
+"""Thin views over linking.py: LINK TO MY ACCOUNT, the OAuth callback, choosing an organisation, disconnect."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations.xero.link import linking
+from integrations.xero.api.errors import XeroError
+from integrations.xero.models import XeroConnection
+from integrations.xero.link.addon_card import configuration_problems
+
+MANAGE = "xero.manage_xero_addon"
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def link(request):
+    problems = configuration_problems()
+    if problems:
+        for problem in problems:
+            messages.error(request, problem)
+        return redirect("integrations:addons")
+    return redirect(linking.link_start(session=request.session))
+
+
+@require_GET
+@permission_required(MANAGE, raise_exception=True)
+def callback(request):
+    try:
+        outcome = linking.link_callback(session=request.session, params=request.GET, user=request.user)
+    except linking.StateMismatch as error:
+        raise PermissionDenied(str(error))
+    except XeroError as error:
+        messages.error(request, _link_failure(error))
+        return redirect("integrations:addons")
+    if outcome.cancelled:
+        messages.warning(request, "Linking was cancelled on Xero's page; nothing changed.")
+        return redirect("integrations:addons")
+    if outcome.choices:
+        return redirect("xero:choose")
+    return _linked(request, outcome)
+
+
+@permission_required(MANAGE, raise_exception=True)
+def choose(request):
+    choices = linking.pending_choices(session=request.session)
+    if not choices:
+        messages.error(request, "There is no organisation to choose: press LINK TO MY ACCOUNT again.")
+        return redirect("integrations:addons")
+    if request.method == "POST":
+        try:
+            outcome = linking.link_choose(session=request.session, tenant_id=request.POST.get("tenant_id", ""), user=request.user)
+        except XeroError as error:
+            messages.error(request, error.message)
+            return redirect("integrations:addons")
+        return _linked(request, outcome)
+    current = XeroConnection.objects.current()
+    return render(request, "xero/choose.html", {"choices": choices, "current": current})
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def disconnect(request):
+    connection = XeroConnection.objects.current()
+    if connection is None:
+        messages.info(request, "Xero is not linked.")
+    else:
+        linking.connection_disconnect(connection=connection)
+        messages.success(request, f"Disconnected from {connection.tenant_name}. Documents issued from now on wait until Xero is linked again.")
+    return redirect("integrations:addons")
+
+
+def _link_failure(error: XeroError) -> str:
+    if error.permanent:
+        return f"Linking to Xero failed: {error.message}"
+    # Xero's answer to the callback's reads was a passing failure (a 429, a timeout): nothing retries a
+    # consent by itself, and nothing was linked. (Passing failures' messages end "; it will be tried
+    # again", written for the sync: not so here.)
+    what = error.message.split("; ")[0].rstrip(".")
+    return f"Linking to Xero failed for a passing reason ({what}). Nothing was linked: press LINK TO MY ACCOUNT again in a minute."
+
+
+def _linked(request, outcome):
+    messages.success(request, f"Linked to Xero organisation {outcome.connection.tenant_name}.")
+    if outcome.replaced:
+        messages.warning(
+            request,
+            f"This replaces the link to {outcome.replaced.tenant_name}. Documents already sent there stay "
+            f"in {outcome.replaced.tenant_name}; only documents issued from now on go to {outcome.connection.tenant_name}.",
+        )
+    return redirect("xero:setup_check")  # what Xero would refuse, before the first document goes across
+

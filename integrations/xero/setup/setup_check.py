@@ -1,0 +1,323 @@
+"""The set-up check: every billing account, rate and tax rate that Xero would reject, what to do about
+each, and where. Shown on the Set-up check page and printed by `manage.py xero_check`.
+
+Rates and tax rates are judged from the organisation's cached chart of accounts and tax rates (re-read
+when stale, or on Recheck) with the rules the sync uses (mapping.py). Billing accounts are looked up in
+Xero in bulk, in as few calls as Xero's limit on a request's length allows: their codes (Xero's `where`
+ignores case; the code without its spaces too), their names (a name clash makes Xero refuse to create
+the contact) and every Account Number holding a space — so that a code that matches only when case or
+spaces are ignored is found without one call per row.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import BillingAccount, DocumentSequence, Invoice, Rate, TaxRate
+from billing.services import NUMBER_PREFIXES
+
+from integrations.xero.api import values
+from integrations.xero.outbound import mapping
+from integrations.xero.api.errors import XeroError
+from integrations.xero.models import XeroConnection
+from integrations.xero.api.xero_api import XeroApi
+
+OK, BLOCKING, WARNING, NOTE = "ok", "blocking", "warning", "note"
+SYMBOLS = {OK: "✓", BLOCKING: "✗", WARNING: "⚠", NOTE: "•"}
+LABELS = {BLOCKING: "to fix before syncing", WARNING: "warnings", NOTE: "to note", OK: "fine"}
+SEVERITY = {BLOCKING: 0, WARNING: 1, NOTE: 2, OK: 3}
+ACCOUNT_NUMBER_MAX = 50  # Xero's limit on a contact's Account Number
+IN_USE = [Invoice.Status.DRAFT, Invoice.Status.ISSUED]
+XERO_CONTACT_URL = "https://go.xero.com/Contacts/View/{contact_id}"
+XERO_SALES_URL = "https://go.xero.com/AccountsReceivable/Search.aspx"
+
+
+@dataclass(frozen=True)
+class Line:
+    status: str
+    subject: str  # the row, as the platform names it
+    code: str  # its code (billing account code, revenue account code, accounting code)
+    says: str  # what was found
+    todo: str = ""  # what to do about it
+    fix_url: str = ""  # the platform screen where it is fixed
+    xero_url: str = ""  # the Xero screen, when the fix may be made there
+    used: int = 0  # draft and issued documents that use it
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS[self.status]
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    lines: list[Line] = field(default_factory=list)
+    error: str = ""  # Xero could not be read for this section
+
+    @property
+    def summary(self) -> list[tuple[str, str, int]]:
+        return _summary(self.lines)
+
+
+@dataclass
+class Report:
+    organisation: str
+    reference_data_loaded_at: datetime.datetime | None
+    sections: list[Section]
+
+    @property
+    def lines(self) -> list[Line]:
+        return [line for section in self.sections for line in section.lines]
+
+    @property
+    def summary(self) -> list[tuple[str, str, int]]:
+        """(symbol, label, count) for each status, the blocking first."""
+        return _summary(self.lines)
+
+    @property
+    def blocking(self) -> int:
+        return sum(line.status == BLOCKING for line in self.lines)
+
+    @property
+    def errors(self) -> list[str]:
+        return [section.error for section in self.sections if section.error]
+
+
+def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Report:
+    """The whole check; `refresh` re-reads the chart of accounts and tax rates first (Recheck)."""
+    reference_error = ""
+    try:
+        if refresh or _stale(connection):
+            reference_data_refresh(connection=connection)
+    except XeroError as error:
+        reference_error = f"The chart of accounts and tax rates could not be read again from Xero: {error.message}"
+    accounts = _billing_account_section(connection)
+    rates = Section("rates", "Rates (revenue account codes)", _sorted(_rate_lines(connection)), reference_error)
+    taxes = Section("tax_rates", "Tax rates (accounting codes)", _sorted(_tax_lines(connection)), reference_error)
+    numbers = _numbers_section(connection)
+    return Report(connection.tenant_name, connection.reference_data_loaded_at, [accounts, rates, taxes, numbers])
+
+
+def reference_data_refresh(*, connection: XeroConnection) -> None:
+    """Read the organisation's chart of accounts and tax rates again, at Xero's pace, into the caches."""
+    api = XeroApi(connection)
+    accounts, tax_rates = api.read_accounts(), api.read_tax_rates()
+    now = timezone.now()
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        chart_of_accounts=accounts, tax_rates=tax_rates, reference_data_loaded_at=now, last_success_at=now
+    )
+    connection.refresh_from_db()
+
+
+def report_text(report: Report) -> str:
+    """The report as `xero_check` prints it."""
+    loaded = report.reference_data_loaded_at
+    out = [f"Xero set-up check: {report.organisation}"
+           + (f" (chart of accounts and tax rates read at {loaded:%Y-%m-%d %H:%M} UTC)" if loaded else ""),
+           "  ".join(f"{symbol} {count} {label}" for symbol, label, count in report.summary), ""]
+    for section in report.sections:
+        out.append(section.title + ("" if section.lines else ": none"))
+        if section.error:
+            out.append(f"  ! {section.error}")
+        for line in section.lines:
+            used = f" [on {line.used} draft or issued document{'s' if line.used != 1 else ''}]" if line.used else ""
+            out.append(f"  {line.symbol} {line.subject} ({line.code}){used}: {line.says}")
+            if line.todo:
+                out.append(f"      → {line.todo} ({line.fix_url}{' or ' + line.xero_url if line.xero_url else ''})")
+        out.append("")
+    return "\n".join(out)
+
+
+def _summary(lines: list[Line]) -> list[tuple[str, str, int]]:
+    return [(SYMBOLS[status], LABELS[status], sum(line.status == status for line in lines)) for status in SEVERITY]
+
+
+def _sorted(lines: list[Line]) -> list[Line]:
+    """What draft and issued documents use first, then the worst first."""
+    return sorted(lines, key=lambda line: (line.used == 0, SEVERITY[line.status], line.subject.casefold()))
+
+
+def _stale(connection: XeroConnection) -> bool:
+    loaded = connection.reference_data_loaded_at
+    return loaded is None or timezone.now() - loaded > datetime.timedelta(seconds=settings.XERO_REFERENCE_DATA_SECONDS)
+
+
+def _in_use(path: str) -> Count:
+    """How many draft or issued documents are reached through `path`."""
+    return Count(path, filter=Q(**{f"{path}__status__in": IN_USE}), distinct=True)
+
+
+# --- Document numbers ------------------------------------------------------------------------
+def _numbers_section(connection: XeroConnection) -> Section:
+    """Sales documents Xero already holds under numbers the platform will give: Xero would refuse the
+    platform's document when its turn comes (a sync exception then), so say so before the first sync."""
+    section = Section("numbers", "Document numbers (invoices and credit notes already in Xero)")
+    api, lines = XeroApi(connection), []
+    try:
+        for kind, noun in ((Invoice.Kind.INVOICE, "invoice"), (Invoice.Kind.CREDIT_NOTE, "credit note")):
+            prefix, last = _numbering(kind)
+            found = api.find_sales_numbers_from(f"{prefix}-", credit_notes=kind == Invoice.Kind.CREDIT_NOTE)
+            lines += _number_lines(noun, prefix, last, found)
+    except XeroError as error:
+        section.error = f"Xero's invoices and credit notes could not be read: {error.message}"
+    section.lines = lines
+    return section
+
+
+def _numbering(kind: str) -> tuple[str, int]:
+    """The prefix the platform numbers this kind of document with, and the last number it gave."""
+    sequence = DocumentSequence.objects.filter(kind=kind).first()
+    return (sequence.prefix, sequence.last_number) if sequence else (NUMBER_PREFIXES[kind], 0)
+
+
+def _number_lines(noun: str, prefix: str, last: int, found: list[values.DocumentFound]) -> list[Line]:
+    ahead = [document for document in found if _counter(document.number, prefix) > last]
+    if not ahead:
+        return [Line(OK, f"Next {noun} numbers", f"{prefix}-…", f"Xero holds no sales {noun} numbered after "
+                     f"{prefix}-{last:06d}: the numbers the platform gives next are free.")]
+    return [
+        Line(WARNING, f"Sales {noun} {document.number} in Xero", document.number,
+             f"Xero already holds a sales {noun} numbered {document.number} (to {document.contact_name or 'a contact'}, "
+             f"{document.total or 0:,.2f}, {document.status}) that the platform did not send. The platform will give "
+             f"that number to a {noun} of its own, and Xero will refuse it then.",
+             todo=f"Give that {noun} another number in Xero, or change the platform's {noun} number prefix "
+                  f"({prefix}) before issuing that many",
+             fix_url=reverse("xero:setup_check"), xero_url=XERO_SALES_URL)
+        for document in ahead
+    ]
+
+
+def _counter(number: str, prefix: str) -> int:
+    """The running number after `prefix-` (0 when the rest is not a number)."""
+    rest = number[len(prefix) + 1:]
+    return int(rest) if rest.isdigit() else 0
+
+
+# --- Billing accounts ------------------------------------------------------------------------
+def _billing_account_section(connection: XeroConnection) -> Section:
+    section = Section("billing_accounts", "Billing accounts (Xero contacts' Account Numbers)")
+    accounts = list(BillingAccount.objects.annotate(used=_in_use("invoices")).order_by("code"))
+    try:
+        contacts, refused = _contacts_like(connection, accounts)
+    except XeroError as error:
+        section.error = f"Xero's contacts could not be read: {error.message}"
+        return section
+    if refused:
+        section.error = ("Xero could not read the look-up of " + "; ".join(sorted(refused)) + f": “{next(iter(refused.values()))}” "
+                         "The lines below may miss a contact that has one of these.")
+    section.lines = _sorted([_billing_account_line(account, contacts) for account in accounts])
+    return section
+
+
+def _contacts_like(connection: XeroConnection, accounts: list[BillingAccount]) -> tuple[list[values.XeroContact], dict]:
+    """Every Xero contact that may match one of these accounts, in as few calls as Xero's length limit allows."""
+    if not accounts:
+        return [], {}
+    numbers = [code for a in accounts if len(a.code) <= ACCOUNT_NUMBER_MAX for code in {a.code, "".join(a.code.split())}]
+    found = XeroApi(connection).find_contacts_like(
+        account_numbers=sorted(set(numbers)), names=sorted({a.name for a in accounts if a.name}), spaced_numbers=True,
+    )
+    return list({contact.contact_id: contact for contact in found.items}.values()), found.refused
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def _billing_account_line(account: BillingAccount, contacts: list[values.XeroContact]) -> Line:
+    code = account.code
+    line = {"subject": account.name, "code": code, "fix_url": account.get_absolute_url(), "used": account.used}
+    if len(code) > ACCOUNT_NUMBER_MAX:
+        return Line(BLOCKING, says=f"The code is {len(code)} characters long; Xero's Account Number holds at most "
+                    f"{ACCOUNT_NUMBER_MAX}.", todo="Shorten the billing account code in the Address book.", **line)
+    exact = sorted((c for c in contacts if c.account_number == code), key=lambda c: c.status != "ACTIVE")
+    if exact:
+        return _exact_match_line(exact[0], line)
+    near = [c for c in contacts if c.account_number and _squeezed(c.account_number) == _squeezed(code)]
+    if near:
+        return _near_match_line(near[0], line)
+    clash = [c for c in contacts if c.status == "ACTIVE" and c.name.strip().casefold() == account.name.strip().casefold()]
+    if clash:
+        return _name_clash_line(clash[0], line)
+    return Line(NOTE, says="No Xero contact has this Account Number: Xero's contact is created with the first "
+                "document issued to this billing account.", **line)
+
+
+def _exact_match_line(contact: values.XeroContact, line: dict) -> Line:
+    if contact.status == "ACTIVE":
+        return Line(OK, says=f"Matches the Xero contact “{contact.name}”.", **line)
+    return Line(
+        BLOCKING, says=f"Matches the Xero contact “{contact.name}”, which is archived: Xero refuses documents for it, "
+        "and will not give its Account Number to a new contact.",
+        todo=f"Un-archive “{contact.name}” in Xero (Contacts › Archived), or give this billing account the Account "
+        "Number of an active contact.", xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id), **line,
+    )
+
+
+def _near_match_line(contact: values.XeroContact, line: dict) -> Line:
+    archived = "" if contact.status == "ACTIVE" else " (and that contact is archived)"
+    return Line(
+        BLOCKING, says=f"The Xero contact “{contact.name}” has the Account Number “{contact.account_number}”, which "
+        f"matches only if case or spaces are ignored{archived}; Xero needs them to be exactly equal.",
+        todo=f"Change the billing account code to “{contact.account_number}” in the Address book, or that contact's "
+        f"Account Number to “{line['code']}” in Xero.", xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
+        **line,
+    )
+
+
+def _name_clash_line(contact: values.XeroContact, line: dict) -> Line:
+    number = f" (Account Number “{contact.account_number}”)" if contact.account_number else " (no Account Number)"
+    return Line(
+        BLOCKING, says=f"No Xero contact has this Account Number, and Xero will refuse to create one: the active "
+        f"contact “{contact.name}”{number} already has this name.",
+        todo=f"Set that contact's Account Number to “{line['code']}” in Xero, or rename the billing account in the "
+        "Address book.", xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id), **line,
+    )
+
+
+# --- Rates and tax rates ---------------------------------------------------------------------
+def _rate_lines(connection: XeroConnection) -> list[Line]:
+    by_code = mapping.accounts_by_code(connection.chart_of_accounts)
+    return [_rate_line(rate, by_code) for rate in Rate.objects.annotate(used=_in_use("invoice_lines__invoice"))]
+
+
+def _rate_line(rate: Rate, by_code: dict) -> Line:
+    code = rate.revenue_accounting_code
+    line = {"subject": rate.label, "code": rate.revenue_account_code or "no revenue code", "used": rate.used,
+            "fix_url": reverse("billing:rate_edit", args=[rate.pk])}
+    if not code:
+        return Line(BLOCKING if rate.used else NOTE, says="No revenue account code: a cost-only rate cannot go on an invoice.",
+                    todo="Add the Code of an active revenue account in Xero." if rate.used else "", **line)
+    problem = mapping.revenue_account_problem(code, by_code)
+    if problem is None:
+        return Line(OK, says=f"Xero's account {code} ({by_code[code]['name']}) is an active revenue account.", **line)
+    return _problem_line(problem, f"Revenue account code {code}", line)
+
+
+def _tax_lines(connection: XeroConnection) -> list[Line]:
+    by_type = mapping.tax_rates_by_type(connection.tax_rates)
+    return [_tax_line(tax, by_type) for tax in TaxRate.objects.annotate(used=_in_use("invoice_lines__invoice"))]
+
+
+def _tax_line(tax: TaxRate, by_type: dict) -> Line:
+    code = tax.accounting_code
+    line = {"subject": tax.name, "code": code, "used": tax.used, "fix_url": reverse("billing:taxrate_edit", args=[tax.pk])}
+    problem = mapping.tax_type_problem(code, by_type, percentage=tax.rate)
+    if problem is None:
+        return Line(OK, says=f"Xero's “{by_type[code]['name']}” applies to sales, at the same percentage.", **line)
+    return _problem_line(problem, f"Accounting code {code}", line)
+
+
+def _problem_line(problem: mapping.CodeProblem, what: str, line: dict) -> Line:
+    """A code Xero lacks may be created there later: a warning, until a draft or issued document needs it."""
+    if problem.kind == mapping.PERCENT_DIFFERS or (problem.kind == mapping.NOT_IN_XERO and not line["used"]):
+        status = WARNING
+    else:
+        status = BLOCKING
+    blocked = " Documents using it will not sync." if status == BLOCKING and line["used"] else ""
+    return Line(status, says=f"{what}, {problem.says}.{blocked}", todo=problem.todo, **line)

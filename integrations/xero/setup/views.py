@@ -1,0 +1,38 @@
+"""The Set-up check page (setup_check.py does the work) and its Recheck button."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations.xero.setup import setup_check
+from integrations.xero.api.errors import XeroError
+from integrations.xero.models import XeroConnection
+from integrations.xero.link.views import MANAGE
+
+
+@require_GET
+@permission_required(MANAGE, raise_exception=True)
+def setup_check_page(request):
+    connection = XeroConnection.objects.current()
+    if connection is None:
+        messages.info(request, "Link to Xero first: the set-up check compares the platform's codes with your Xero organisation's.")
+        return redirect("integrations:addons")
+    report = setup_check.setup_check_run(connection=connection)
+    return render(request, "xero/setup_check.html", {"report": report, "connection": connection})
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def setup_check_recheck(request):
+    """Read the chart of accounts and tax rates again now (contacts are read on every check anyway)."""
+    connection = XeroConnection.objects.current()
+    if connection is None:
+        return redirect("integrations:addons")
+    try:
+        setup_check.reference_data_refresh(connection=connection)
+    except XeroError as error:
+        messages.error(request, f"Xero could not be read again: {error.message}")
+    else:
+        messages.success(request, "Checked again against Xero's contacts, chart of accounts and tax rates.")
+    return redirect("xero:setup_check")
