@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench chaos install migrate worker web clean
+.PHONY: run test lint format bench chaos install migrate worker web clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ run: migrate
 # when CI is set).
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# ruff: the lint rules and the format in pyproject.toml (CI runs this before the tests; `make format` applies them).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # The browser journey alone, in Debian's chromium (installed with apt when missing and run as root),
 # against gunicorn, a Celery worker and the sandbox on PostgreSQL and Redis (started if installed but

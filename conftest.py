@@ -20,3 +20,11 @@ def _require_marked_services(request):
         _skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://…")
     if request.node.get_closest_marker("redis") and not settings.REDIS_URL.startswith("redis"):
         _skip_or_fail("needs Redis: set REDIS_URL=redis://…")
+
+
+def pytest_collection_modifyitems(items):
+    """Two tiers: a test that reaches a server it starts (the Xero sandbox behind pytest-django's live
+    server) is marked `contract`; the rest run in milliseconds (`pytest -m "not contract"`)."""
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.contract)

@@ -18,14 +18,43 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # Sandbox limits for the unpaced phase: far above anything a run reaches.
-LIMITS_OFF = {"MINUTE_LIMIT": 10_000_000, "DAY_LIMIT": 100_000_000, "CONCURRENT_LIMIT": 10_000, "APP_MINUTE_LIMIT": 10_000_000}
+LIMITS_OFF = {
+    "MINUTE_LIMIT": 10_000_000,
+    "DAY_LIMIT": 100_000_000,
+    "CONCURRENT_LIMIT": 10_000,
+    "APP_MINUTE_LIMIT": 10_000_000,
+}
 # The paced phase runs with Xero's real limits on a real minute.
-LIMITS_ON = {"MINUTE_LIMIT": 60, "DAY_LIMIT": 5000, "CONCURRENT_LIMIT": 5, "APP_MINUTE_LIMIT": 10_000, "MINUTE_SECONDS": 60}
+LIMITS_ON = {
+    "MINUTE_LIMIT": 60,
+    "DAY_LIMIT": 5000,
+    "CONCURRENT_LIMIT": 5,
+    "APP_MINUTE_LIMIT": 10_000,
+    "MINUTE_SECONDS": 60,
+}
 
-FULL = {"invoices": 3000, "accounts": 300, "issues": 200, "fast_timeout": 300.0, "paced_timeout": 300.0,
-        "receiver_invoices": 1000, "receiver_posts": 3000, "receiver_timeout": 300.0, "code_lengths": "10,20,50"}
-QUICK = {"invoices": 400, "accounts": 40, "issues": 40, "fast_timeout": 60.0, "paced_timeout": 45.0,
-         "receiver_invoices": 200, "receiver_posts": 600, "receiver_timeout": 120.0, "code_lengths": "50"}
+FULL = {
+    "invoices": 3000,
+    "accounts": 300,
+    "issues": 200,
+    "fast_timeout": 300.0,
+    "paced_timeout": 300.0,
+    "receiver_invoices": 1000,
+    "receiver_posts": 3000,
+    "receiver_timeout": 300.0,
+    "code_lengths": "10,20,50",
+}
+QUICK = {
+    "invoices": 400,
+    "accounts": 40,
+    "issues": 40,
+    "fast_timeout": 60.0,
+    "paced_timeout": 45.0,
+    "receiver_invoices": 200,
+    "receiver_posts": 600,
+    "receiver_timeout": 120.0,
+    "code_lengths": "50",
+}
 PHASES = ("receiver",)  # phases `--only` can pick
 
 
@@ -141,28 +170,30 @@ def base_env(config: BenchConfig) -> dict:
     """The environment every process of the run shares (the dev .env is deliberately not read)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("XERO_")}
     env.update(config.secrets)
-    env.update({
-        "READ_ENV_FILE": "false",
-        "DJANGO_SETTINGS_MODULE": "cocoonops_xero.settings",
-        "DEBUG": "false",  # DEBUG would keep every query in memory and slow everything down
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_COOKIES": "false",  # the OAuth flow is driven over plain HTTP
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": config.database_url,
-        "REDIS_URL": config.redis_url,
-        "VAR_DIR": str(Path(config.run_dir) / "var"),
-        "XERO_ENABLED": "true",
-        "XERO_SANDBOX_ENABLED": "true",
-        "XERO_LOGIN_URL": config.sandbox_url,
-        "XERO_IDENTITY_URL": config.sandbox_url,
-        "XERO_API_URL": config.sandbox_url,
-        "XERO_SANDBOX_PUBLIC_API_URL": f"{config.sandbox_url}/api.xro/2.0",
-        "XERO_REDIRECT_URI": f"http://127.0.0.1:{config.port}/integrations/xero/callback/",
-        # No webhook URL: the sandbox records no events and no webhook sender runs (see README); the
-        # receiver phase signs its own payloads with the key.
-        "XERO_WEBHOOK_URL": "",
-        "XERO_WEBHOOK_KEY": config.secrets["XERO_WEBHOOK_KEY"],
-    })
+    env.update(
+        {
+            "READ_ENV_FILE": "false",
+            "DJANGO_SETTINGS_MODULE": "cocoonops_xero.settings",
+            "DEBUG": "false",  # DEBUG would keep every query in memory and slow everything down
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_COOKIES": "false",  # the OAuth flow is driven over plain HTTP
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_URL": config.database_url,
+            "REDIS_URL": config.redis_url,
+            "VAR_DIR": str(Path(config.run_dir) / "var"),
+            "XERO_ENABLED": "true",
+            "XERO_SANDBOX_ENABLED": "true",
+            "XERO_LOGIN_URL": config.sandbox_url,
+            "XERO_IDENTITY_URL": config.sandbox_url,
+            "XERO_API_URL": config.sandbox_url,
+            "XERO_SANDBOX_PUBLIC_API_URL": f"{config.sandbox_url}/api.xro/2.0",
+            "XERO_REDIRECT_URI": f"http://127.0.0.1:{config.port}/integrations/xero/callback/",
+            # No webhook URL: the sandbox records no events and no webhook sender runs (see README); the
+            # receiver phase signs its own payloads with the key.
+            "XERO_WEBHOOK_URL": "",
+            "XERO_WEBHOOK_KEY": config.secrets["XERO_WEBHOOK_KEY"],
+        }
+    )
     return env
 
 
@@ -186,17 +217,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fast-timeout", type=float, help="seconds allowed for the unpaced phase")
     parser.add_argument("--paced-timeout", type=float, help="seconds allowed for the paced phase")
     parser.add_argument("--skip-paced", action="store_true", help="leave out the paced phase")
-    parser.add_argument("--code-lengths", help="billing account code lengths to measure calls with, e.g. 10,20,50 ('' skips)")
-    parser.add_argument("--analyze-every", type=float,
-                        help="seconds between ANALYZEs during the sync when autovacuum is off (0: never)")
+    parser.add_argument(
+        "--code-lengths", help="billing account code lengths to measure calls with, e.g. 10,20,50 ('' skips)"
+    )
+    parser.add_argument(
+        "--analyze-every", type=float, help="seconds between ANALYZEs during the sync when autovacuum is off (0: never)"
+    )
     parser.add_argument("--results", help="name of the results files in bench/results/ (default latest, or quick)")
     parser.add_argument("--port", type=int, help="web server port (default: a free one)")
-    parser.add_argument("--only", choices=PHASES, help="run one phase alone (results in bench/results/<phase>-latest.*)")
+    parser.add_argument(
+        "--only", choices=PHASES, help="run one phase alone (results in bench/results/<phase>-latest.*)"
+    )
     parser.add_argument("--receiver-invoices", type=int, help="receiver phase: sent invoices the events name")
-    parser.add_argument("--receiver-posts", type=int, help="receiver phase: 1-event POSTs (a fifth as many 50-event ones)")
+    parser.add_argument(
+        "--receiver-posts", type=int, help="receiver phase: 1-event POSTs (a fifth as many 50-event ones)"
+    )
     parser.add_argument("--receiver-senders", type=int, help="receiver phase: concurrent senders")
-    parser.add_argument("--receiver-rate", type=float,
-                        help="receiver phase: 1-event POSTs a second, all senders together (50-event ones: a fifth)")
+    parser.add_argument(
+        "--receiver-rate",
+        type=float,
+        help="receiver phase: 1-event POSTs a second, all senders together (50-event ones: a fifth)",
+    )
     return parser
 
 
@@ -219,7 +260,11 @@ def _check(config: BenchConfig) -> None:
         problems.append("known share must be between 0 and 1")
     if config.results and not config.results.replace("-", "").replace("_", "").isalnum():
         problems.append("results name: letters, digits, - and _ only")
-    if config.receiver_senders < 1 or config.receiver_posts // 5 <= config.receiver_senders or config.receiver_invoices < 50:
+    if (
+        config.receiver_senders < 1
+        or config.receiver_posts // 5 <= config.receiver_senders
+        or config.receiver_invoices < 50
+    ):
         problems.append("receiver phase: need senders >= 1, posts > 5 × senders and at least 50 invoices")
     if config.only and config.only not in PHASES:
         problems.append(f"--only: one of {', '.join(PHASES)}")

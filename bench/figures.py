@@ -22,15 +22,21 @@ def api_calls(org, since, until) -> dict:
     by_endpoint = Counter()
     for method, path, status in log.values_list("method", "path", "status_code"):
         by_endpoint[f"{method} {_endpoint(path)}" + (" → 429" if status == 429 else "")] += 1
-    durations = sorted(log.filter(method="PUT", path__icontains="/Invoices").exclude(status_code=429)
-                       .values_list("duration_ms", flat=True))
+    durations = sorted(
+        log.filter(method="PUT", path__icontains="/Invoices")
+        .exclude(status_code=429)
+        .values_list("duration_ms", flat=True)
+    )
     too_many = log.filter(status_code=429).count()
     total = log.count()
     budget = settings.XERO_REQUEST_BUDGET
     return {
-        "total": total, "counted": total - too_many, "too_many_requests": too_many,
+        "total": total,
+        "counted": total - too_many,
+        "too_many_requests": too_many,
         "longest_request": log.aggregate(longest=Max("target_length"))["longest"] or 0,
-        "over_budget": log.filter(target_length__gt=budget).count(), "request_budget": budget,
+        "over_budget": log.filter(target_length__gt=budget).count(),
+        "request_budget": budget,
         "answered_404": log.filter(status_code=404).count(),
         "by_endpoint": dict(sorted(by_endpoint.items())),
         "put_invoices_server_ms_median": statistics.median(durations) if durations else None,

@@ -52,7 +52,9 @@ def link_over_http(*, base_url: str, username: str, password: str, tenant_id: st
     browser = Browser(base_url)
     _sign_in(browser, username, password)
     status, authorize_url, _ = browser.post("/integrations/xero/link/", {})
-    _expect(status == 302 and "/identity/connect/authorize" in authorize_url, "LINK TO MY ACCOUNT", status, authorize_url)
+    _expect(
+        status == 302 and "/identity/connect/authorize" in authorize_url, "LINK TO MY ACCOUNT", status, authorize_url
+    )
     status, _, page = browser.get(authorize_url)
     _expect(status == 200 and tenant_id in page, "the sandbox's consent page", status, page[:300])
     status, callback_url, page = browser.post(authorize_url, {"decision": "allow", "organisations": [tenant_id]})
@@ -65,9 +67,14 @@ def _sign_in(browser: Browser, username: str, password: str) -> None:
     status, _, page = browser.get("/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     _expect(status == 200 and token, "the login page", status, page[:300])
-    status, landing, page = browser.post("/login/", {
-        "username": username, "password": password, "csrfmiddlewaretoken": token.group(1),
-    })
+    status, landing, page = browser.post(
+        "/login/",
+        {
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": token.group(1),
+        },
+    )
     _expect(status == 302, "signing in", status, page[:300])
 
 

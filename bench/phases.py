@@ -43,21 +43,37 @@ class Run:
     # --- linking -------------------------------------------------------------------------------
     def link(self) -> dict:
         started = timezone.now()
-        oauth_flow.link_over_http(base_url=f"http://127.0.0.1:{self.config.port}", username=workload.USERNAME,
-                                  password=self.password, tenant_id=str(self.org.tenant_id))
+        oauth_flow.link_over_http(
+            base_url=f"http://127.0.0.1:{self.config.port}",
+            username=workload.USERNAME,
+            password=self.password,
+            tenant_id=str(self.org.tenant_id),
+        )
         connection = XeroConnection.objects.current()
         if connection is None or connection.status != "active" or str(connection.tenant_id) != str(self.org.tenant_id):
-            raise BenchError(f"The OAuth flow ended without an active link to the NZ organisation:\n{self.web.log_tail()}")
+            raise BenchError(
+                f"The OAuth flow ended without an active link to the NZ organisation:\n{self.web.log_tail()}"
+            )
         if not connection.reference_data_loaded_at:
             raise BenchError(f"Linked, but the reference data did not load: {connection.last_error}")
-        return {"method": "OAuth flow over HTTP (sign in, LINK TO MY ACCOUNT, sandbox consent, callback)",
-                "started_at": started, "calls": figures.api_calls(self.org, started, timezone.now())}
+        return {
+            "method": "OAuth flow over HTTP (sign in, LINK TO MY ACCOUNT, sandbox consent, callback)",
+            "started_at": started,
+            "calls": figures.api_calls(self.org, started, timezone.now()),
+        }
 
     # --- what issuing costs ----------------------------------------------------------------------
     def issue_cost(self, accounts) -> dict:
         count = self.config.issues
-        pks = workload.drafts(label="C", accounts=accounts, count=2 * count, order="random",
-                              lines=self.config.lines_per_invoice, catalogue=self.catalogue, rng=self.rng)
+        pks = workload.drafts(
+            label="C",
+            accounts=accounts,
+            count=2 * count,
+            order="random",
+            lines=self.config.lines_per_invoice,
+            catalogue=self.catalogue,
+            rng=self.rng,
+        )
         cost = workload.issue_cost(on=pks[:count], off=pks[count:])
         on, off = cost["on"], cost["off"]
         cost["added_queries"] = on["queries_median"] - off["queries_median"]
@@ -66,28 +82,46 @@ class Run:
 
     # --- a sync phase ------------------------------------------------------------------------------
     def new_accounts(self, label: str, code_length: int = 0):
-        return workload.new_accounts(label=label, count=self.config.accounts, known_share=self.config.known_share,
-                                     org=self.org, rng=self.rng, code_length=code_length)
+        return workload.new_accounts(
+            label=label,
+            count=self.config.accounts,
+            known_share=self.config.known_share,
+            org=self.org,
+            rng=self.rng,
+            code_length=code_length,
+        )
 
-    def sync_phase(self, *, label: str, accounts, worker_env: dict, timeout: float, calls_since=None,
-                   drain: bool = True) -> dict:
+    def sync_phase(
+        self, *, label: str, accounts, worker_env: dict, timeout: float, calls_since=None, drain: bool = True
+    ) -> dict:
         phase_started = timezone.now()
         workers = Workers(self.config, {**self.env, **worker_env}).start()
         try:
             time.sleep(2)  # let the idle workers settle before reading their memory
             rss_idle = workers.rss()
-            pks = workload.drafts(label=label, accounts=accounts, count=self.config.invoices, order=self.config.order,
-                                  lines=self.config.lines_per_invoice, catalogue=self.catalogue, rng=self.rng)
+            pks = workload.drafts(
+                label=label,
+                accounts=accounts,
+                count=self.config.invoices,
+                order=self.config.order,
+                lines=self.config.lines_per_invoice,
+                catalogue=self.catalogue,
+                rng=self.rng,
+            )
             issue_seconds = workload.issue_all(pks, threads=self.config.issue_threads)
             self.autovacuum.now()
             record_ids = list(SyncRecord.objects.filter(state="waiting").values_list("pk", flat=True))
             queued = queue_depth(self.config.redis_url)
             issuing = {"issued": len(pks), "issue_seconds": round(issue_seconds, 1), "tasks_queued": queued["waiting"]}
-            return self._measure(workers, label, record_ids, timeout, rss_idle, calls_since or phase_started, issuing, drain)
+            return self._measure(
+                workers, label, record_ids, timeout, rss_idle, calls_since or phase_started, issuing, drain
+            )
         finally:
             workers.stop()
 
-    def _measure(self, workers: Workers, label: str, record_ids, timeout, rss_idle, calls_since, issuing, drain) -> dict:
+    def _measure(
+        self, workers: Workers, label: str, record_ids, timeout, rss_idle, calls_since, issuing, drain
+    ) -> dict:
         watch = self._watcher(workers)
         analyze_runs, cpu_before = self.autovacuum.runs, workers.cpu_seconds()
         released_at, released = timezone.now(), time.monotonic()
@@ -104,14 +138,21 @@ class Run:
         return {
             **issuing,
             "analyze_runs": self.autovacuum.runs - analyze_runs,
-            "records": len(record_ids), "states": states, "complete": complete, "queue_drained": drained,
+            "records": len(record_ids),
+            "states": states,
+            "complete": complete,
+            "queue_drained": drained,
             "seconds_to_settle": round(settled_seconds, 1),
             "api_calls": figures.api_calls(self.org, calls_since, timezone.now()),
             "pace": figures.pace(record_ids, self.org, released_at),
             "failures": figures.failures(record_ids),
             "worker_cpu": _cpu_figures(states, cpu_settled, cpu_drained),
-            "rss_mb": {"idle": rss_idle, "after": workers.rss(), "peak_main": round(workers.rss_peak["main"], 1),
-                       "peak_pool": round(workers.rss_peak["pool"], 1)},
+            "rss_mb": {
+                "idle": rss_idle,
+                "after": workers.rss(),
+                "peak_main": round(workers.rss_peak["main"], 1),
+                "peak_pool": round(workers.rss_peak["pool"], 1),
+            },
         }
 
     def _watcher(self, workers: Workers):
@@ -143,8 +184,12 @@ def exactly_once(org) -> dict:
     numbers = Document.objects.filter(organisation=org).values_list("number", flat=True)
     duplicates = len(numbers) - len(set(numbers))
     sent = set(SyncRecord.objects.filter(state="sent").values_list("invoice__number", flat=True))
-    return {"documents_in_sandbox": len(numbers), "duplicate_numbers": duplicates,
-            "sent_records": len(sent), "sent_but_missing_in_sandbox": len(sent - set(numbers))}
+    return {
+        "documents_in_sandbox": len(numbers),
+        "duplicate_numbers": duplicates,
+        "sent_records": len(sent),
+        "sent_but_missing_in_sandbox": len(sent - set(numbers)),
+    }
 
 
 UNPACED_WORKER_ENV = {"XERO_CALLS_PER_MINUTE": str(LIMITS_OFF["MINUTE_LIMIT"])}

@@ -4,6 +4,7 @@ Every process is started in a session of its own, so that stopping it (SIGTERM, 
 grace period) reaches its children too — gunicorn's workers, Celery's pool — and nothing else.
 """
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -37,12 +38,17 @@ class Service:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Service":
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            self.argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        # The child gets its own copy of the descriptor: ours can be closed as soon as it has started.
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         Service.started.append(self)
         return self
 
@@ -99,10 +105,8 @@ def stop_all() -> None:
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def wait_for_http(service: Service, url: str, timeout: float = 60.0) -> None:
@@ -190,8 +194,24 @@ def ensure_redis(redis_url: str, log_dir: str) -> Service | None:
     if parts.hostname not in ("127.0.0.1", "localhost") or not shutil.which("redis-server"):
         raise BenchError(f"Redis is not reachable at {redis_url}")
     print(f"Starting redis-server on port {parts.port or 6379} for this run")
-    service = Service("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(parts.port or 6379), "--save", "",
-                                "--appendonly", "no", "--dir", log_dir], dict(os.environ), log_dir).start()
+    service = Service(
+        "redis",
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(parts.port or 6379),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            log_dir,
+        ],
+        dict(os.environ),
+        log_dir,
+    ).start()
     wait_for_redis(redis_url)
     return service
 
@@ -262,33 +282,68 @@ def _stat_fields(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def gunicorn(config, env: dict) -> Service:
-    argv = [str(BIN / "gunicorn"), "cocoonops_xero.wsgi:application", "--bind", f"127.0.0.1:{config.port}",
-            "--workers", str(config.web_workers), "--threads", str(config.web_threads), "--worker-class", "gthread",
-            "--timeout", "120", "--graceful-timeout", "10",
-            # Idle keep-alive connections stay open a minute, as behind Xero's load balancers; gunicorn's
-            # 2 s default makes the workers' pooled connections go stale between calls (ProtocolError).
-            "--keep-alive", "60"]
+    argv = [
+        str(BIN / "gunicorn"),
+        "cocoonops_xero.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{config.port}",
+        "--workers",
+        str(config.web_workers),
+        "--threads",
+        str(config.web_threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        # Idle keep-alive connections stay open a minute, as behind Xero's load balancers; gunicorn's
+        # 2 s default makes the workers' pooled connections go stale between calls (ProtocolError).
+        "--keep-alive",
+        "60",
+    ]
     return Service("web", argv, env, config.run_dir).start()
 
 
 def celery_worker(index: int, config, env: dict, hold_queue: str) -> Service:
     """A worker that listens only to the hold queue until told to consume the real one."""
-    argv = [str(BIN / "celery"), "-A", "cocoonops_xero", "worker", f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}", "-n", f"bench{index}@%h",
-            "-Q", hold_queue, f"--concurrency={config.concurrency}"]
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "cocoonops_xero",
+        "worker",
+        f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
+        "-n",
+        f"bench{index}@%h",
+        "-Q",
+        hold_queue,
+        f"--concurrency={config.concurrency}",
+    ]
     return Service(f"worker{index}", argv, env, config.run_dir).start()
 
 
 def celery_beat(config, env: dict) -> Service:
-    argv = [str(BIN / "celery"), "-A", "cocoonops_xero", "beat", "--loglevel=WARNING",
-            "-s", str(Path(config.run_dir) / "celerybeat-schedule"), "--pidfile", str(Path(config.run_dir) / "beat.pid")]
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "cocoonops_xero",
+        "beat",
+        "--loglevel=WARNING",
+        "-s",
+        str(Path(config.run_dir) / "celerybeat-schedule"),
+        "--pidfile",
+        str(Path(config.run_dir) / "beat.pid"),
+    ]
     return Service("beat", argv, env, config.run_dir).start()
 
 
 def manage(env: dict, *args: str) -> None:
-    answer = subprocess.run([str(BIN / "python"), "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    answer = subprocess.run(
+        [str(BIN / "python"), "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     if answer.returncode:
         raise BenchError(f"manage.py {' '.join(args)} failed:\n{answer.stdout[-2000:]}{answer.stderr[-3000:]}")

@@ -11,8 +11,8 @@
    counted from when it was due — and then as fast as they are answered (the ceiling). Events name the
    paid invoices round-robin with distinct moments, so every event is new (none dropped as a duplicate)
    and any 50 consecutive events name 50 different documents: the worst case for the bulk reads.
-4. The workers are released; the bench waits until no event waits, then counts the sandbox's read calls (GET /Invoices) since
-   the first POST against the events applied.
+4. The workers are released; the bench waits until no event waits, then counts the sandbox's read calls
+   (GET /Invoices) since the first POST against the events applied.
 """
 
 import base64
@@ -30,8 +30,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.xero.outbound import sending
 from integrations.xero.models import SyncRecord, WebhookEvent, WebhookRejection
+from integrations.xero.outbound import sending
 from xero_sandbox.models import Document, RequestLog
 
 from . import figures, processes, workload
@@ -50,6 +50,8 @@ def calls_per_100_goal() -> float:
     room = settings.XERO_REQUEST_BUDGET - len(INVOICES_PATH) - len("?IDs=")
     ids_per_call = 1 + (room - 36) // (36 + 3)
     return 100 / ids_per_call
+
+
 SIZES = (1, 50)
 CONN_MAX_AGE = 300
 WARM_UP_PER_SENDER = 2
@@ -71,40 +73,60 @@ def run(bench, config) -> dict:
         settled = _wait_until_processed(timeout=config.receiver_timeout, watch=workers.check_alive)
     finally:
         workers.stop()
-    return {"invoices": len(invoice_ids), "senders": config.receiver_senders, "latency": latency,
-            "processing": _processing(bench.org, started, settled)}
+    return {
+        "invoices": len(invoice_ids),
+        "senders": config.receiver_senders,
+        "latency": latency,
+        "processing": _processing(bench.org, started, settled),
+    }
 
 
 def goals(receiver: dict) -> list[dict]:
     rows = []
     for size in SIZES:
         measured = receiver["latency"][f"{size}_event"]
-        rows.append({"figure": f"Receiver latency, signed {size}-event payloads, {receiver['senders']} concurrent senders "
-                               f"at {measured['rate_asked']:g} POSTs/s in all (median; p99 over {measured['requests']} POSTs)",
-                     "measured": f"{measured['median_ms']} ms; {measured['p99_ms']} ms"
-                                 + (f" ({measured['errors']} not 200)" if measured["errors"] else ""),
-                     "goal": f"p99 < {P99_GOAL_MS} ms", "met": measured["p99_ms"] < P99_GOAL_MS and not measured["errors"]})
+        rows.append(
+            {
+                "figure": f"Receiver latency, signed {size}-event payloads, {receiver['senders']} concurrent senders "
+                f"at {measured['rate_asked']:g} POSTs/s in all (median; p99 over {measured['requests']} POSTs)",
+                "measured": f"{measured['median_ms']} ms; {measured['p99_ms']} ms"
+                + (f" ({measured['errors']} not 200)" if measured["errors"] else ""),
+                "goal": f"p99 < {P99_GOAL_MS} ms",
+                "met": measured["p99_ms"] < P99_GOAL_MS and not measured["errors"],
+            }
+        )
     processing = receiver["processing"]
     per_100 = processing["calls_per_100_applied"]
-    rows.append({"figure": f"Xero calls per 100 webhook events applied ({processing['applied']} applied, "
-                           f"{processing['read_calls']} read calls)",
-                 "measured": f"{per_100}", "goal": f"≤ {calls_per_100_goal():.2f}",
-                 "met": per_100 is not None and per_100 <= calls_per_100_goal() and processing["all_processed"]})
+    rows.append(
+        {
+            "figure": f"Xero calls per 100 webhook events applied ({processing['applied']} applied, "
+            f"{processing['read_calls']} read calls)",
+            "measured": f"{per_100}",
+            "goal": f"≤ {calls_per_100_goal():.2f}",
+            "met": per_100 is not None and per_100 <= calls_per_100_goal() and processing["all_processed"],
+        }
+    )
     return rows
 
 
 def markdown(receiver: dict) -> list[str]:
-    lines = ["## Webhook receiver", "",
-             f"- {receiver['invoices']} invoices sent and paid in the sandbox; {receiver['senders']} concurrent senders "
-             "(threads in the bench process, each with a keep-alive connection) POSTing pre-signed bodies, first at a "
-             "set rate (latency counted from when each POST was due), then as fast as answered (the ceiling: there, "
-             "latency is senders ÷ throughput). The Celery workers were held meanwhile (see Processing).",
-             "",
-             "| Payload | Rate asked (POSTs/s) | POSTs | Events | POSTs/s done | median ms | p90 ms | p99 ms | max ms | not 200 |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Webhook receiver",
+        "",
+        f"- {receiver['invoices']} invoices sent and paid in the sandbox; {receiver['senders']} concurrent senders "
+        "(threads in the bench process, each with a keep-alive connection) POSTing pre-signed bodies, first at a "
+        "set rate (latency counted from when each POST was due), then as fast as answered (the ceiling: there, "
+        "latency is senders ÷ throughput). The Celery workers were held meanwhile (see Processing).",
+        "",
+        "| Payload | Rate asked (POSTs/s) | POSTs | Events | POSTs/s done "
+        "| median ms | p90 ms | p99 ms | max ms | not 200 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for key, f in receiver["latency"].items():
-        lines.append(f"| {key.replace('_', ' ')} | {f['rate_asked']} | {f['requests']} | {f['events']} | {f['per_second']} | "
-                     f"{f['median_ms']} | {f['p90_ms']} | {f['p99_ms']} | {f['max_ms']} | {f['errors']} |")
+        lines.append(
+            f"| {key.replace('_', ' ')} | {f['rate_asked']} | {f['requests']} | {f['events']} | {f['per_second']} | "
+            f"{f['median_ms']} | {f['p90_ms']} | {f['p99_ms']} | {f['max_ms']} | {f['errors']} |"
+        )
     processing = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in receiver["processing"].items())
     lines += ["", f"- Processing (Celery workers, released once the POSTs were done): {processing}.", ""]
     return lines
@@ -122,13 +144,22 @@ def _serve_with_persistent_connections(bench, config) -> None:
 # --- The documents the events are about ----------------------------------------------------------
 def _sent_and_paid(bench, config) -> list[str]:
     accounts = bench.new_accounts("W")
-    pks = workload.drafts(label="W", accounts=accounts, count=config.receiver_invoices, order="round-robin",
-                          lines=1, catalogue=bench.catalogue, rng=bench.rng)
+    pks = workload.drafts(
+        label="W",
+        accounts=accounts,
+        count=config.receiver_invoices,
+        order="round-robin",
+        lines=1,
+        catalogue=bench.catalogue,
+        rng=bench.rng,
+    )
     workload.issue_all(pks, threads=config.issue_threads)
     settings.XERO_CALLS_PER_MINUTE = LIMITS_OFF["MINUTE_LIMIT"]  # this process's pace: the sandbox's limits are off
-    while sending.push_round():
+    while sending.sync_round_push():
         pass
-    xero_ids = [str(i) for i in SyncRecord.objects.filter(invoice_id__in=pks, state="sent").values_list("xero_id", flat=True)]
+    xero_ids = [
+        str(i) for i in SyncRecord.objects.filter(invoice_id__in=pks, state="sent").values_list("xero_id", flat=True)
+    ]
     if len(xero_ids) != len(pks):
         raise BenchError(f"Only {len(xero_ids)} of {len(pks)} invoices reached the sandbox before the receiver phase.")
     Document.objects.filter(document_id__in=xero_ids).update(
@@ -145,10 +176,19 @@ def _measure_latency(config, tenant_id, invoice_ids) -> dict:
         rate = config.receiver_rate / (1 if size == 1 else 5)
         paced_posts = config.receiver_posts // (1 if size == 1 else 5)
         latency[f"{size}_event"] = _senders(
-            config, _bodies(config, tenant_id, invoice_ids, size=size, count=paced_posts, moments=moments), size=size, rate=rate)
+            config,
+            _bodies(config, tenant_id, invoice_ids, size=size, count=paced_posts, moments=moments),
+            size=size,
+            rate=rate,
+        )
         latency[f"{size}_event_saturated"] = _senders(
-            config, _bodies(config, tenant_id, invoice_ids, size=size, count=paced_posts // 3, moments=moments), size=size, rate=None)
+            config,
+            _bodies(config, tenant_id, invoice_ids, size=size, count=paced_posts // 3, moments=moments),
+            size=size,
+            rate=None,
+        )
     return latency
+
 
 class _Moments:
     """Distinct event moments, a millisecond apart, shared by all senders."""
@@ -196,17 +236,34 @@ def _senders(config, bodies: list[tuple[bytes, str]], *, size: int, rate: float 
 
 def _bodies(config, tenant_id, invoice_ids, *, size: int, count: int, moments: "_Moments") -> list[tuple[bytes, str]]:
     key = config.secrets["XERO_WEBHOOK_KEY"]
-    return [_signed(_payload(tenant_id, invoice_ids, start=i * size, size=size, moments=moments), key)
-            for i in range(count + WARM_UP_PER_SENDER * config.receiver_senders)]
+    return [
+        _signed(_payload(tenant_id, invoice_ids, start=i * size, size=size, moments=moments), key)
+        for i in range(count + WARM_UP_PER_SENDER * config.receiver_senders)
+    ]
 
 
 def _payload(tenant_id, invoice_ids, *, start: int, size: int, moments: _Moments) -> bytes:
-    events = [{"resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{invoice_ids[(start + i) % len(invoice_ids)]}",
-               "resourceId": invoice_ids[(start + i) % len(invoice_ids)], "eventDateUtc": moments.take(),
-               "eventType": "UPDATE", "eventCategory": "INVOICE", "tenantId": str(tenant_id), "tenantType": "ORGANISATION"}
-              for i in range(size)]
-    return json.dumps({"events": events, "firstEventSequence": start + 1, "lastEventSequence": start + size,
-                       "entropy": uuid.uuid4().hex[:20].upper()}, separators=(",", ":")).encode()
+    events = [
+        {
+            "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{invoice_ids[(start + i) % len(invoice_ids)]}",
+            "resourceId": invoice_ids[(start + i) % len(invoice_ids)],
+            "eventDateUtc": moments.take(),
+            "eventType": "UPDATE",
+            "eventCategory": "INVOICE",
+            "tenantId": str(tenant_id),
+            "tenantType": "ORGANISATION",
+        }
+        for i in range(size)
+    ]
+    return json.dumps(
+        {
+            "events": events,
+            "firstEventSequence": start + 1,
+            "lastEventSequence": start + size,
+            "entropy": uuid.uuid4().hex[:20].upper(),
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def _signed(body: bytes, key: str) -> tuple[bytes, str]:
@@ -223,11 +280,18 @@ def _latency(timings: list[float], errors: list, seconds: float, rate: float | N
     def percentile(p):
         return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
 
-    return {"rate_asked": rate or "as fast as answered", "requests": len(ordered), "events": len(ordered) * size,
-            "seconds": round(seconds, 1),
-            "per_second": round(len(ordered) / seconds), "median_ms": round(statistics.median(ordered), 1),
-            "p90_ms": percentile(0.90), "p99_ms": percentile(0.99), "max_ms": round(ordered[-1], 1),
-            "errors": len(errors)}
+    return {
+        "rate_asked": rate or "as fast as answered",
+        "requests": len(ordered),
+        "events": len(ordered) * size,
+        "seconds": round(seconds, 1),
+        "per_second": round(len(ordered) / seconds),
+        "median_ms": round(statistics.median(ordered), 1),
+        "p90_ms": percentile(0.90),
+        "p99_ms": percentile(0.99),
+        "max_ms": round(ordered[-1], 1),
+        "errors": len(errors),
+    }
 
 
 # --- Processing ---------------------------------------------------------------------------------
@@ -242,9 +306,17 @@ def _wait_until_processed(*, timeout: float, watch) -> bool:
 
 
 def _processing(org, since, settled: bool) -> dict:
-    counts = {state: WebhookEvent.objects.filter(state=state).count() for state in ("applied", "ignored", "pending", "processing")}
+    counts = {
+        state: WebhookEvent.objects.filter(state=state).count()
+        for state in ("applied", "ignored", "pending", "processing")
+    }
     reads = RequestLog.objects.filter(organisation=org, at__gte=since, method="GET").count()
     calls = figures.api_calls(org, since, timezone.now())
-    return {"all_processed": settled, **counts, "rejected": WebhookRejection.objects.count(), "read_calls": reads,
-            "calls_per_100_applied": round(100 * reads / counts["applied"], 2) if counts["applied"] else None,
-            "calls_by_endpoint": calls["by_endpoint"]}
+    return {
+        "all_processed": settled,
+        **counts,
+        "rejected": WebhookRejection.objects.count(),
+        "read_calls": reads,
+        "calls_per_100_applied": round(100 * reads / counts["applied"], 2) if counts["applied"] else None,
+        "calls_by_endpoint": calls["by_endpoint"],
+    }

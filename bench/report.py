@@ -2,9 +2,8 @@
 
 import json
 import math
-from pathlib import Path
-
 import urllib.parse
+from pathlib import Path
 
 from .config import RESULTS_DIR
 
@@ -43,50 +42,93 @@ def goals(results: dict) -> list[dict]:
 def _sync_goals(results: dict) -> list[dict]:
     rows = []
     unpaced, paced, cost = results["unpaced"], results.get("paced"), results["issue_cost"]
-    for name, phase, accounts in (("paced, link included", paced, results["settings"]["accounts"]),
-                                  ("unpaced", unpaced, results["settings"]["accounts"])):
+    for name, phase, accounts in (
+        ("paced, link included", paced, results["settings"]["accounts"]),
+        ("unpaced", unpaced, results["settings"]["accounts"]),
+    ):
         if phase:
             calls = phase["api_calls"]
             bound = call_bound(phase["records"], accounts, SHORT_CODE_LENGTH, calls["request_budget"])
-            rows.append(_row(f"API calls, {name} ({phase['records']} invoices, {accounts} new accounts)",
-                             f"{calls['counted']} (+{calls['too_many_requests']}× 429)", f"≤ {bound}",
-                             calls["counted"] <= bound and phase["complete"]))
+            rows.append(
+                _row(
+                    f"API calls, {name} ({phase['records']} invoices, {accounts} new accounts)",
+                    f"{calls['counted']} (+{calls['too_many_requests']}× 429)",
+                    f"≤ {bound}",
+                    calls["counted"] <= bound and phase["complete"],
+                )
+            )
     for length, phase in results.get("code_lengths", {}).items():
         calls, accounts = phase["api_calls"], results["settings"]["accounts"]
         bound = call_bound(phase["records"], accounts, int(length), calls["request_budget"])
-        rows.append(_row(f"API calls, codes of {length} characters ({phase['records']} invoices, {accounts} new accounts); "
-                         "longest request; 404s",
-                         f"{calls['counted']} (+{calls['too_many_requests']}× 429); {calls['longest_request']} characters; "
-                         f"{calls['answered_404']}",
-                         f"≤ {bound}; ≤ {calls['request_budget']}; 0",
-                         calls["counted"] <= bound and calls["over_budget"] == 0 and calls["answered_404"] == 0
-                         and phase["complete"]))
+        rows.append(
+            _row(
+                f"API calls, codes of {length} characters ({phase['records']} invoices, {accounts} new accounts); "
+                "longest request; 404s",
+                f"{calls['counted']} (+{calls['too_many_requests']}× 429); {calls['longest_request']} characters; "
+                f"{calls['answered_404']}",
+                f"≤ {bound}; ≤ {calls['request_budget']}; 0",
+                calls["counted"] <= bound
+                and calls["over_budget"] == 0
+                and calls["answered_404"] == 0
+                and phase["complete"],
+            )
+        )
     if paced:
         pace = paced["pace"]
         per_minute = pace.get("steady_per_minute")
         unpaced_pace = unpaced["pace"].get("steady_per_minute")
-        rows.append(_row("Pace, 60 calls/min enforced: invoices/min in the steady part",
-                         f"{per_minute} ({_percent(per_minute)} of {PACE_CEILING:,}; limits off on this machine: "
-                         f"{unpaced_pace})", f"≥ {int(0.95 * PACE_CEILING):,}",
-                         per_minute is not None and per_minute >= 0.95 * PACE_CEILING and paced["complete"]))
-        rows.append(_row("429s in the steady part (in the whole paced phase)",
-                         f"{pace.get('steady_429s')} ({paced['api_calls']['too_many_requests']})", "0",
-                         pace.get("steady_429s") == 0))
+        rows.append(
+            _row(
+                "Pace, 60 calls/min enforced: invoices/min in the steady part",
+                f"{per_minute} ({_percent(per_minute)} of {PACE_CEILING:,}; limits off on this machine: "
+                f"{unpaced_pace})",
+                f"≥ {int(0.95 * PACE_CEILING):,}",
+                per_minute is not None and per_minute >= 0.95 * PACE_CEILING and paced["complete"],
+            )
+        )
+        rows.append(
+            _row(
+                "429s in the steady part (in the whole paced phase)",
+                f"{pace.get('steady_429s')} ({paced['api_calls']['too_many_requests']})",
+                "0",
+                pace.get("steady_429s") == 0,
+            )
+        )
     cpu = unpaced["worker_cpu"]
-    rows.append(_row("Worker CPU per invoice pushed, limits off (until the queue is empty; until all settled)",
-                     f"{cpu['ms_per_invoice_until_queue_empty']} ms ({cpu['ms_per_invoice_until_all_settled']} ms)", "< 5 ms",
-                     cpu["ms_per_invoice_until_queue_empty"] is not None and cpu["ms_per_invoice_until_queue_empty"] < 5))
-    rows.append(_row("Queries the add-on adds to an issue (median, on − billing alone)",
-                     f"{cost['added_queries']:+g} ({cost['on']['queries_median']:g} vs {cost['off']['queries_median']:g})",
-                     "≤ 3", cost["added_queries"] <= 3))
-    rows.append(_row(f"Time the add-on adds to an issue (median over {cost['on']['issues']}, on − billing alone)",
-                     f"{cost['added_ms_median']:+} ms ({cost['on']['ms_median']} vs {cost['off']['ms_median']} ms)",
-                     "≤ 5 ms", cost["added_ms_median"] <= 5))
+    rows.append(
+        _row(
+            "Worker CPU per invoice pushed, limits off (until the queue is empty; until all settled)",
+            f"{cpu['ms_per_invoice_until_queue_empty']} ms ({cpu['ms_per_invoice_until_all_settled']} ms)",
+            "< 5 ms",
+            cpu["ms_per_invoice_until_queue_empty"] is not None and cpu["ms_per_invoice_until_queue_empty"] < 5,
+        )
+    )
+    rows.append(
+        _row(
+            "Queries the add-on adds to an issue (median, on − billing alone)",
+            f"{cost['added_queries']:+g} ({cost['on']['queries_median']:g} vs {cost['off']['queries_median']:g})",
+            "≤ 3",
+            cost["added_queries"] <= 3,
+        )
+    )
+    rows.append(
+        _row(
+            f"Time the add-on adds to an issue (median over {cost['on']['issues']}, on − billing alone)",
+            f"{cost['added_ms_median']:+} ms ({cost['on']['ms_median']} vs {cost['off']['ms_median']} ms)",
+            "≤ 5 ms",
+            cost["added_ms_median"] <= 5,
+        )
+    )
     rss = unpaced["rss_mb"]
     idle_main, idle_pool = max(rss["idle"]["main_mb"]), max(rss["idle"]["pool_mb"])
-    rows.append(_row(f"Worker RSS, idle → peak through {unpaced['records']} invoices (largest main; largest pool process)",
-                     f"{idle_main:.0f} → {rss['peak_main']:.0f} MB; {idle_pool:.0f} → {rss['peak_pool']:.0f} MB",
-                     "< 200 MB", max(rss["peak_main"], rss["peak_pool"]) < 200))
+    rows.append(
+        _row(
+            f"Worker RSS, idle → peak through {unpaced['records']} invoices (largest main; largest pool process)",
+            f"{idle_main:.0f} → {rss['peak_main']:.0f} MB; {idle_pool:.0f} → {rss['peak_pool']:.0f} MB",
+            "< 200 MB",
+            max(rss["peak_main"], rss["peak_pool"]) < 200,
+        )
+    )
     return rows
 
 
@@ -119,7 +161,8 @@ def markdown(results: dict) -> str:
     out = [
         f"# Xero {'sync ' if 'unpaced' in results else ''}benchmark — {results['mode']} run",
         "",
-        f"Run {results['started_at']}, {results['duration_seconds']} s in all, with `{results.get('command', 'make bench')}`. "
+        f"Run {results['started_at']}, {results['duration_seconds']} s in all, "
+        f"with `{results.get('command', 'make bench')}`. "
         f"Code: {m['git_commit']}"
         f"{' plus uncommitted changes' if m['working_tree_changed'] else ''}.",
         f"Machine: {m['cpus']} CPUs ({m['arch']}, {m['cpu_model']}), {m['memory_gb']} GB; "
@@ -131,15 +174,27 @@ def markdown(results: dict) -> str:
         f"({s['known_share']:.0%} already Xero contacts), {s['lines_per_invoice']} lines each, accounts picked "
         f"{s['order']}; {s['web']}; {s['celery']}.",
         "",
-        *(["**Quick run**: a few hundred invoices, under a minute of sync: the pace is not measured against a "
-            "full minute's budget, and fixed costs weigh more per invoice. Use the full run's figures.", ""]
-          if results["mode"] == "quick" else []),
+        *(
+            [
+                "**Quick run**: a few hundred invoices, under a minute of sync: the pace is not measured against a "
+                "full minute's budget, and fixed costs weigh more per invoice. Use the full run's figures.",
+                "",
+            ]
+            if results["mode"] == "quick"
+            else []
+        ),
         "| Figure | Measured | Goal | Met |",
         "|---|---|---|---|",
-        *[f"| {r['figure']} | {r['measured']} | {r['goal']} | {'yes' if r['met'] else '**no**'} |" for r in results["goals"]],
+        *[
+            f"| {r['figure']} | {r['measured']} | {r['goal']} | {'yes' if r['met'] else '**no**'} |"
+            for r in results["goals"]
+        ],
         "",
     ]
-    for title, key in (("Sync paced (60 calls a minute, real minute)", "paced"), ("Sync with the sandbox's limits off", "unpaced")):
+    for title, key in (
+        ("Sync paced (60 calls a minute, real minute)", "paced"),
+        ("Sync with the sandbox's limits off", "unpaced"),
+    ):
         if results.get(key):
             out += _phase_section(title, results[key])
     for length, phase in results.get("code_lengths", {}).items():
@@ -151,19 +206,31 @@ def markdown(results: dict) -> str:
         from . import receiver
 
         out += receiver.markdown(results["receiver"])
-    out += ["## How it was measured", "", *HOW, "", "## All settings", "", "```json",
-            json.dumps(s, indent=2, default=str), "```", ""]
+    out += [
+        "## How it was measured",
+        "",
+        *HOW,
+        "",
+        "## All settings",
+        "",
+        "```json",
+        json.dumps(s, indent=2, default=str),
+        "```",
+        "",
+    ]
     return "\n".join(out)
 
 
 def _phase_section(title: str, phase: dict) -> list[str]:
     calls, pace, cpu, rss = phase["api_calls"], phase["pace"], phase["worker_cpu"], phase["rss_mb"]
     return [
-        f"## {title}", "",
+        f"## {title}",
+        "",
         f"- {phase['issued']} invoices issued in {phase['issue_seconds']} s while the workers were held "
         f"({phase['tasks_queued']} tasks queued); {phase['records']} records to send; "
         f"{'all settled' if phase['complete'] else '**not all settled before the timeout**'} "
-        f"{phase['seconds_to_settle']} s after release; states {phase['states']}; queue emptied: {phase['queue_drained']}.",
+        f"{phase['seconds_to_settle']} s after release; states {phase['states']}; "
+        f"queue emptied: {phase['queue_drained']}.",
         f"- API calls: {calls['counted']} counted, {calls['too_many_requests']} answered 429; by endpoint: "
         + ", ".join(f"{k} {v}" for k, v in calls["by_endpoint"].items())
         + f"; median server time of a PUT /Invoices: {calls['put_invoices_server_ms_median']} ms; longest request "
@@ -171,7 +238,8 @@ def _phase_section(title: str, phase: dict) -> list[str]:
         f"{calls.get('over_budget')} over it, {calls.get('answered_404')} answered 404.",
         f"- Pace: {_kv(pace)}.",
         f"- Worker CPU: {_kv(cpu)}.",
-        f"- Worker RSS (MB): idle {rss['idle']}, after {rss['after']}, peak main {rss['peak_main']}, peak pool {rss['peak_pool']}.",
+        f"- Worker RSS (MB): idle {rss['idle']}, after {rss['after']}, "
+        f"peak main {rss['peak_main']}, peak pool {rss['peak_pool']}.",
         f"- Failures: {phase['failures']['count']}" + "".join(f"\n  - {m}" for m in phase["failures"]["messages"]),
         "",
     ]
@@ -179,10 +247,15 @@ def _phase_section(title: str, phase: dict) -> list[str]:
 
 def _issue_section(cost: dict) -> list[str]:
     return [
-        "## What issuing costs", "",
-        "| Issue | Issues | Queries (median) | ms median | ms p90 |", "|---|---|---|---|---|",
-        *[f"| {SIDES[side]} | {cost[side]['issues']} | {cost[side]['queries_median']:g} | {cost[side]['ms_median']} | {cost[side]['ms_p90']} |"
-          for side in ("on", "off")],
+        "## What issuing costs",
+        "",
+        "| Issue | Issues | Queries (median) | ms median | ms p90 |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {SIDES[side]} | {cost[side]['issues']} | {cost[side]['queries_median']:g} "
+            f"| {cost[side]['ms_median']} | {cost[side]['ms_p90']} |"
+            for side in ("on", "off")
+        ],
         "",
         f"Statements only with the add-on: {cost['added_queries_sql']['only_on'] or 'none'}; "
         f"only with billing alone: {cost['added_queries_sql']['only_off'] or 'none'} (statements compared without "

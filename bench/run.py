@@ -44,8 +44,12 @@ def _exit_on_signal(signum, frame):
 
 def run(config) -> dict:
     started = time.time()
-    print(f"bench: {'quick' if config.quick else 'full'} run{f' of the {config.only} phase only' if config.only else ''}, "
-          f"N={config.invoices} invoices over A={config.accounts} accounts per sync phase; logs in {config.run_dir}", flush=True)
+    print(
+        f"bench: {'quick' if config.quick else 'full'} run"
+        f"{f' of the {config.only} phase only' if config.only else ''}, "
+        f"N={config.invoices} invoices over A={config.accounts} accounts per sync phase; logs in {config.run_dir}",
+        flush=True,
+    )
     _prepare_services(config)
     os.environ.update(bench_config.base_env(config))
     import django
@@ -55,8 +59,13 @@ def run(config) -> dict:
 
     workers.purge(config.redis_url)
     bench = phases.Run(config)
-    results = {"mode": _mode(config), "command": _command(), "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-               "machine": machine.describe(config), "settings": _settings(config)}
+    results = {
+        "mode": _mode(config),
+        "command": _command(),
+        "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine.describe(config),
+        "settings": _settings(config),
+    }
 
     if config.only == "receiver":
         return _receiver_only(config, bench, results, started)
@@ -65,9 +74,14 @@ def run(config) -> dict:
     results["link"] = bench.link()
     if not config.skip_paced:
         _step("sync paced: the sandbox enforcing 60 calls a minute")
-        results["paced"] = bench.sync_phase(label="P", accounts=bench.new_accounts("P"), worker_env=phases.PACED_WORKER_ENV,
-                                            timeout=config.paced_timeout, calls_since=results["link"]["started_at"],
-                                            drain=False)
+        results["paced"] = bench.sync_phase(
+            label="P",
+            accounts=bench.new_accounts("P"),
+            worker_env=phases.PACED_WORKER_ENV,
+            timeout=config.paced_timeout,
+            calls_since=results["link"]["started_at"],
+            drain=False,
+        )
 
     _step(f"issue cost: {config.issues} issues with the add-on on, {config.issues} with billing alone")
     unpaced_accounts = bench.new_accounts("U")
@@ -75,13 +89,17 @@ def run(config) -> dict:
 
     _step("sync with the sandbox's limits off (worker CPU and memory)")
     bench.serve(bench_config.LIMITS_OFF)
-    results["unpaced"] = bench.sync_phase(label="U", accounts=unpaced_accounts, worker_env=phases.UNPACED_WORKER_ENV,
-                                          timeout=config.fast_timeout)
+    results["unpaced"] = bench.sync_phase(
+        label="U", accounts=unpaced_accounts, worker_env=phases.UNPACED_WORKER_ENV, timeout=config.fast_timeout
+    )
     for length in config.code_length_list:
         _step(f"sync with billing account codes of {length} characters (limits off): calls within the length budget")
         results.setdefault("code_lengths", {})[str(length)] = bench.sync_phase(
-            label=f"L{length}", accounts=bench.new_accounts(f"L{length}", code_length=length),
-            worker_env=phases.UNPACED_WORKER_ENV, timeout=config.fast_timeout, drain=False,
+            label=f"L{length}",
+            accounts=bench.new_accounts(f"L{length}", code_length=length),
+            worker_env=phases.UNPACED_WORKER_ENV,
+            timeout=config.fast_timeout,
+            drain=False,
         )
     results["exactly_once"] = phases.exactly_once(bench.org)
     _step(f"webhook receiver: {config.receiver_senders} concurrent senders, then the events' processing")
@@ -128,13 +146,16 @@ def _prepare_services(config) -> None:
 
 
 def _settings(config) -> dict:
-    return {**config.public(), "sandbox_limits_unpaced": bench_config.LIMITS_OFF,
-            "sandbox_limits_paced": bench_config.LIMITS_ON,
-            "web": f"gunicorn gthread, {config.web_workers} workers × {config.web_threads} threads",
-            "celery": f"{config.workers} prefork workers × {config.concurrency} processes, plus beat",
-            "issuing": f"{config.issue_threads} threads in the bench process",
-            "app_pace_unpaced": "XERO_CALLS_PER_MINUTE raised to the sandbox's limit",
-            "app_pace_paced": "the application's defaults"}
+    return {
+        **config.public(),
+        "sandbox_limits_unpaced": bench_config.LIMITS_OFF,
+        "sandbox_limits_paced": bench_config.LIMITS_ON,
+        "web": f"gunicorn gthread, {config.web_workers} workers × {config.web_threads} threads",
+        "celery": f"{config.workers} prefork workers × {config.concurrency} processes, plus beat",
+        "issuing": f"{config.issue_threads} threads in the bench process",
+        "app_pace_unpaced": "XERO_CALLS_PER_MINUTE raised to the sandbox's limit",
+        "app_pace_paced": "the application's defaults",
+    }
 
 
 def _step(text: str) -> None:

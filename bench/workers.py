@@ -26,7 +26,9 @@ class Workers:
         self.rss_peak: dict[str, float] = {"main": 0.0, "pool": 0.0}
 
     def start(self) -> "Workers":
-        self.services = [processes.celery_worker(i, self.config, self.env, HOLD_QUEUE) for i in range(1, self.config.workers + 1)]
+        self.services = [
+            processes.celery_worker(i, self.config, self.env, HOLD_QUEUE) for i in range(1, self.config.workers + 1)
+        ]
         self.services.append(processes.celery_beat(self.config, self.env))
         self._wait_ready()
         return self
@@ -34,7 +36,9 @@ class Workers:
     def release(self) -> None:
         replies = current_app.control.add_consumer(APP_QUEUE, destination=self.names, reply=True, timeout=10)
         if len(replies) != len(self.names):
-            raise BenchError(f"Only {len(replies)} of {len(self.names)} workers agreed to consume {APP_QUEUE}: {replies}")
+            raise BenchError(
+                f"Only {len(replies)} of {len(self.names)} workers agreed to consume {APP_QUEUE}: {replies}"
+            )
 
     def stop(self) -> None:
         for service in self.services:
@@ -52,8 +56,10 @@ class Workers:
         """Resident memory in MB: each worker's main process, and its pool processes."""
         mains = [service.pid for service in self._workers()]
         pools = [pid for pid in self._worker_pids() if pid not in mains]
-        return {"main_mb": [round(processes.rss_mb(pid), 1) for pid in mains],
-                "pool_mb": [round(processes.rss_mb(pid), 1) for pid in pools]}
+        return {
+            "main_mb": [round(processes.rss_mb(pid), 1) for pid in mains],
+            "pool_mb": [round(processes.rss_mb(pid), 1) for pid in pools],
+        }
 
     def sample(self) -> None:
         """One look at the processes: still alive, and their memory's peak so far."""
@@ -79,7 +85,9 @@ class Workers:
             if answered >= set(self.names) and pools_up:
                 return
         logs = "\n".join(service.log_tail(10) for service in self.services)
-        raise BenchError(f"Celery workers did not come up within {timeout:.0f}s (answered: {sorted(answered)}):\n{logs}")
+        raise BenchError(
+            f"Celery workers did not come up within {timeout:.0f}s (answered: {sorted(answered)}):\n{logs}"
+        )
 
 
 def queue_depth(redis_url: str) -> dict:
@@ -107,7 +115,12 @@ def wait_until_drained(redis_url: str, *, timeout: float, watch, label: str) -> 
 def purge(redis_url: str) -> int:
     """Forget Celery messages left in the bench's Redis database by an earlier, interrupted run."""
     client = redis.Redis.from_url(redis_url)
-    keys = [*client.scan_iter(match=f"{APP_QUEUE}*"), *client.scan_iter(match=f"{HOLD_QUEUE}*"), b"unacked", b"unacked_index"]
+    keys = [
+        *client.scan_iter(match=f"{APP_QUEUE}*"),
+        *client.scan_iter(match=f"{HOLD_QUEUE}*"),
+        b"unacked",
+        b"unacked_index",
+    ]
     return client.delete(*keys)
 
 

@@ -52,16 +52,24 @@ def catalogue() -> Catalogue:
         Rate.objects.create(label="Air freight", revenue_account_code="AIR|200"),
         Rate.objects.create(label="Warehousing", revenue_account_code="WH|260"),
     )
-    return Catalogue(rates=rates, tax_rate=TaxRate.objects.create(name="GST 15%", rate=Decimal("15"), accounting_code="OUTPUT2"))
+    return Catalogue(
+        rates=rates, tax_rate=TaxRate.objects.create(name="GST 15%", rate=Decimal("15"), accounting_code="OUTPUT2")
+    )
 
 
-def new_accounts(*, label: str, count: int, known_share: float, org: Organisation, rng: random.Random,
-                 code_length: int = 0) -> list[BillingAccount]:
+def new_accounts(
+    *, label: str, count: int, known_share: float, org: Organisation, rng: random.Random, code_length: int = 0
+) -> list[BillingAccount]:
     """`count` billing accounts none of which has sent anything yet; a share is already a Xero contact.
     `code_length`: codes of exactly that many characters (the unique part first, then filler)."""
     accounts = BillingAccount.objects.bulk_create(
-        BillingAccount(code=_code(f"B{label}{i:05d}", code_length), name=f"Bench {label} Customer {i:05d} Ltd", currency="NZD",
-                       email=f"accounts@b{label.lower()}{i:05d}.example", payment_terms_days=20)
+        BillingAccount(
+            code=_code(f"B{label}{i:05d}", code_length),
+            name=f"Bench {label} Customer {i:05d} Ltd",
+            currency="NZD",
+            email=f"accounts@b{label.lower()}{i:05d}.example",
+            payment_terms_days=20,
+        )
         for i in range(1, count + 1)
     )
     known = rng.sample(accounts, round(count * known_share))
@@ -80,8 +88,16 @@ def _code(unique: str, length: int) -> str:
     return (unique + "-" + "FREIGHTCUSTOMER" * 4)[:length]
 
 
-def drafts(*, label: str, accounts: list[BillingAccount], count: int, order: str, lines: int,
-           catalogue: Catalogue, rng: random.Random) -> list[int]:
+def drafts(
+    *,
+    label: str,
+    accounts: list[BillingAccount],
+    count: int,
+    order: str,
+    lines: int,
+    catalogue: Catalogue,
+    rng: random.Random,
+) -> list[int]:
     """Draft invoice ids in the order they will be issued."""
     chosen = [accounts[i % len(accounts)] if order == "round-robin" else rng.choice(accounts) for i in range(count)]
     invoices = Invoice.objects.bulk_create(
@@ -89,9 +105,15 @@ def drafts(*, label: str, accounts: list[BillingAccount], count: int, order: str
         for i, account in enumerate(chosen, start=1)
     )
     InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=invoice, position=position, rate=rng.choice(catalogue.rates), tax_rate=catalogue.tax_rate,
-                    description=f"Consignment {invoice.reference}, leg {position}",
-                    quantity=Decimal(rng.randint(1, 400)) / 4, unit_price=Decimal(rng.randint(500, 90000)) / 100)
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            rate=rng.choice(catalogue.rates),
+            tax_rate=catalogue.tax_rate,
+            description=f"Consignment {invoice.reference}, leg {position}",
+            quantity=Decimal(rng.randint(1, 400)) / 4,
+            unit_price=Decimal(rng.randint(500, 90000)) / 100,
+        )
         for invoice in invoices
         for position in range(1, lines + 1)
     )
@@ -132,12 +154,15 @@ def issue_cost(*, on: list[int], off: list[int]) -> dict:
     """Queries and milliseconds of `invoice_issue` with the Xero add-on on, and with billing alone
     (no listener on its issue signals, as if the add-on were not installed), alternately."""
     samples = {True: [], False: []}
-    for enabled_pk, alone_pk in zip(on, off):
+    for enabled_pk, alone_pk in zip(on, off, strict=True):
         samples[True].append(_one_issue(enabled_pk))
         with _billing_alone():
             samples[False].append(_one_issue(alone_pk))
-    return {"on": _summary(samples[True]), "off": _summary(samples[False]),
-            "added_queries_sql": _added_queries(samples[True][-1], samples[False][-1])}
+    return {
+        "on": _summary(samples[True]),
+        "off": _summary(samples[False]),
+        "added_queries_sql": _added_queries(samples[True][-1], samples[False][-1]),
+    }
 
 
 def _one_issue(pk: int) -> dict:
@@ -176,14 +201,16 @@ def _summary(samples: list[dict]) -> dict:
 def _added_queries(on: dict, off: dict) -> dict:
     """The statements one issue runs only with the add-on on, and only with billing alone (their shapes)."""
     on_shapes, off_shapes = [statement_shape(sql) for sql in on["sql"]], [statement_shape(sql) for sql in off["sql"]]
-    return {"only_on": [s for s in on_shapes if s not in off_shapes], "only_off": [s for s in off_shapes if s not in on_shapes]}
+    return {
+        "only_on": [s for s in on_shapes if s not in off_shapes],
+        "only_off": [s for s in off_shapes if s not in on_shapes],
+    }
 
 
 def statement_shape(sql: str) -> str:
     """A statement without its values, shortened: two issues' statements compare equal when alike."""
     shape = re.sub(r"\b\d+(\.\d+)?\b", "?", re.sub(r"'[^']*'", "?", sql))
     return " ".join(shape.split()[:10])
-
 
 
 class AutovacuumStandIn:

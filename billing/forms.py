@@ -14,8 +14,17 @@ class BillingAccountForm(forms.ModelForm):
     class Meta:
         model = BillingAccount
         fields = [
-            "code", "name", "email", "currency", "payment_terms_days",
-            "address_line1", "address_line2", "city", "region", "postal_code", "country",
+            "code",
+            "name",
+            "email",
+            "currency",
+            "payment_terms_days",
+            "address_line1",
+            "address_line2",
+            "city",
+            "region",
+            "postal_code",
+            "country",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -108,9 +117,7 @@ class InvoiceForm(forms.ModelForm):
 
 class InvoiceLineForm(forms.Form):
     rate = forms.ModelChoiceField(queryset=Rate.objects.all())
-    description = forms.CharField(
-        max_length=4000, required=False, help_text="Leave empty to use the rate's label."
-    )
+    description = forms.CharField(max_length=4000, required=False, help_text="Leave empty to use the rate's label.")
     quantity = forms.DecimalField(**FOUR_PLACES, min_value=Decimal("0.0001"))
     unit_price = forms.DecimalField(**FOUR_PLACES)
     tax_rate = forms.ModelChoiceField(queryset=TaxRate.objects.all())
@@ -128,10 +135,7 @@ class InvoiceLineForm(forms.Form):
 
 class BaseLineFormSet(forms.BaseFormSet):
     def kept_forms(self) -> list[InvoiceLineForm]:
-        return [
-            form for form in self.forms
-            if form.has_changed() and not self._should_delete_form(form)
-        ]
+        return [form for form in self.forms if form.has_changed() and not self._should_delete_form(form)]
 
     def clean(self):
         super().clean()
@@ -139,9 +143,7 @@ class BaseLineFormSet(forms.BaseFormSet):
             raise forms.ValidationError("Add at least one line.")
 
 
-InvoiceLineFormSet = forms.formset_factory(
-    InvoiceLineForm, formset=BaseLineFormSet, extra=2, can_delete=True
-)
+InvoiceLineFormSet = forms.formset_factory(InvoiceLineForm, formset=BaseLineFormSet, extra=2, can_delete=True)
 
 
 def line_initial(invoice: Invoice) -> list[dict]:

@@ -52,10 +52,11 @@ class BillingAccount(models.Model):
     class Meta:
         ordering = ["name", "code"]
         constraints = [
-            models.CheckConstraint(condition=~Q(code=""),
+            models.CheckConstraint(
+                condition=~Q(code=""),
                 name="billing_account_code_not_blank",
                 violation_error_message="Enter a billing account code.",
-),
+            ),
             models.CheckConstraint(
                 condition=Q(payment_terms_days__lte=365), name="billing_account_terms_at_most_a_year"
             ),
@@ -79,9 +80,7 @@ class Rate(models.Model):
         OTHER = "other", "Other"
 
     label = models.CharField(max_length=100)
-    cost_account_code = models.CharField(
-        max_length=50, blank=True, validators=[validate_account_code]
-    )
+    cost_account_code = models.CharField(max_length=50, blank=True, validators=[validate_account_code])
     revenue_account_code = models.CharField(
         max_length=50,
         blank=True,
@@ -126,9 +125,7 @@ class Rate(models.Model):
         # different codes that post to the same account once their prefixes are dropped.
         cost, revenue = self.cost_accounting_code, self.revenue_accounting_code
         if cost and revenue and cost == revenue and self.cost_account_code != self.revenue_account_code:
-            raise ValidationError(
-                f"The cost and revenue account codes both post to account {cost}: they must differ."
-            )
+            raise ValidationError(f"The cost and revenue account codes both post to account {cost}: they must differ.")
 
     @property
     def revenue_accounting_code(self) -> str:
@@ -158,12 +155,8 @@ class TaxRate(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(rate__gte=0) & Q(rate__lte=100), name="tax_rate_is_a_percentage"
-            ),
-            models.CheckConstraint(
-                condition=~Q(accounting_code=""), name="tax_rate_accounting_code_not_blank"
-            ),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=100), name="tax_rate_is_a_percentage"),
+            models.CheckConstraint(condition=~Q(accounting_code=""), name="tax_rate_accounting_code_not_blank"),
         ]
 
     def __str__(self):
@@ -199,10 +192,10 @@ class Invoice(models.Model):
         DELETED = "deleted", "Deleted"
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INVOICE)
-    number = models.CharField(max_length=30, null=True, blank=True, editable=False)
-    billing_account = models.ForeignKey(
-        BillingAccount, on_delete=models.PROTECT, related_name="invoices"
-    )
+    # NULL, not "", on purpose: drafts have no number yet, and the unique constraint on it must allow many of
+    # them (NULLs are distinct from one another; empty strings would collide).
+    number = models.CharField(max_length=30, null=True, blank=True, editable=False)  # noqa: DJ001
+    billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT, related_name="invoices")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
@@ -234,8 +227,7 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "number"], name="invoice_number_unique_per_kind"),
             models.CheckConstraint(
-                condition=Q(status="draft", number__isnull=True)
-                | (~Q(status="draft") & Q(number__isnull=False)),
+                condition=Q(status="draft", number__isnull=True) | (~Q(status="draft") & Q(number__isnull=False)),
                 name="invoice_numbered_once_issued",
             ),
             models.CheckConstraint(
@@ -244,9 +236,7 @@ class Invoice(models.Model):
                 violation_error_message="Only a credit note can name an invoice it credits.",
             ),
             models.CheckConstraint(
-                condition=Q(due_date__isnull=True)
-                | Q(issue_date__isnull=True)
-                | Q(due_date__gte=F("issue_date")),
+                condition=Q(due_date__isnull=True) | Q(issue_date__isnull=True) | Q(due_date__gte=F("issue_date")),
                 name="invoice_due_on_or_after_issue",
                 violation_error_message="The due date cannot be before the issue date.",
             ),
@@ -272,9 +262,7 @@ class Invoice(models.Model):
             return
         problems = []
         if self.billing_account_id and credited.billing_account_id != self.billing_account_id:
-            problems.append(
-                f"{credited} was raised to another billing account: credit one of this account's invoices."
-            )
+            problems.append(f"{credited} was raised to another billing account: credit one of this account's invoices.")
         if self.currency and credited.currency != self.currency:
             problems.append(
                 f"{credited} is in {credited.currency}: its credit note must be in {credited.currency} too."

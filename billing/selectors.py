@@ -8,9 +8,7 @@ from .models import BillingAccount, Invoice
 def billing_account_list(*, search: str = "") -> QuerySet[BillingAccount]:
     accounts = BillingAccount.objects.all()
     if search:
-        accounts = accounts.filter(
-            Q(code__icontains=search) | Q(name__icontains=search) | Q(email__icontains=search)
-        )
+        accounts = accounts.filter(Q(code__icontains=search) | Q(name__icontains=search) | Q(email__icontains=search))
     return accounts
 
 

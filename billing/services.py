@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .amounts import DocumentTotals, LineAmounts, document_totals, line_amounts
-from .models import MONEY, BillingAccount, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate
+from .models import MONEY, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate
 from .signals import document_issued, document_issuing
 
 logger = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ def invoice_save_draft(*, invoice: Invoice, lines: Iterable[LineInput]) -> Invoi
         invoice.save()
         invoice.lines.all().delete()
         InvoiceLine.objects.bulk_create(
-            _build_line(invoice=invoice, position=position, line=line)
-            for position, line in enumerate(lines, start=1)
+            _build_line(invoice=invoice, position=position, line=line) for position, line in enumerate(lines, start=1)
         )
         _update_totals(invoice)
     return invoice
@@ -95,20 +94,13 @@ def invoice_record_accounting_status(*, invoice: Invoice, status: str) -> bool:
             return False
         if status not in ACCOUNTING_TRANSITIONS.get(locked.status, set()):
             raise ValidationError(
-                f"{locked} cannot go from {locked.get_status_display().lower()} "
-                f"to {Status(status).label.lower()}."
+                f"{locked} cannot go from {locked.get_status_display().lower()} to {Status(status).label.lower()}."
             )
         locked.status = status
         locked.status_changed_at = timezone.now()
         locked.save(update_fields=["status", "status_changed_at", "updated_at"])
     invoice.status, invoice.status_changed_at = locked.status, locked.status_changed_at
     return True
-
-
-def billing_account_save(*, account: BillingAccount) -> BillingAccount:
-    account.full_clean()
-    account.save()
-    return account
 
 
 def _lock_draft(pk: int) -> Invoice:
@@ -139,9 +131,7 @@ def _update_totals(invoice: Invoice) -> None:
     """Recompute every line's amounts from its tax rate's current percentage, then the totals."""
     lines = list(invoice.lines.select_related("tax_rate"))
     for line in lines:
-        amounts = line_amounts(
-            quantity=line.quantity, unit_price=line.unit_price, tax_percent=line.tax_rate.rate
-        )
+        amounts = line_amounts(quantity=line.quantity, unit_price=line.unit_price, tax_percent=line.tax_rate.rate)
         line.tax_percent, line.net_amount, line.tax_amount = line.tax_rate.rate, amounts.net, amounts.tax
     totals = document_totals([LineAmounts(net=line.net_amount, tax=line.tax_amount) for line in lines])
     _check_amounts_fit(lines, totals)
@@ -185,8 +175,7 @@ def _check_issuable(invoice: Invoice) -> None:
     for line in lines:
         if not line.rate.revenue_account_code:
             problems.append(
-                f"Line {line.position}: the rate “{line.rate}” has no revenue account code. "
-                "Give it one under Rates."
+                f"Line {line.position}: the rate “{line.rate}” has no revenue account code. Give it one under Rates."
             )
     if not invoice.billing_account.code:
         problems.append("The billing account has no billing account code.")
@@ -236,6 +225,4 @@ def _announce_issued(invoice: Invoice) -> None:
     # Each failure is logged with its traceback; add-ons keep their own records to catch up.
     for receiver, result in document_issued.send_robust(sender=Invoice, invoice=invoice):
         if isinstance(result, Exception):
-            logger.error(
-                "document_issued receiver %r failed for %s", receiver, invoice, exc_info=result
-            )
+            logger.error("document_issued receiver %r failed for %s", receiver, invoice, exc_info=result)

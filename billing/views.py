@@ -47,7 +47,8 @@ class CodeFormPageMixin(FormPageMixin):
         return response
 
 
-# --- Address book ---------------------------------------------------------------------------
+# --- Address book, rates and tax rates: plain rows, validated and saved by their ModelForms (no rule
+# beyond the models' own); documents go through billing.services ----------------------------------
 class BillingAccountListView(PermissionRequiredMixin, ListView):
     permission_required = "billing.view_billingaccount"
     template_name = "billing/account_list.html"
@@ -130,12 +131,14 @@ class InvoiceListView(PermissionRequiredMixin, ListView):
         self.filter_form = InvoiceFilterForm(self.request.GET)
         self.filter_form.is_valid()
         data = self.filter_form.cleaned_data
-        return annotate_document_list(selectors.invoice_list(
-            search=data.get("q", "").strip(),
-            status=data.get("status", ""),
-            kind=data.get("kind", ""),
-            billing_account=data.get("billing_account"),
-        ))
+        return annotate_document_list(
+            selectors.invoice_list(
+                search=data.get("q", "").strip(),
+                status=data.get("status", ""),
+                kind=data.get("kind", ""),
+                billing_account=data.get("billing_account"),
+            )
+        )
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(filter_form=self.filter_form, **kwargs)

@@ -19,8 +19,10 @@ from .faults import INJECTED_KINDS
 
 SWEEP_SECONDS = 60  # the sweeper's interval (settings.CELERY_BEAT_SCHEDULE)
 APP_STATUS = {  # what the platform should say for each Xero status (a part-paid document is still owed)
-    "AUTHORISED": Invoice.Status.ISSUED, "PAID": Invoice.Status.PAID,
-    "VOIDED": Invoice.Status.VOIDED, "DELETED": Invoice.Status.DELETED,
+    "AUTHORISED": Invoice.Status.ISSUED,
+    "PAID": Invoice.Status.PAID,
+    "VOIDED": Invoice.Status.VOIDED,
+    "DELETED": Invoice.Status.DELETED,
 }
 State = SyncRecord.State
 
@@ -34,9 +36,11 @@ def still_moving(org) -> dict:
         "credit notes to allocate": _allocations_due().count(),
         "sandbox events not yet batched": SandboxEvent.objects.filter(delivery=None).count(),
         "webhook deliveries not yet accepted": WebhookDelivery.objects.filter(
-            kind=WebhookDelivery.Kind.EVENTS, delivered_at=None, failed_at=None).count(),
+            kind=WebhookDelivery.Kind.EVENTS, delivered_at=None, failed_at=None
+        ).count(),
         "webhook events to apply": WebhookEvent.objects.filter(
-            Q(state=WebhookEvent.State.PENDING) | Q(state=WebhookEvent.State.PROCESSING, claimed_until__gte=now)).count(),
+            Q(state=WebhookEvent.State.PENDING) | Q(state=WebhookEvent.State.PROCESSING, claimed_until__gte=now)
+        ).count(),
     }
 
 
@@ -50,7 +54,11 @@ def wait_for_quiet(org, *, timeout: float, watch) -> tuple[bool, float]:
             if not any(still_moving(org).values()):
                 return True, time.monotonic() - started
         if time.monotonic() - last_print > 15:
-            print(f"  settling ({time.monotonic() - started:.0f}s): " + ", ".join(f"{k} {v}" for k, v in moving.items() if v), flush=True)
+            print(
+                f"  settling ({time.monotonic() - started:.0f}s): "
+                + ", ".join(f"{k} {v}" for k, v in moving.items() if v),
+                flush=True,
+            )
             last_print = time.monotonic()
         time.sleep(1)
     return False, time.monotonic() - started
@@ -58,16 +66,27 @@ def wait_for_quiet(org, *, timeout: float, watch) -> tuple[bool, float]:
 
 def _allocations_due():
     return SyncRecord.objects.filter(
-        state=State.SENT, allocated_amount__isnull=True, allocation_error="", invoice__kind=Invoice.Kind.CREDIT_NOTE,
+        state=State.SENT,
+        allocated_amount__isnull=True,
+        allocation_error="",
+        invoice__kind=Invoice.Kind.CREDIT_NOTE,
         invoice__credited_invoice__xero_sync__state=State.SENT,
     )
 
 
 # --- figures ------------------------------------------------------------------------------------------
 def figures(org, *, client_id: str, links: int) -> dict:
-    return {"documents": documents(org), "statuses": statuses(org), "failures": failures(), "outside": outside(org),
-            "contacts": contacts(org), "faults": sandbox_faults(org), "webhooks": webhooks(),
-            "tokens": tokens(client_id, links), "allocations": allocations()}
+    return {
+        "documents": documents(org),
+        "statuses": statuses(org),
+        "failures": failures(),
+        "outside": outside(org),
+        "contacts": contacts(org),
+        "faults": sandbox_faults(org),
+        "webhooks": webhooks(),
+        "tokens": tokens(client_id, links),
+        "allocations": allocations(),
+    }
 
 
 def documents(org) -> dict:
@@ -78,15 +97,21 @@ def documents(org) -> dict:
     platform = set(Invoice.objects.exclude(status=Invoice.Status.DRAFT).values_list("kind", "number"))
     now = timezone.now()
     overdue = now - datetime.timedelta(seconds=SWEEP_SECONDS)
-    stuck = SyncRecord.objects.filter(Q(state=State.WAITING, next_attempt_at__lt=overdue) | Q(state=State.SENDING, claimed_until__lt=overdue))
+    stuck = SyncRecord.objects.filter(
+        Q(state=State.WAITING, next_attempt_at__lt=overdue) | Q(state=State.SENDING, claimed_until__lt=overdue)
+    )
     return {
-        "issued": sum(issued.values()), "issued_invoices": issued[Invoice.Kind.INVOICE],
+        "issued": sum(issued.values()),
+        "issued_invoices": issued[Invoice.Kind.INVOICE],
         "issued_credit_notes": issued[Invoice.Kind.CREDIT_NOTE],
-        "in_xero_by_number": len(in_xero), "xero_rows": sum(in_xero.values()),
+        "in_xero_by_number": len(in_xero),
+        "xero_rows": sum(in_xero.values()),
         "duplicates": sum(count - 1 for count in in_xero.values() if count > 1),
-        "missing": len(platform - set(in_xero)), "missing_numbers": sorted(n for _, n in platform - set(in_xero))[:20],
+        "missing": len(platform - set(in_xero)),
+        "missing_numbers": sorted(n for _, n in platform - set(in_xero))[:20],
         "not_issued_by_platform": len(set(in_xero) - platform),
-        "stuck": stuck.count(), "unsettled": SyncRecord.objects.filter(state__in=[State.WAITING, State.SENDING]).count(),
+        "stuck": stuck.count(),
+        "unsettled": SyncRecord.objects.filter(state__in=[State.WAITING, State.SENDING]).count(),
         "sync_states": dict(Counter(SyncRecord.objects.values_list("state", flat=True))),
     }
 
@@ -100,11 +125,18 @@ def statuses(org) -> dict:
         by_status[f"{xero_status} in Xero"] += 1
         if APP_STATUS.get(xero_status) != app_status:
             mismatches.append(f"{number}: {app_status} in the platform, {xero_status} in Xero")
-    part_paid = Document.objects.filter(organisation=org, type__in=Document.SALES_TYPES, status="AUTHORISED", amount_paid__gt=0).count()
+    part_paid = Document.objects.filter(
+        organisation=org, type__in=Document.SALES_TYPES, status="AUTHORISED", amount_paid__gt=0
+    ).count()
     sources = Counter(SyncRecord.objects.exclude(status_source="").values_list("status_source", flat=True))
-    return {"compared": len(records), "mismatches": len(mismatches), "mismatch_examples": mismatches[:20],
-            "by_xero_status": dict(sorted(by_status.items())), "part_paid_in_xero": part_paid,
-            "status_changes_learned_from": dict(sources)}
+    return {
+        "compared": len(records),
+        "mismatches": len(mismatches),
+        "mismatch_examples": mismatches[:20],
+        "by_xero_status": dict(sorted(by_status.items())),
+        "part_paid_in_xero": part_paid,
+        "status_changes_learned_from": dict(sources),
+    }
 
 
 def outside(org) -> dict:
@@ -112,9 +144,13 @@ def outside(org) -> dict:
     theirs = Document.objects.filter(organisation=org).exclude(type__in=Document.SALES_TYPES)
     shared = set(theirs.values_list("number", flat=True)) & set(Invoice.objects.values_list("number", flat=True))
     wrong = SyncRecord.objects.filter(xero_id__in=theirs.values("document_id"))
-    return {"supplier_documents": theirs.count(), "sharing_a_platform_number": len(shared),
-            "paid_in_xero": theirs.filter(status="PAID").count(), "wrong_matches": wrong.count(),
-            "wrong_match_examples": list(wrong.values_list("invoice__number", flat=True)[:20])}
+    return {
+        "supplier_documents": theirs.count(),
+        "sharing_a_platform_number": len(shared),
+        "paid_in_xero": theirs.filter(status="PAID").count(),
+        "wrong_matches": wrong.count(),
+        "wrong_match_examples": list(wrong.values_list("invoice__number", flat=True)[:20]),
+    }
 
 
 def failures() -> dict:
@@ -127,23 +163,34 @@ def failures() -> dict:
         "max_attempts": SyncRecord.objects.order_by("-attempts").values_list("attempts", flat=True).first() or 0,
         "sync_exceptions": failed.count(),
         "sync_exceptions_without_reason": failed.filter(error="").count(),
-        "sync_exception_reasons": dict(Counter(e[:160] for e in failed.values_list("error", flat=True)).most_common(10)),
+        "sync_exception_reasons": dict(
+            Counter(e[:160] for e in failed.values_list("error", flat=True)).most_common(10)
+        ),
         "neither": retried.exclude(state__in=[State.SENT, State.FAILED]).count(),
     }
 
 
 def contacts(org) -> dict:
-    numbers = Counter(Contact.objects.filter(organisation=org, account_number__startswith="BX").values_list("account_number", flat=True))
+    numbers = Counter(
+        Contact.objects.filter(organisation=org, account_number__startswith="BX").values_list(
+            "account_number", flat=True
+        )
+    )
     return {"customers_in_xero": len(numbers), "duplicate_contacts": sum(c - 1 for c in numbers.values() if c > 1)}
 
 
 def sandbox_faults(org) -> dict:
-    hits = dict(RequestLog.objects.filter(organisation=org).exclude(fault="").values_list("fault").annotate(n=Count("pk")))
+    hits = dict(
+        RequestLog.objects.filter(organisation=org).exclude(fault="").values_list("fault").annotate(n=Count("pk"))
+    )
     calls = RequestLog.objects.filter(organisation=org)
-    return {"hits_by_kind": {kind.label: hits.get(kind, 0) for kind in INJECTED_KINDS},
-            "api_calls": calls.count(), "answered_429": calls.filter(status_code=429).count(),
-            "answered_5xx": calls.filter(status_code__gte=500).count(),
-            "left_unused": Fault.objects.filter(organisation=org, remaining__gt=0).count()}
+    return {
+        "hits_by_kind": {kind.label: hits.get(kind, 0) for kind in INJECTED_KINDS},
+        "api_calls": calls.count(),
+        "answered_429": calls.filter(status_code=429).count(),
+        "answered_5xx": calls.filter(status_code__gte=500).count(),
+        "left_unused": Fault.objects.filter(organisation=org, remaining__gt=0).count(),
+    }
 
 
 def webhooks() -> dict:
@@ -151,9 +198,12 @@ def webhooks() -> dict:
     attempts = deliveries.aggregate(n=Sum("attempts"))["n"] or 0
     same_batch = Counter(deliveries.values_list("app_id", "first_sequence"))
     return {
-        "events_sent_by_xero": SandboxEvent.objects.count(), "deliveries": deliveries.count(),
-        "delivered": deliveries.exclude(delivered_at=None).count(), "given_up": deliveries.exclude(failed_at=None).count(),
-        "posts": attempts, "posts_refused_or_failed": attempts - deliveries.exclude(delivered_at=None).count(),
+        "events_sent_by_xero": SandboxEvent.objects.count(),
+        "deliveries": deliveries.count(),
+        "delivered": deliveries.exclude(delivered_at=None).count(),
+        "given_up": deliveries.exclude(failed_at=None).count(),
+        "posts": attempts,
+        "posts_refused_or_failed": attempts - deliveries.exclude(delivered_at=None).count(),
         "deliveries_sent_twice": sum(c - 1 for c in same_batch.values() if c > 1),
         "app_events": dict(Counter(WebhookEvent.objects.values_list("state", flat=True))),
         "app_events_left_claimed": WebhookEvent.objects.filter(state=WebhookEvent.State.PROCESSING).count(),
@@ -172,13 +222,25 @@ def allocations() -> dict:
     Xero never touch credit notes in this run, so what Xero has allocated is what the platform did)."""
     notes = SyncRecord.objects.filter(invoice__kind=Invoice.Kind.CREDIT_NOTE, state=State.SENT)
     credited = dict(Document.objects.filter(type=Document.CREDIT_NOTE).values_list("document_id", "amount_credited"))
-    differ = [f"{number}: {mine if mine is not None else 'nothing'} in the platform ({error or 'no error'}), {credited.get(xero_id)} in Xero"
-              for number, mine, error, xero_id in notes.values_list("invoice__number", "allocated_amount", "allocation_error", "xero_id")
-              if (mine or 0) != credited.get(xero_id)]
-    return {"platform_differs_from_xero": len(differ), "differences": differ[:10],"credit_notes_sent": notes.count(), "allocated": notes.filter(allocated_amount__gt=0).count(),
-            "nothing_left_to_allocate": notes.filter(allocated_amount=0).count(),
-            "allocation_refused": dict(Counter(notes.exclude(allocation_error="").values_list("allocation_error", flat=True))),
-            "not_allocated": _allocations_due().count()}
+    differ = [
+        f"{number}: {mine if mine is not None else 'nothing'} in the platform ({error or 'no error'}), "
+        f"{credited.get(xero_id)} in Xero"
+        for number, mine, error, xero_id in notes.values_list(
+            "invoice__number", "allocated_amount", "allocation_error", "xero_id"
+        )
+        if (mine or 0) != credited.get(xero_id)
+    ]
+    return {
+        "platform_differs_from_xero": len(differ),
+        "differences": differ[:10],
+        "credit_notes_sent": notes.count(),
+        "allocated": notes.filter(allocated_amount__gt=0).count(),
+        "nothing_left_to_allocate": notes.filter(allocated_amount=0).count(),
+        "allocation_refused": dict(
+            Counter(notes.exclude(allocation_error="").values_list("allocation_error", flat=True))
+        ),
+        "not_allocated": _allocations_due().count(),
+    }
 
 
 # --- the verdict ------------------------------------------------------------------------------------
@@ -186,28 +248,52 @@ def verdict(results: dict) -> list[dict]:
     d, s, f = results["documents"], results["statuses"], results["failures"]
     faults, timeline = results["faults"]["hits_by_kind"], results["timeline"]
     checks = [
-        _check("documents issued = documents in Xero (by number)", f"{d['issued']} = {d['in_xero_by_number']}",
-               d["issued"] == d["in_xero_by_number"] and not d["not_issued_by_platform"]),
+        _check(
+            "documents issued = documents in Xero (by number)",
+            f"{d['issued']} = {d['in_xero_by_number']}",
+            d["issued"] == d["in_xero_by_number"] and not d["not_issued_by_platform"],
+        ),
         _check("duplicates in Xero", d["duplicates"], d["duplicates"] == 0),
-        _check("wrong matches (a platform document taken for a supplier's of the same number)",
-               f"{results['outside']['wrong_matches']} of {results['outside']['sharing_a_platform_number']} shared numbers",
-               results["outside"]["wrong_matches"] == 0 and results["outside"]["sharing_a_platform_number"] > 0),
+        _check(
+            "wrong matches (a platform document taken for a supplier's of the same number)",
+            f"{results['outside']['wrong_matches']} of "
+            f"{results['outside']['sharing_a_platform_number']} shared numbers",
+            results["outside"]["wrong_matches"] == 0 and results["outside"]["sharing_a_platform_number"] > 0,
+        ),
         _check("missing from Xero", d["missing"], d["missing"] == 0),
         _check(f"stuck (waiting or sending, due more than {SWEEP_SECONDS}s ago)", d["stuck"], d["stuck"] == 0),
         _check("not settled at the end (waiting or sending)", d["unsettled"], d["unsettled"] == 0),
-        _check("statuses: platform = Xero, for every sent document", f"{s['compared'] - s['mismatches']} of {s['compared']} equal",
-               s["mismatches"] == 0 and s["compared"] == d["issued"]),
-        _check("failures neither retried to success nor a sync exception with a reason",
-               f["neither"] + f["sync_exceptions_without_reason"], f["neither"] + f["sync_exceptions_without_reason"] == 0),
-        _check("credit note allocations: platform = Xero", f"{results['allocations']['platform_differs_from_xero']} differ",
-               results["allocations"]["platform_differs_from_xero"] == 0),
-        _check("duplicate customers (contacts) in Xero", results["contacts"]["duplicate_contacts"],
-               results["contacts"]["duplicate_contacts"] == 0),
-        _check("every sandbox fault kind happened", ", ".join(f"{k}: {v}" for k, v in faults.items()), all(faults.values())),
-        _check("outside faults done (kills, receiver down, refresh token revoked + re-link, Redis restart)",
-               f"{len(timeline['log'])} events, {len(timeline['errors'])} failed, {timeline['relinks']} re-link(s)",
-               not timeline["errors"] and timeline["relinks"] == 1),
-        _check("link active at the end", results["tokens"]["link_at_end"], results["tokens"]["link_at_end"] == "active"),
+        _check(
+            "statuses: platform = Xero, for every sent document",
+            f"{s['compared'] - s['mismatches']} of {s['compared']} equal",
+            s["mismatches"] == 0 and s["compared"] == d["issued"],
+        ),
+        _check(
+            "failures neither retried to success nor a sync exception with a reason",
+            f["neither"] + f["sync_exceptions_without_reason"],
+            f["neither"] + f["sync_exceptions_without_reason"] == 0,
+        ),
+        _check(
+            "credit note allocations: platform = Xero",
+            f"{results['allocations']['platform_differs_from_xero']} differ",
+            results["allocations"]["platform_differs_from_xero"] == 0,
+        ),
+        _check(
+            "duplicate customers (contacts) in Xero",
+            results["contacts"]["duplicate_contacts"],
+            results["contacts"]["duplicate_contacts"] == 0,
+        ),
+        _check(
+            "every sandbox fault kind happened", ", ".join(f"{k}: {v}" for k, v in faults.items()), all(faults.values())
+        ),
+        _check(
+            "outside faults done (kills, receiver down, refresh token revoked + re-link, Redis restart)",
+            f"{len(timeline['log'])} events, {len(timeline['errors'])} failed, {timeline['relinks']} re-link(s)",
+            not timeline["errors"] and timeline["relinks"] == 1,
+        ),
+        _check(
+            "link active at the end", results["tokens"]["link_at_end"], results["tokens"]["link_at_end"] == "active"
+        ),
         _check("settled before the timeout", f"{results['settle_seconds']:.0f}s", results["quiet"]),
     ]
     receiver = results.get("receiver", "")

@@ -14,10 +14,30 @@ from bench.config import free_port, pick, run_secrets  # the benchmark's option 
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
-FULL = {"documents": 5000, "accounts": 300, "storm_seconds": 420.0, "faults_each": 12, "fault_share": 1.0, "bursts": 4, "kills": 5,
-        "receiver_down_seconds": 60.0, "token_seconds": 180, "quiet_timeout": 900.0}
-QUICK = {"documents": 300, "accounts": 40, "storm_seconds": 100.0, "faults_each": 3, "fault_share": 3.0, "bursts": 2, "kills": 2,
-         "receiver_down_seconds": 15.0, "token_seconds": 60, "quiet_timeout": 360.0}
+FULL = {
+    "documents": 5000,
+    "accounts": 300,
+    "storm_seconds": 420.0,
+    "faults_each": 12,
+    "fault_share": 1.0,
+    "bursts": 4,
+    "kills": 5,
+    "receiver_down_seconds": 60.0,
+    "token_seconds": 180,
+    "quiet_timeout": 900.0,
+}
+QUICK = {
+    "documents": 300,
+    "accounts": 40,
+    "storm_seconds": 100.0,
+    "faults_each": 3,
+    "fault_share": 3.0,
+    "bursts": 2,
+    "kills": 2,
+    "receiver_down_seconds": 15.0,
+    "token_seconds": 60,
+    "quiet_timeout": 360.0,
+}
 
 
 @dataclass
@@ -91,7 +111,8 @@ def load(argv: list[str] | None = None) -> ChaosConfig:
         accounts=pick(args.accounts, "CHAOS_ACCOUNTS", sizes["accounts"], int),
         storm_seconds=pick(args.storm_seconds, "CHAOS_STORM_SECONDS", sizes["storm_seconds"], float),
         faults_each=pick(args.faults_each, "CHAOS_FAULTS_EACH", sizes["faults_each"], int),
-        fault_share=sizes["fault_share"], bursts=sizes["bursts"],
+        fault_share=sizes["fault_share"],
+        bursts=sizes["bursts"],
         kills=pick(args.kills, "CHAOS_KILLS", sizes["kills"], int),
         receiver_down_seconds=sizes["receiver_down_seconds"],
         token_seconds=pick(args.token_seconds, "CHAOS_TOKEN_SECONDS", sizes["token_seconds"], int),
@@ -114,7 +135,9 @@ def load(argv: list[str] | None = None) -> ChaosConfig:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make chaos", description="The Xero sync under injected faults and load.")
-    parser.add_argument("--quick", action="store_true", help="a short run (a few hundred documents), written to quick.md")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (a few hundred documents), written to quick.md"
+    )
     parser.add_argument("--documents", type=int, help="invoices and credit notes issued")
     parser.add_argument("--accounts", type=int, help="billing accounts")
     parser.add_argument("--storm-seconds", type=float, help="how long documents are issued and faults injected")

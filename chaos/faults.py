@@ -88,10 +88,18 @@ class Timeline:
     def sandbox_faults(self) -> str:
         for kind, method, share in SANDBOX_FAULTS:
             delay = self.config.read_timeout + 3 if kind == Fault.Kind.SLOW else 0.0
-            Fault.objects.create(organisation=self.org, kind=kind, method=method or "", remaining=self.config.faults_each,
-                                 probability=min(1.0, share * self.config.fault_share), delay_seconds=delay)
-        return (f"each of 500 before commit, 500 after commit (PUT), slow ({self.config.read_timeout + 3:.0f}s), "
-                f"dropped connection, the edge's HTML 400 set to hit {self.config.faults_each} calls")
+            Fault.objects.create(
+                organisation=self.org,
+                kind=kind,
+                method=method or "",
+                remaining=self.config.faults_each,
+                probability=min(1.0, share * self.config.fault_share),
+                delay_seconds=delay,
+            )
+        return (
+            f"each of 500 before commit, 500 after commit (PUT), slow ({self.config.read_timeout + 3:.0f}s), "
+            f"dropped connection, the edge's HTML 400 set to hit {self.config.faults_each} calls"
+        )
 
     def unhit_faults_made_certain(self) -> str:
         """A short run makes few calls, and each fault takes a share of them after the faults before it:
@@ -118,8 +126,9 @@ class Timeline:
         return f"after {self.config.receiver_down_seconds:.0f}s of refused connections (the sandbox retries meanwhile)"
 
     def revoke_refresh_token(self) -> str:
-        revoked = RefreshToken.objects.filter(grant__app__client_id=self.config.secrets["XERO_CLIENT_ID"],
-                                              expires_at__gt=timezone.now()).update(expires_at=timezone.now())
+        revoked = RefreshToken.objects.filter(
+            grant__app__client_id=self.config.secrets["XERO_CLIENT_ID"], expires_at__gt=timezone.now()
+        ).update(expires_at=timezone.now())
         threading.Thread(target=self._relink_when_asked, daemon=True).start()
         return f"{revoked} refresh token(s) no longer accepted; re-link once the platform asks for it"
 
@@ -142,8 +151,12 @@ class Timeline:
         for attempt in range(1, RELINK_TRIES + 1):
             time.sleep(RELINK_AFTER_SECONDS)
             try:
-                oauth_flow.link_over_http(base_url=self.config.base_url, username=workload.USERNAME,
-                                          password=self.password, tenant_id=str(self.org.tenant_id))
+                oauth_flow.link_over_http(
+                    base_url=self.config.base_url,
+                    username=workload.USERNAME,
+                    password=self.password,
+                    tenant_id=str(self.org.tenant_id),
+                )
             except BenchError as error:  # a page answered 500 (Redis restarting, say): a person tries again
                 self.note(f"re-link try {attempt} failed on the way ({str(error).splitlines()[0]}); trying again")
                 continue
@@ -174,3 +187,16 @@ class Timeline:
 
 def clear_sandbox_faults(org) -> int:
     return Fault.objects.filter(organisation=org).delete()[0]
+
+
+def keep_only_unhit_faults(org) -> list[str]:
+    """At the end of the storm: the faults of kinds that have hit go; a kind that has hit nothing (a stretch
+    without calls, such as a link waiting to be renewed, can swallow a short storm's chances) takes one of
+    the first calls of the settling instead, so every kind is still met once."""
+    hit = set(RequestLog.objects.filter(organisation=org).exclude(fault="").values_list("fault", flat=True))
+    faults = Fault.objects.filter(organisation=org)
+    faults.filter(kind__in=hit).delete()
+    unhit = faults.filter(kind__in=INJECTED_KINDS).exclude(kind__in=hit)
+    unhit.update(probability=1.0, remaining=1)
+    faults.exclude(kind__in=INJECTED_KINDS).delete()
+    return sorted(set(unhit.values_list("kind", flat=True)))

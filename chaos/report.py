@@ -6,7 +6,6 @@ from pathlib import Path
 from .config import RESULTS_DIR
 
 
-
 def console(results: dict) -> str:
     lines = ["", "== Figures"]
     for check in results["checks"]:
@@ -25,7 +24,8 @@ def write(results: dict, name: str, directory: str = str(RESULTS_DIR)) -> Path:
 def markdown(results: dict) -> str:
     r, d = results, results["documents"]
     lines = [
-        f"# Fault-injection run ({'quick' if r['settings']['quick'] else 'default'}): {'PASSED' if r['passed'] else 'FAILED'}",
+        f"# Fault-injection run ({'quick' if r['settings']['quick'] else 'default'}): "
+        f"{'PASSED' if r['passed'] else 'FAILED'}",
         "",
         f"`{r['command']}` at commit `{r['commit']}`, {r['started_at']}; {r['machine']}.",
         f"Storm {r['storm_seconds']:.0f} s (issuing and faults), then {r['settle_seconds']:.0f} s to settle; "
@@ -40,7 +40,8 @@ def markdown(results: dict) -> str:
         "## Documents",
         "",
         f"{d['issued']} issued ({d['issued_invoices']} invoices, {d['issued_credit_notes']} credit notes) over "
-        f"{r['settings']['accounts']} billing accounts ({round(100 * (1 - r['settings']['known_share']))} % new to Xero). "
+        f"{r['settings']['accounts']} billing accounts "
+        f"({round(100 * (1 - r['settings']['known_share']))} % new to Xero). "
         f"Sync states at the end: {_inline(d['sync_states'])}. Issued while Redis was down, their push not queued "
         f"(the sweeper sent them): {r['issues_whose_push_could_not_be_queued']}. Workers that exited by themselves "
         f"and were started again, as a supervisor would: {r.get('workers_that_exited_and_were_restarted') or 'none'}.",

@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     from . import report
 
     print(report.console(results))
-    print(f"Written: {report.write(results, config.results_name, config.results_dir)}  (process logs: {config.run_dir})")
+    print(
+        f"Written: {report.write(results, config.results_name, config.results_dir)}  (process logs: {config.run_dir})"
+    )
     return 0 if results["passed"] else 1
 
 
@@ -54,8 +56,11 @@ def _exit_on_signal(signum, frame):
 
 def run(config) -> dict:
     started = time.monotonic()
-    print(f"chaos: {'quick' if config.quick else 'default'} run, {config.documents} documents over {config.accounts} "
-          f"accounts, a {config.storm_seconds:.0f}s storm; logs in {config.run_dir}", flush=True)
+    print(
+        f"chaos: {'quick' if config.quick else 'default'} run, {config.documents} documents over {config.accounts} "
+        f"accounts, a {config.storm_seconds:.0f}s storm; logs in {config.run_dir}",
+        flush=True,
+    )
     env = environment(config)
     cluster = Cluster(config, env)
     _step(f"PostgreSQL, the run's own Redis on port {config.redis_port}, a fresh database")
@@ -71,11 +76,15 @@ def run(config) -> dict:
 
     from . import storm
 
-    results = {"command": _command(), "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-               "settings": config.public()}
+    results = {"command": _command(), "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "settings": config.public()}
     described = machine.describe(config)
-    results["commit"] = described["git_commit"] + (" (with uncommitted changes)" if described["working_tree_changed"] else "")
-    results["machine"] = f"{described['cpus']} CPUs ({described['cpu_model']}), PostgreSQL {described['postgresql']}, Redis {described['redis']}"
+    results["commit"] = described["git_commit"] + (
+        " (with uncommitted changes)" if described["working_tree_changed"] else ""
+    )
+    results["machine"] = (
+        f"{described['cpus']} CPUs ({described['cpu_model']}), "
+        f"PostgreSQL {described['postgresql']}, Redis {described['redis']}"
+    )
     results.update(storm.Storm(config, cluster, random.Random(config.seed)).run())
     results["total_seconds"] = time.monotonic() - started
     return results

@@ -25,10 +25,13 @@ def main() -> None:
 
     from xero_sandbox.webhooks import deliver_due
 
-    settings.XERO_SANDBOX.update({  # read at call time (xero_sandbox/conf.py)
-        "WEBHOOK_DUPLICATE_RATE": args.duplicate_rate, "WEBHOOK_REORDER": args.reorder,
-        "WEBHOOK_RETRY_DELAYS": RETRY_DELAYS,
-    })
+    settings.XERO_SANDBOX.update(
+        {  # read at call time (xero_sandbox/conf.py)
+            "WEBHOOK_DUPLICATE_RATE": args.duplicate_rate,
+            "WEBHOOK_REORDER": args.reorder,
+            "WEBHOOK_RETRY_DELAYS": RETRY_DELAYS,
+        }
+    )
     while True:
         close_old_connections()
         try:

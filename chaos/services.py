@@ -5,6 +5,7 @@ Started and stopped with bench's helpers (bench/processes.py); this module adds 
 to them: SIGKILL a worker and start another, restart Redis, take the receiver down and back up.
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -20,21 +21,30 @@ APP_QUEUE = "celery"  # the application's queue; workers consume it from the sta
 def environment(config) -> dict:
     """Every process's environment: bench's (fresh secrets, DEBUG off, sandbox mounted) and the run's knobs."""
     env = base_env(config)
-    env.update(sandbox_env({
-        # A compressed "minute" (10 s) so that a 429's Retry-After costs seconds, not a minute.
-        "MINUTE_SECONDS": 10, "MINUTE_LIMIT": 100, "DAY_LIMIT": 1_000_000, "CONCURRENT_LIMIT": 5,
-        "ACCESS_TOKEN_SECONDS": config.token_seconds,
-    }))
-    env.update({
-        "XERO_WEBHOOK_URL": config.webhook_url,  # the sandbox app posts its events there
-        "XERO_CALLS_PER_MINUTE": "480",  # 80% of the sandbox's 100 per 10 s
-        "XERO_READ_TIMEOUT": str(config.read_timeout),  # slow answers take longer than this
-        "XERO_REFRESH_MARGIN_SECONDS": "20",  # a third of the quick run's token lifetime (production: 5 of 30 min)
-        "XERO_SYNC_CLAIM_SECONDS": "180",  # a killed worker's documents go back to waiting after this
-        "XERO_RECONCILE_MINUTES": "2",  # the safety net for missed webhooks, on the run's compressed clock
-        "CELERY_VISIBILITY_TIMEOUT": "120",  # a killed worker's task is delivered again after this
-        "BENCH_WORKER_LOGLEVEL": os.environ.get("CHAOS_WORKER_LOGLEVEL", "WARNING"),
-    })
+    env.update(
+        sandbox_env(
+            {
+                # A compressed "minute" (10 s) so that a 429's Retry-After costs seconds, not a minute.
+                "MINUTE_SECONDS": 10,
+                "MINUTE_LIMIT": 100,
+                "DAY_LIMIT": 1_000_000,
+                "CONCURRENT_LIMIT": 5,
+                "ACCESS_TOKEN_SECONDS": config.token_seconds,
+            }
+        )
+    )
+    env.update(
+        {
+            "XERO_WEBHOOK_URL": config.webhook_url,  # the sandbox app posts its events there
+            "XERO_CALLS_PER_MINUTE": "480",  # 80% of the sandbox's 100 per 10 s
+            "XERO_READ_TIMEOUT": str(config.read_timeout),  # slow answers take longer than this
+            "XERO_REFRESH_MARGIN_SECONDS": "20",  # a third of the quick run's token lifetime (production: 5 of 30 min)
+            "XERO_SYNC_CLAIM_SECONDS": "180",  # a killed worker's documents go back to waiting after this
+            "XERO_RECONCILE_MINUTES": "2",  # the safety net for missed webhooks, on the run's compressed clock
+            "CELERY_VISIBILITY_TIMEOUT": "120",  # a killed worker's task is delivered again after this
+            "BENCH_WORKER_LOGLEVEL": os.environ.get("CHAOS_WORKER_LOGLEVEL", "WARNING"),
+        }
+    )
     return env
 
 
@@ -53,8 +63,10 @@ class Cluster:
     def start_redis(self) -> None:
         self.redis = processes.ensure_redis(self.config.redis_url, self.config.run_dir)
         if self.redis is None:
-            raise BenchError(f"Something already answers on {self.config.redis_url}: the run needs a Redis of its "
-                             "own that it may restart (use --redis-port)")
+            raise BenchError(
+                f"Something already answers on {self.config.redis_url}: the run needs a Redis of its "
+                "own that it may restart (use --redis-port)"
+            )
 
     def restart_redis(self, down_seconds: float) -> None:
         self.redis.stop(grace=10)  # nothing saved: queued tasks and cached flags are lost, as in a crash
@@ -69,8 +81,18 @@ class Cluster:
 
     def start_hooks(self) -> None:
         """The webhook receiver's own server: the same application, on the port XERO_WEBHOOK_URL names."""
-        argv = [str(processes.BIN / "gunicorn"), "cocoonops_xero.wsgi:application", "--bind",
-                f"127.0.0.1:{self.config.hooks_port}", "--workers", "1", "--threads", "4", "--worker-class", "gthread"]
+        argv = [
+            str(processes.BIN / "gunicorn"),
+            "cocoonops_xero.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.config.hooks_port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+        ]
         self.hooks = Service("hooks", argv, self.env, self.config.run_dir).start()
         processes.wait_for_http(self.hooks, f"http://127.0.0.1:{self.config.hooks_port}/login/")
 
@@ -95,10 +117,8 @@ class Cluster:
         """SIGKILL the worker and its pool at once (no warm shutdown, no acknowledgement), then start another."""
         service = self.workers[index]
         for pid in processes.process_tree(service.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         service.process.wait(10)
         service.stop()  # forgets it
         self.start_worker(index)

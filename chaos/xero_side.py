@@ -35,8 +35,13 @@ def outside_documents_create(org, *, documents: int, share: float, rng: random.R
     notes = rng.sample(range(1, max(2, documents // 10)), max(1, count // 5))
     for type, prefix, numbers in ((Document.BILL, "INV", invoices), (Document.SUPPLIER_CREDIT_NOTE, "CN", notes)):
         for n in numbers:
-            books.outside_document_create(org, type=type, number=f"{prefix}-{n:06d}", contact_name=f"Supplier {n % 17} Ltd",
-                                          total=Decimal(rng.randint(1000, 90000)) / 100)
+            books.outside_document_create(
+                org,
+                type=type,
+                number=f"{prefix}-{n:06d}",
+                contact_name=f"Supplier {n % 17} Ltd",
+                total=Decimal(rng.randint(1000, 90000)) / 100,
+            )
     return len(invoices) + len(notes)
 
 
@@ -59,7 +64,11 @@ class XeroSide:
         for document in self._untouched(self.per_second):
             self.touched.add(document.pk)
             self._act(document, self._pick())
-        bill = Document.objects.filter(organisation=self.org, type=Document.BILL, status="AUTHORISED").order_by("?").first()
+        bill = (
+            Document.objects.filter(organisation=self.org, type=Document.BILL, status="AUTHORISED")
+            .order_by("?")
+            .first()
+        )
         if bill is not None:  # its webhook names a document whose number the platform also uses
             self._try("supplier bill paid", books.document_pay, document=bill, amount=bill.amount_due)
         now = time.monotonic()
@@ -69,8 +78,11 @@ class XeroSide:
             self._try("payment deleted", books.payment_delete, payment=payment)
 
     def _untouched(self, count: int) -> list[Document]:
-        candidates = (Document.objects.filter(organisation=self.org, type=Document.INVOICE, status="AUTHORISED")
-                      .exclude(reference__startswith=CREDITED_PREFIX).exclude(pk__in=self.touched))
+        candidates = (
+            Document.objects.filter(organisation=self.org, type=Document.INVOICE, status="AUTHORISED")
+            .exclude(reference__startswith=CREDITED_PREFIX)
+            .exclude(pk__in=self.touched)
+        )
         return list(candidates.order_by("?")[:count])
 
     def _pick(self) -> str:
@@ -81,7 +93,12 @@ class XeroSide:
             self._try("voided", books.document_void, document=document)
         elif action == "part-pay":
             share = Decimal(self.rng.randint(20, 70)) / 100
-            self._try("part-paid", books.document_pay, document=document, amount=(document.amount_due * share).quantize(Decimal("0.01")))
+            self._try(
+                "part-paid",
+                books.document_pay,
+                document=document,
+                amount=(document.amount_due * share).quantize(Decimal("0.01")),
+            )
         else:
             payment = self._try("paid", books.document_pay, document=document, amount=document.amount_due)
             if payment is not None and action.endswith("delete the payment"):

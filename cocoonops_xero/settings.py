@@ -197,12 +197,8 @@ XERO_IDENTITY_URL = env.str("XERO_IDENTITY_URL", default="https://identity.xero.
 XERO_API_URL = env.str("XERO_API_URL", default="https://api.xero.com")
 XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
 XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
-XERO_REDIRECT_URI = env.str(
-    "XERO_REDIRECT_URI", default="http://127.0.0.1:8000/integrations/xero/callback/"
-)
-XERO_WEBHOOK_URL = env.str(
-    "XERO_WEBHOOK_URL", default="http://127.0.0.1:8000/integrations/xero/webhooks/"
-)
+XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default="http://127.0.0.1:8000/integrations/xero/callback/")
+XERO_WEBHOOK_URL = env.str("XERO_WEBHOOK_URL", default="http://127.0.0.1:8000/integrations/xero/webhooks/")
 XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
 # Webhooks: larger bodies are refused (413) unread (Xero's batches of 50 events are some 20 kB); events
 # received within XERO_WEBHOOK_GATHER_SECONDS share one processing task and the same read-back calls;
@@ -215,7 +211,8 @@ XERO_WEBHOOK_RETENTION_DAYS = env.int("XERO_WEBHOOK_RETENTION_DAYS", default=30)
 XERO_RECONCILE_MINUTES = env.float("XERO_RECONCILE_MINUTES", default=15.0)
 XERO_RECONCILE_OVERLAP_SECONDS = env.int("XERO_RECONCILE_OVERLAP_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE["xero-reconcile-statuses"] = {
-    "task": "integrations.xero.tasks.reconcile_statuses", "schedule": 60.0 * XERO_RECONCILE_MINUTES,
+    "task": "integrations.xero.tasks.reconcile_statuses",
+    "schedule": 60.0 * XERO_RECONCILE_MINUTES,
 }
 # Fernet keys for the tokens at rest, comma-separated: the first encrypts, all decrypt.
 XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])
@@ -223,6 +220,9 @@ XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])
 XERO_TIMEOUT = (env.float("XERO_CONNECT_TIMEOUT", default=5.0), env.float("XERO_READ_TIMEOUT", default=30.0))
 # No request's path and query (URL-encoded) is longer than this: Xero's edge answers requests past about
 # 2,050 characters with a 404. Look-ups are split to fit.
+# The class that calls Xero for a linked organisation; the fast tests of the rules name the in-memory
+# integrations.xero.api.fake.FakeXeroApi instead (as Django's tests name the locmem mail backend).
+XERO_API = "integrations.xero.api.xero_api.XeroApi"
 XERO_REQUEST_BUDGET = env.int("XERO_REQUEST_BUDGET", default=1800)
 # A document still failing for a passing reason after this long is listed on Sync exceptions as
 # "still failing — retrying" (it keeps being retried).

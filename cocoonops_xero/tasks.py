@@ -9,4 +9,3 @@ HEARTBEAT_CACHE_KEY = "worker-heartbeat"
 def worker_heartbeat():
     """Record that a worker is alive and consuming; the layout shows when one was last seen."""
     cache.set(HEARTBEAT_CACHE_KEY, timezone.now().isoformat(), timeout=None)
-

@@ -84,14 +84,17 @@ def page(stack, browser_executable):
 @pytest.fixture(scope="session")
 def step(page, screenshots, stack):
     """`with step("3e-sent-with-xeros-number"):` … — a screenshot when it ends, whichever way it ends."""
+
     @contextmanager
     def run_step(name: str):
         try:
             yield
         except Exception as error:
             shot = _shoot(page, screenshots / f"{name}-FAILED.png")
-            pytest.fail(f"step {name} failed: {error}\n  screenshot: {shot}\n  process logs: {stack.run_dir}"
-                        f"{_dead_process(stack)}")
+            pytest.fail(
+                f"step {name} failed: {error}\n  screenshot: {shot}\n  process logs: {stack.run_dir}"
+                f"{_dead_process(stack)}"
+            )
         _shoot(page, screenshots / f"{name}.png")
 
     return run_step

@@ -89,7 +89,7 @@ def start(run_dir: Path) -> Stack:
 def _one_journey_at_a_time():
     """Two runs on one machine would drop each other's database and flush each other's queue: the second
     waits for the first (a developer's run beside another's, or `pytest -n` beside `make test-e2e`)."""
-    handle = open(LOCK_PATH, "w")
+    handle = open(LOCK_PATH, "w")  # noqa: SIM115 - held open (and locked) until Stack.stop closes it
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         try:
@@ -98,15 +98,22 @@ def _one_journey_at_a_time():
         except BlockingIOError:
             if time.monotonic() > deadline:
                 handle.close()
-                raise BenchError(f"another browser journey held {LOCK_PATH} for {LOCK_WAIT_SECONDS} s")
+                raise BenchError(f"another browser journey held {LOCK_PATH} for {LOCK_WAIT_SECONDS} s") from None
             time.sleep(1)
 
 
 def _start(run_dir: Path, db_url: str, cache_url: str, lock) -> Stack:
     processes.recreate_database(db_url, marker="e2e")
     _flush_redis(cache_url)
-    config = bench_config.BenchConfig(database_url=db_url, redis_url=cache_url, port=bench_config.free_port(),
-                                      run_dir=str(run_dir), web_workers=2, web_threads=4, secrets=bench_config.run_secrets())
+    config = bench_config.BenchConfig(
+        database_url=db_url,
+        redis_url=cache_url,
+        port=bench_config.free_port(),
+        run_dir=str(run_dir),
+        web_workers=2,
+        web_threads=4,
+        secrets=bench_config.run_secrets(),
+    )
     env = _env(config)
     processes.manage(env, "migrate", "--noinput")
     password = _demo_setup(env)
@@ -115,38 +122,62 @@ def _start(run_dir: Path, db_url: str, cache_url: str, lock) -> Stack:
         services.append(processes.gunicorn(config, env))
         processes.wait_for_http(services[0], f"http://127.0.0.1:{config.port}/login/")
         services.append(_worker(config, env))
-        services.append(Service("webhooks", [str(BIN / "python"), "manage.py", "xero_sandbox_webhooks"],
-                                env, config.run_dir).start())
+        services.append(
+            Service(
+                "webhooks", [str(BIN / "python"), "manage.py", "xero_sandbox_webhooks"], env, config.run_dir
+            ).start()
+        )
     except BaseException:
         for service in reversed(services):
             service.stop(grace=5)
         raise
-    return Stack(url=f"http://127.0.0.1:{config.port}", sandbox_url=config.sandbox_url, username="demo",
-                 password=password, run_dir=run_dir, services=services, lock=lock)
+    return Stack(
+        url=f"http://127.0.0.1:{config.port}",
+        sandbox_url=config.sandbox_url,
+        username="demo",
+        password=password,
+        run_dir=run_dir,
+        services=services,
+        lock=lock,
+    )
 
 
 def _env(config) -> dict:
     env = bench_config.base_env(config)
-    env.update({
-        "DEBUG": "true",  # as `make run`: static files from the app's folders, and demo_setup allowed
-        "LOG_LEVEL": "INFO",
-        "XERO_WEBHOOK_URL": f"http://127.0.0.1:{config.port}/integrations/xero/webhooks/",
-        "XERO_WEBHOOK_GATHER_SECONDS": "1",
-    })
+    env.update(
+        {
+            "DEBUG": "true",  # as `make run`: static files from the app's folders, and demo_setup allowed
+            "LOG_LEVEL": "INFO",
+            "XERO_WEBHOOK_URL": f"http://127.0.0.1:{config.port}/integrations/xero/webhooks/",
+            "XERO_WEBHOOK_GATHER_SECONDS": "1",
+        }
+    )
     return env
 
 
 def _worker(config, env: dict) -> Service:
     """One worker with beat inside it, as Procfile.dev runs it."""
-    argv = [str(BIN / "celery"), "-A", "cocoonops_xero", "worker", "--beat", "--loglevel=INFO", "--concurrency=2",
-            "-n", "e2e@%h", "-s", str(Path(config.run_dir) / "celerybeat-schedule")]
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "cocoonops_xero",
+        "worker",
+        "--beat",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "-n",
+        "e2e@%h",
+        "-s",
+        str(Path(config.run_dir) / "celerybeat-schedule"),
+    ]
     return Service("worker", argv, env, config.run_dir).start()
 
 
 def _demo_setup(env: dict) -> str:
     """What a newcomer's `make run` does: demo data, the demo user (its password printed), the sandbox seeded."""
-    answer = subprocess.run([str(BIN / "python"), "manage.py", "demo_setup"], env=env, cwd=ROOT,
-                            capture_output=True, text=True)
+    answer = subprocess.run(
+        [str(BIN / "python"), "manage.py", "demo_setup"], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     found = re.search(r"sign in as\s+\S+\s*/\s*(\S+)", answer.stdout)
     if answer.returncode or not found:
         raise BenchError(f"manage.py demo_setup failed:\n{answer.stdout[-2000:]}{answer.stderr[-3000:]}")

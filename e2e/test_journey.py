@@ -161,8 +161,11 @@ def issue_an_invoice_for_a_customer_new_to_xero_and_see_it_sent_with_the_same_to
         page.get_by_role("button", name="Save").click()
         expect_message(page, f"Billing account {NEW_ACCOUNT['code']} added.")
     with step("3b-draft-with-two-lines"):
-        journey["paid"] = new_invoice(page, f"{NEW_ACCOUNT['name']} ({NEW_ACCOUNT['code']})", [
-            ("Sea freight", "2.5", "185.50", GST), ("Cargo insurance", "1", "42", GST)])
+        journey["paid"] = new_invoice(
+            page,
+            f"{NEW_ACCOUNT['name']} ({NEW_ACCOUNT['code']})",
+            [("Sea freight", "2.5", "185.50", GST), ("Cargo insurance", "1", "42", GST)],
+        )
         expect(page.get_by_test_id("total")).to_have_text("581.61")  # (463.75 + 42) + 69.56 + 6.30
     with step("3c-issued-waiting"):
         number = issue(page)
@@ -197,8 +200,9 @@ def allocate_a_credit_note_and_see_an_invoice_voided_in_xero_become_voided(page,
         journey["credited_number"] = issue(page)
         wait_until_sent(page)
     with step("5b-credit-note-allocated"):
-        new_invoice(page, "Acme Imports Ltd (ACME01)", [("Sea freight", "1", "50", GST)],
-                    credits=journey["credited_number"])
+        new_invoice(
+            page, "Acme Imports Ltd (ACME01)", [("Sea freight", "1", "50", GST)], credits=journey["credited_number"]
+        )
         issue(page)
         wait_until_sent(page)
         reload_until(page, page.locator("h1 .badge"), "Paid")  # Xero: a fully allocated credit note is PAID
@@ -226,7 +230,9 @@ def break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step):
         page.get_by_role("button", name="Save").click()
         expect_message(page, "saved")
     with step("6b-sync-exception"):
-        document = new_invoice(page, "Acme Imports Ltd (ACME01)", [("Air freight", "1", "310", "Zero rated (exports) (0%)")])
+        document = new_invoice(
+            page, "Acme Imports Ltd (ACME01)", [("Air freight", "1", "310", "Zero rated (exports) (0%)")]
+        )
         issue(page)
         expect(sync_state(page)).to_have_text("Failed", timeout=WAIT_MS)
         open_menu(page, "Sync exceptions")

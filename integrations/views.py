@@ -1,13 +1,18 @@
 from django.shortcuts import render
 
-from .models import AddOn, addon_enabled
 from integrations.xero.link.addon_card import xero_card
+
+from .models import AddOn, addon_enabled
 
 
 def addons(request):
     """The platform's add-ons, each with its state and what can be done next."""
     xero_enabled = addon_enabled(AddOn.Key.XERO)
-    return render(request, "integrations/addons.html", {
-        "xero_enabled": xero_enabled,
-        "xero": xero_card() if xero_enabled else None,
-    })
+    return render(
+        request,
+        "integrations/addons.html",
+        {
+            "xero_enabled": xero_enabled,
+            "xero": xero_card() if xero_enabled else None,
+        },
+    )

@@ -43,8 +43,11 @@ NAME_TAKEN = (
 NUMBER_TAKEN = "The Account Number already exists, please enter a different Account Number."
 TOO_LONG = "{field} must not be more than {limit} characters long."
 LIMITS = (
-    ("name", "Contact Name", 255), ("account_number", "Account Number", 50), ("email", "Email Address", 255),
-    ("tax_number", "Tax Number", 50), ("tax_number_type", "Tax Number Type", 50),
+    ("name", "Contact Name", 255),
+    ("account_number", "Account Number", 50),
+    ("email", "Email Address", 255),
+    ("tax_number", "Tax Number", 50),
+    ("tax_number_type", "Tax Number Type", 50),
 )
 STATUS_NOT_SETTABLE = "ContactStatus can only be set to ACTIVE or ARCHIVED."
 UNKNOWN_CONTACT = "The contact with ContactID {id} does not exist."
@@ -189,12 +192,17 @@ def _body_elements(call: ApiCall) -> list:
     body = call.body if isinstance(call.body, dict) else {}
     elements = next((value for key, value in body.items() if key.lower() == "contacts"), None)
     if not isinstance(elements, list) or not elements:
-        raise ApiError(json_response({
-            "ErrorNumber": 17,
-            "Type": "NoDataProcessedException",
-            "Message": "No data has been processed for this endpoint. This endpoint is expecting Contact data "
-                       "to be specifed in the request body.",
-        }, status=400))
+        raise ApiError(
+            json_response(
+                {
+                    "ErrorNumber": 17,
+                    "Type": "NoDataProcessedException",
+                    "Message": "No data has been processed for this endpoint. This endpoint is expecting Contact data "
+                    "to be specifed in the request body.",
+                },
+                status=400,
+            )
+        )
     return elements
 
 
@@ -270,8 +278,10 @@ class Books:
         number, name = wanted["account_number"].lower(), wanted["name"].lower()
         if number and self._held_by_another(target, lambda c: c.account_number.lower() == number):
             errors.append(NUMBER_TAKEN)  # archived contacts keep their number
-        if name and wanted["status"] == ACTIVE and self._held_by_another(
-            target, lambda c: c.status == ACTIVE and c.name.lower() == name
+        if (
+            name
+            and wanted["status"] == ACTIVE
+            and self._held_by_another(target, lambda c: c.status == ACTIVE and c.name.lower() == name)
         ):
             errors.append(NAME_TAKEN.format(name=wanted["name"]))
         return errors
@@ -289,7 +299,9 @@ class Books:
         else:  # only what the API may change: IsCustomer is the invoices' business
             contact.save(update_fields=[*wanted, "updated_at"])
         events.record_event(
-            organisation=self.organisation, category="CONTACT", resource_id=contact.contact_id,
+            organisation=self.organisation,
+            category="CONTACT",
+            resource_id=contact.contact_id,
             event_type="UPDATE" if target else "CREATE",
         )
         return contact

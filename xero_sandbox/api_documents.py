@@ -12,7 +12,14 @@ from django.db.models.functions import Lower
 
 from . import api_payments, books, where
 from .api_support import (
-    documents_of, find_document, floor_ms, if_modified_since, method_not_allowed, not_found, save_batch, unitdp,
+    documents_of,
+    find_document,
+    floor_ms,
+    if_modified_since,
+    method_not_allowed,
+    not_found,
+    save_batch,
+    unitdp,
 )
 from .document_input import DocumentReader, as_uuid, value
 from .gateway import ApiCall, ApiError, ApiResult, accounting_endpoint
@@ -22,8 +29,14 @@ from .xero_json import envelope, post_data_invalid
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 ORDER_FIELDS = {
-    "updateddateutc": "updated_at", "date": "date", "duedate": "due_date", "status": "status",
-    "invoicenumber": "number", "creditnotenumber": "number", "reference": "reference", "total": "total",
+    "updateddateutc": "updated_at",
+    "date": "date",
+    "duedate": "due_date",
+    "status": "status",
+    "invoicenumber": "number",
+    "creditnotenumber": "number",
+    "reference": "reference",
+    "total": "total",
 }
 
 
@@ -97,15 +110,18 @@ def _list(call: ApiCall, kind: Kind) -> ApiResult:
         elements = [document_element(d, **shape) for d in documents]
         elements = [element for element in elements if where.matches(element, groups)]
         total = len(elements)
-        elements = elements[(page - 1) * size: page * size] if page else elements
+        elements = elements[(page - 1) * size : page * size] if page else elements
     else:
         total = documents.count() if page else None
-        chosen = documents[(page - 1) * size: page * size] if page else documents
+        chosen = documents[(page - 1) * size : page * size] if page else documents
         elements = [document_element(d, **shape) for d in chosen]
     payload = envelope(**{kind.collection: elements})
     if page:
         payload["pagination"] = {
-            "page": page, "pageSize": size, "pageCount": math.ceil(total / size), "itemCount": total,
+            "page": page,
+            "pageSize": size,
+            "pageCount": math.ceil(total / size),
+            "itemCount": total,
         }
     return ApiResult(payload, elements=len(elements))
 

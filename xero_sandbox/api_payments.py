@@ -57,10 +57,14 @@ def credit_note_allocation(call: ApiCall, credit_note_ref: str, allocation_id: s
         return method_not_allowed()
     credit_note = _credit_note(call, credit_note_ref)
     allocation = (
-        Allocation.objects.select_related("invoice", "credit_note")
-        .filter(credit_note=credit_note, allocation_id=as_uuid(allocation_id))
-        .first()
-    ) if as_uuid(allocation_id) else None
+        (
+            Allocation.objects.select_related("invoice", "credit_note")
+            .filter(credit_note=credit_note, allocation_id=as_uuid(allocation_id))
+            .first()
+        )
+        if as_uuid(allocation_id)
+        else None
+    )
     if allocation is None:
         raise ApiError(not_found(f"No Allocation {allocation_id} on this credit note"))
     answer = allocation_element(allocation, deleted=True)
@@ -80,7 +84,7 @@ def _payment_list(call: ApiCall) -> ApiResult:
         elements = [e for e in elements if where.matches(e, groups)]
     page = int(call.param("page") or 0) if call.param("page").isdigit() else 0
     if page:
-        elements = elements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        elements = elements[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return ApiResult(envelope(Payments=elements), elements=len(elements))
 
 

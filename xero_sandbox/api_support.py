@@ -90,7 +90,8 @@ def request_elements(body, collection: str) -> list[dict]:
 
 def refusal(element: dict, messages: list[str], error_flag: str | None) -> dict:
     refused = dict(element) | {
-        "StatusAttributeString": "ERROR", "ValidationErrors": [{"Message": message} for message in messages],
+        "StatusAttributeString": "ERROR",
+        "ValidationErrors": [{"Message": message} for message in messages],
     }
     if error_flag:
         refused[error_flag] = True

@@ -84,9 +84,14 @@ def document_create(*, organisation: Organisation, type: str, data: DocumentInpu
     number = fields.get("number") or _next_number(organisation, type)
     _ensure_number_free(organisation, type, number)
     document = Document.objects.create(
-        organisation=organisation, type=type, number=number, contact=fields["contact"],
-        date=fields.get("date") or timezone.localdate(), due_date=fields.get("due_date"),
-        reference=fields.get("reference") or "", status=status,
+        organisation=organisation,
+        type=type,
+        number=number,
+        contact=fields["contact"],
+        date=fields.get("date") or timezone.localdate(),
+        due_date=fields.get("due_date"),
+        reference=fields.get("reference") or "",
+        status=status,
         currency_code=fields.get("currency_code") or organisation.base_currency,
         line_amount_types=fields.get("line_amount_types") or "Exclusive",
     )
@@ -218,8 +223,12 @@ def _lines_of(document: Document) -> list[LineInput]:
     rates = {r.tax_type: r.effective_rate for r in TaxRate.objects.filter(organisation=document.organisation_id)}
     return [
         LineInput(
-            description=line.description, quantity=line.quantity, unit_amount=line.unit_amount,
-            account_code=line.account_code, tax_type=line.tax_type, tax_rate=rates.get(line.tax_type, ZERO),
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            account_code=line.account_code,
+            tax_type=line.tax_type,
+            tax_rate=rates.get(line.tax_type, ZERO),
             line_item_id=line.line_item_id,
         )
         for line in document.lines.all()
@@ -232,12 +241,19 @@ def _write_lines(document: Document, lines: list[LineInput]) -> None:
     rows = []
     for line in lines:
         amount, tax = line_amounts(line, document.line_amount_types)
-        rows.append(DocumentLine(
-            document=document, description=line.description, quantity=line.quantity,
-            unit_amount=line.unit_amount, account_code=line.account_code, tax_type=line.tax_type,
-            line_amount=amount, tax_amount=tax,
-            **({"line_item_id": line.line_item_id} if line.line_item_id in kept_ids else {}),
-        ))
+        rows.append(
+            DocumentLine(
+                document=document,
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                account_code=line.account_code,
+                tax_type=line.tax_type,
+                line_amount=amount,
+                tax_amount=tax,
+                **({"line_item_id": line.line_item_id} if line.line_item_id in kept_ids else {}),
+            )
+        )
     DocumentLine.objects.bulk_create(rows)
     gross = sum((row.line_amount for row in rows), ZERO)
     document.total_tax = sum((row.tax_amount for row in rows), ZERO)
@@ -262,7 +278,7 @@ def _next_number(organisation: Organisation, type: str) -> str:
         return ""
     prefix = "CN-" if type == Document.CREDIT_NOTE else "INV-"
     taken = Document.objects.filter(organisation=organisation, type=type, number__istartswith=prefix)
-    counters = [number[len(prefix):] for number in taken.values_list("number", flat=True)]
+    counters = [number[len(prefix) :] for number in taken.values_list("number", flat=True)]
     last = max((int(counter) for counter in counters if counter.isdigit()), default=0)
     return f"{prefix}{last + 1:04d}"
 
@@ -283,8 +299,14 @@ def _ensure_number_free(organisation: Organisation, type: str, number: str, excl
 # --- Documents from outside the platform ----------------------------------------------------------
 @transaction.atomic
 def outside_document_create(
-    organisation: Organisation, *, type: str, number: str, contact_name: str, total: Decimal,
-    status: str = AUTHORISED, date: datetime.date | None = None,
+    organisation: Organisation,
+    *,
+    type: str,
+    number: str,
+    contact_name: str,
+    total: Decimal,
+    status: str = AUTHORISED,
+    date: datetime.date | None = None,
 ) -> Document:
     """A document someone else put into the books — a supplier's bill (ACCPAY) or credit note
     (ACCPAYCREDIT), or a sales invoice or credit note typed into Xero before the platform was linked —
@@ -294,11 +316,15 @@ def outside_document_create(
     `status` may also be PAID (paid in full on its date), VOIDED or DELETED, reached as Xero would."""
     date = date or timezone.localdate()
     line = LineInput(
-        description="Typed into Xero by hand", unit_amount=round_money(Decimal(str(total))),
-        account_code=_outside_account_code(organisation, type), tax_type="NONE",
+        description="Typed into Xero by hand",
+        unit_amount=round_money(Decimal(str(total))),
+        account_code=_outside_account_code(organisation, type),
+        tax_type="NONE",
     )
     fields = {
-        "contact": _contact_named(organisation, contact_name), "number": number, "date": date,
+        "contact": _contact_named(organisation, contact_name),
+        "number": number,
+        "date": date,
         "line_amount_types": "NoTax",
         "status": DRAFT if status == DELETED else AUTHORISED if status in (PAID, VOIDED) else status,
     }

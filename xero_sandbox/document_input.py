@@ -59,9 +59,13 @@ class DocumentReader:
         if existing is None or value(element, "Contact") is not None:
             fields["contact"] = self._contact(value(element, "Contact"), existing)
         for name, reader in (
-            ("number", self._number), ("date", self._date("Date")), ("due_date", self._date("DueDate")),
-            ("reference", self._text("Reference")), ("currency_code", self._currency),
-            ("line_amount_types", self._line_amount_types), ("status", self._status),
+            ("number", self._number),
+            ("date", self._date("Date")),
+            ("due_date", self._date("DueDate")),
+            ("reference", self._text("Reference")),
+            ("currency_code", self._currency),
+            ("line_amount_types", self._line_amount_types),
+            ("status", self._status),
         ):
             result = reader(element)
             if result is not None:
@@ -173,8 +177,13 @@ class DocumentReader:
         rate = self._tax_rate(tax_type)
         line_id = as_uuid(value(item, "LineItemID")) if value(item, "LineItemID") else None
         return LineInput(
-            description=str(value(item, "Description") or ""), quantity=quantity, unit_amount=unit_amount,
-            account_code=account_code, tax_type=tax_type, tax_rate=rate, line_item_id=line_id,
+            description=str(value(item, "Description") or ""),
+            quantity=quantity,
+            unit_amount=unit_amount,
+            account_code=account_code,
+            tax_type=tax_type,
+            tax_rate=rate,
+            line_item_id=line_id,
         )
 
     def _decimal(self, item: dict, name: str, default, places: Decimal):

@@ -71,8 +71,11 @@ def _refusal(request) -> HttpResponse | None:
         return None
     response = HttpResponse(NOT_FOUND_PAGE, status=404, content_type="text/html")
     RequestLog.objects.create(
-        organisation=_named_organisation(request), method=request.method, path=sent[:500],
-        target_length=len(sent), status_code=response.status_code,
+        organisation=_named_organisation(request),
+        method=request.method,
+        path=sent[:500],
+        target_length=len(sent),
+        status_code=response.status_code,
         duration_ms=int((time.monotonic() - started) * 1000),
     )
     return response

@@ -5,6 +5,7 @@ log. (Xero's edge, in front of all this, is `edge`.)
 A handler is `handler(call: ApiCall) -> ApiResult`; `accounting_endpoint` wraps it into a view.
 """
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -124,7 +125,9 @@ def _authenticate(request) -> AccessToken:
     if access is None or access.grant.revoked_at:
         raise ApiError(problem(401, "Unauthorized", "AuthenticationUnsuccessful"))
     if access.expires_at <= timezone.now():
-        raise ApiError(problem(401, "Unauthorized", f"TokenExpired: token expired at {access.expires_at:%m/%d/%Y %H:%M:%S}"))
+        raise ApiError(
+            problem(401, "Unauthorized", f"TokenExpired: token expired at {access.expires_at:%m/%d/%Y %H:%M:%S}")
+        )
     return access
 
 
@@ -188,9 +191,9 @@ def _enforce_rate_limits(log) -> None:
 def _enter(log) -> None:
     """Count the call in flight, or refuse it when the organisation's limit is reached (one conditional
     UPDATE: of a burst, exactly the first calls up to the limit get in, as with Xero)."""
-    entered = Organisation.objects.filter(pk=log.organisation_id, in_flight__lt=sandbox_setting("CONCURRENT_LIMIT")).update(
-        in_flight=F("in_flight") + 1
-    )
+    entered = Organisation.objects.filter(
+        pk=log.organisation_id, in_flight__lt=sandbox_setting("CONCURRENT_LIMIT")
+    ).update(in_flight=F("in_flight") + 1)
     if not entered:
         raise ApiError(_too_many(log, "concurrent", 0))
 
@@ -262,16 +265,19 @@ def _run_idempotently(request, log, handler, ids) -> HttpResponse:
     if earlier and earlier.body_hash != body_hash:
         return post_data_invalid("The Idempotency-Key was already used with a different request body.")
     if earlier:
-        return HttpResponse(bytes(earlier.response_body), status=earlier.status_code, content_type="application/json; charset=utf-8")
+        return HttpResponse(
+            bytes(earlier.response_body), status=earlier.status_code, content_type="application/json; charset=utf-8"
+        )
     IdempotencyRecord.objects.filter(organisation=log.organisation, key=key).delete()  # an expired one
     response = _call_handler(request, log, handler, ids)
-    try:
+    with contextlib.suppress(IntegrityError):  # a concurrent call with the same key recorded its answer first
         IdempotencyRecord.objects.create(
-            organisation=log.organisation, key=key, body_hash=body_hash,
-            status_code=response.status_code, response_body=response.content,
+            organisation=log.organisation,
+            key=key,
+            body_hash=body_hash,
+            status_code=response.status_code,
+            response_body=response.content,
         )
-    except IntegrityError:
-        pass  # a concurrent call with the same key recorded its answer first
     return response
 
 

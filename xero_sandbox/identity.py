@@ -20,14 +20,33 @@ from .conf import sandbox_setting
 from .models import AccessToken, App, AuthorizationCode, Connection, Grant, Organisation, RefreshToken
 
 # Xero's OAuth scopes (granular accounting scopes included); anything else is invalid_scope.
-KNOWN_SCOPES = frozenset("""
-    openid profile email offline_access
-    accounting.transactions accounting.transactions.read accounting.invoices accounting.invoices.read
-    accounting.payments accounting.payments.read accounting.banktransactions accounting.banktransactions.read
-    accounting.manualjournals accounting.manualjournals.read accounting.contacts accounting.contacts.read
-    accounting.settings accounting.settings.read accounting.attachments accounting.attachments.read
-    accounting.reports.read accounting.journals.read accounting.budgets.read
-""".split())
+KNOWN_SCOPES = frozenset(
+    [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "accounting.transactions",
+        "accounting.transactions.read",
+        "accounting.invoices",
+        "accounting.invoices.read",
+        "accounting.payments",
+        "accounting.payments.read",
+        "accounting.banktransactions",
+        "accounting.banktransactions.read",
+        "accounting.manualjournals",
+        "accounting.manualjournals.read",
+        "accounting.contacts",
+        "accounting.contacts.read",
+        "accounting.settings",
+        "accounting.settings.read",
+        "accounting.attachments",
+        "accounting.attachments.read",
+        "accounting.reports.read",
+        "accounting.journals.read",
+        "accounting.budgets.read",
+    ]
+)
 
 # Where the tokens say they come from; Xero's real issuer, as a client that reads the JWT expects.
 ISSUER = "https://identity.xero.com"
@@ -194,17 +213,19 @@ def _issue_refresh_token(grant: Grant) -> RefreshToken:
 
 def _id_token(grant: Grant, lifetime: int) -> str:
     issued = timezone.now()
-    return jwt_encode({
-        **_time_claims(issued, issued + timedelta(seconds=lifetime)),
-        "iss": ISSUER,
-        "aud": grant.app.client_id,
-        "sub": SANDBOX_USER_ID,
-        "auth_time": int(grant.created_at.timestamp()),
-        "xero_userid": SANDBOX_USER_ID,
-        "email": "sandbox.user@example.com",
-        "given_name": "Sandbox",
-        "family_name": "User",
-    })
+    return jwt_encode(
+        {
+            **_time_claims(issued, issued + timedelta(seconds=lifetime)),
+            "iss": ISSUER,
+            "aud": grant.app.client_id,
+            "sub": SANDBOX_USER_ID,
+            "auth_time": int(grant.created_at.timestamp()),
+            "xero_userid": SANDBOX_USER_ID,
+            "email": "sandbox.user@example.com",
+            "given_name": "Sandbox",
+            "family_name": "User",
+        }
+    )
 
 
 def _time_claims(issued: datetime, expires: datetime) -> dict:

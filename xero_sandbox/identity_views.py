@@ -70,7 +70,9 @@ def authorize(request):
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = identity.consent_approve(
-            app=app, redirect_uri=params.redirect_uri, scopes=params.scopes,
+            app=app,
+            redirect_uri=params.redirect_uri,
+            scopes=params.scopes,
             organisations=list(form.cleaned_data["organisations"]),
         )
         return _back_to_app(params, code=code.code)

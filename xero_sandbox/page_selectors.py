@@ -8,8 +8,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import (
-    Account, Connection, Contact, Document, DocumentLine, Fault, Organisation, Payment, RequestLog, TaxRate,
-    WebhookDelivery, WebhookEvent,
+    Account,
+    Connection,
+    Contact,
+    Document,
+    DocumentLine,
+    Fault,
+    Organisation,
+    Payment,
+    RequestLog,
+    TaxRate,
+    WebhookDelivery,
+    WebhookEvent,
 )
 
 TRAFFIC_MINUTES = 15  # the per-minute table of the request log
@@ -43,11 +53,15 @@ def organisation_get(*, pk: int) -> Organisation:
 
 def _organisations(**filters) -> list[Organisation]:
     mine = {"organisation": OuterRef("pk")}
-    organisations = Organisation.objects.filter(**filters).annotate(
-        contact_count=_count_of(Contact.objects.filter(**mine)),
-        invoice_count=_count_of(Document.objects.filter(type__in=Document.INVOICE_TYPES, **mine)),
-        credit_note_count=_count_of(Document.objects.filter(type__in=Document.CREDIT_NOTE_TYPES, **mine)),
-    ).prefetch_related(Prefetch("connections", queryset=Connection.objects.select_related("app")))
+    organisations = (
+        Organisation.objects.filter(**filters)
+        .annotate(
+            contact_count=_count_of(Contact.objects.filter(**mine)),
+            invoice_count=_count_of(Document.objects.filter(type__in=Document.INVOICE_TYPES, **mine)),
+            credit_note_count=_count_of(Document.objects.filter(type__in=Document.CREDIT_NOTE_TYPES, **mine)),
+        )
+        .prefetch_related(Prefetch("connections", queryset=Connection.objects.select_related("app")))
+    )
     return _with_app_names(organisations)
 
 
@@ -149,9 +163,7 @@ def request_traffic(*, now: datetime | None = None) -> list[Traffic]:
         .values("organisation")
         .annotate(throttled=Count("pk", filter=Q(status_code=429)), **buckets)
     )
-    counted = {
-        row["organisation"]: ([row[f"m{i}"] for i in range(TRAFFIC_MINUTES)], row["throttled"]) for row in rows
-    }
+    counted = {row["organisation"]: ([row[f"m{i}"] for i in range(TRAFFIC_MINUTES)], row["throttled"]) for row in rows}
     traffic = []
     for org in Organisation.objects.all():
         per_minute, throttled = counted.pop(org.pk, ([0] * TRAFFIC_MINUTES, 0))

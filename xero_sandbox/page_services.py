@@ -53,8 +53,13 @@ def fault_add(
     delay_seconds: float = 0.0,
 ) -> Fault:
     fault = Fault(
-        organisation=organisation, kind=kind, method=method.upper(), path_contains=path_contains,
-        remaining=remaining, probability=probability, delay_seconds=delay_seconds,
+        organisation=organisation,
+        kind=kind,
+        method=method.upper(),
+        path_contains=path_contains,
+        remaining=remaining,
+        probability=probability,
+        delay_seconds=delay_seconds,
     )
     fault.full_clean()
     fault.save()

@@ -16,11 +16,17 @@ urlpatterns = [
     path(ORG, pages.OrganisationDetailView.as_view(), name="organisation_detail"),
     path(ORG + "contacts/", pages.ContactListView.as_view(), name="contact_list"),
     path(ORG + "contacts/<int:pk>/archive/", pages.ContactArchiveView.as_view(archived=True), name="contact_archive"),
-    path(ORG + "contacts/<int:pk>/unarchive/", pages.ContactArchiveView.as_view(archived=False), name="contact_unarchive"),
+    path(
+        ORG + "contacts/<int:pk>/unarchive/", pages.ContactArchiveView.as_view(archived=False), name="contact_unarchive"
+    ),
     path(ORG + "accounts/", pages.AccountListView.as_view(), name="account_list"),
     path(ORG + "tax-rates/", pages.TaxRateListView.as_view(), name="taxrate_list"),
     path(ORG + "invoices/", pages.DocumentListView.as_view(document_types=Document.INVOICE_TYPES), name="invoice_list"),
-    path(ORG + "credit-notes/", pages.DocumentListView.as_view(document_types=Document.CREDIT_NOTE_TYPES), name="credit_note_list"),
+    path(
+        ORG + "credit-notes/",
+        pages.DocumentListView.as_view(document_types=Document.CREDIT_NOTE_TYPES),
+        name="credit_note_list",
+    ),
     path(DOCUMENT, pages.DocumentDetailView.as_view(), name="document_detail"),
     path(DOCUMENT + "pay-in-full/", pages.DocumentPayFullView.as_view(), name="document_pay_full"),
     path(DOCUMENT + "pay/", pages.DocumentPayPartView.as_view(), name="document_pay_part"),

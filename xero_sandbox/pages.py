@@ -288,9 +288,7 @@ class RequestLogView(ListView):
     def get_queryset(self):
         self.filter_form = RequestLogFilterForm(self.request.GET or None)
         filters = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
-        return selectors.request_log_list(
-            organisation=filters.get("organisation"), status=filters.get("status", "")
-        )
+        return selectors.request_log_list(organisation=filters.get("organisation"), status=filters.get("status", ""))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

@@ -26,7 +26,9 @@ def accounting_api(request, path: str):
     segments = [segment for segment in path.split("/") if segment]
     for route, handler in ROUTES.items():
         parts = route.split("/")
-        if len(parts) == len(segments) and all(p == "*" or p == s.lower() for p, s in zip(parts, segments)):
-            ids = [s for p, s in zip(parts, segments) if p == "*"]
+        if len(parts) == len(segments) and all(
+            p == "*" or p == s.lower() for p, s in zip(parts, segments, strict=True)
+        ):
+            ids = [s for p, s in zip(parts, segments, strict=True) if p == "*"]
             return handler(request, *ids)
     return json_response({"Title": "Not Found", "Status": 404, "Detail": f"No such resource: /{path}"}, status=404)

@@ -72,12 +72,26 @@ UK_TAXED_CONTACTS = [("Hudson River Imports Inc", "HUDSON01", "12-3456789", "TAX
 NZ_DEMO_CONTACTS = [("Pacific Shipping Co", "PAC 02", "ACTIVE", True)]
 
 ORGANISATIONS = [
-    {"name": "Demo Freight NZ Ltd", "country_code": "NZ", "base_currency": "NZD", "short_code": "!nz001",
-     "accounts": NZ_ACCOUNTS, "tax_rates": NZ_TAX_RATES, "archived_tax_rates": NZ_ARCHIVED_TAX_RATES,
-     "contacts": NZ_CONTACTS},
-    {"name": "Demo Freight UK Ltd", "country_code": "GB", "base_currency": "GBP", "short_code": "!uk001",
-     "accounts": UK_ACCOUNTS, "tax_rates": UK_TAX_RATES, "contacts": UK_CONTACTS,
-     "taxed_contacts": UK_TAXED_CONTACTS},
+    {
+        "name": "Demo Freight NZ Ltd",
+        "country_code": "NZ",
+        "base_currency": "NZD",
+        "short_code": "!nz001",
+        "accounts": NZ_ACCOUNTS,
+        "tax_rates": NZ_TAX_RATES,
+        "archived_tax_rates": NZ_ARCHIVED_TAX_RATES,
+        "contacts": NZ_CONTACTS,
+    },
+    {
+        "name": "Demo Freight UK Ltd",
+        "country_code": "GB",
+        "base_currency": "GBP",
+        "short_code": "!uk001",
+        "accounts": UK_ACCOUNTS,
+        "tax_rates": UK_TAX_RATES,
+        "contacts": UK_CONTACTS,
+        "taxed_contacts": UK_TAXED_CONTACTS,
+    },
 ]
 
 # Invoices already in the NZ books (entered in Xero by hand), so the pages have something to pay or void:

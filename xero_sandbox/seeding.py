@@ -1,11 +1,10 @@
 """Fill an empty sandbox: the app registered as the platform's settings describe it, and the orgs."""
 
-from django.conf import settings
-from django.db import transaction
-
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from . import books
@@ -31,25 +30,49 @@ def register_app() -> App:
 @transaction.atomic
 def seed_organisation(spec: dict) -> Organisation:
     org = Organisation.objects.create(
-        name=spec["name"], country_code=spec["country_code"],
-        base_currency=spec["base_currency"], short_code=spec["short_code"],
+        name=spec["name"],
+        country_code=spec["country_code"],
+        base_currency=spec["base_currency"],
+        short_code=spec["short_code"],
     )
     for status, rows in (("ACTIVE", spec["accounts"]), ("ARCHIVED", ARCHIVED_ACCOUNTS)):
         Account.objects.bulk_create(
-            Account(organisation=org, code=code, name=name, type=type_, account_class=class_,
-                    system_account=system, tax_type=tax_type, status=status)
+            Account(
+                organisation=org,
+                code=code,
+                name=name,
+                type=type_,
+                account_class=class_,
+                system_account=system,
+                tax_type=tax_type,
+                status=status,
+            )
             for code, name, type_, class_, system, tax_type in rows
         )
     for status, rows in (("ACTIVE", spec["tax_rates"]), ("ARCHIVED", spec.get("archived_tax_rates", []))):
         TaxRate.objects.bulk_create(
-            TaxRate(organisation=org, name=name, tax_type=tax_type, effective_rate=percent, status=status,
-                    display_tax_rate=percent, can_apply_to_revenue=revenue, can_apply_to_expenses=expenses)
+            TaxRate(
+                organisation=org,
+                name=name,
+                tax_type=tax_type,
+                effective_rate=percent,
+                status=status,
+                display_tax_rate=percent,
+                can_apply_to_revenue=revenue,
+                can_apply_to_expenses=expenses,
+            )
             for name, tax_type, percent, revenue, expenses in rows
         )
     _create_contacts(org, spec["contacts"])
     Contact.objects.bulk_create(
-        Contact(organisation=org, name=name, account_number=number, tax_number=tax_number,
-                tax_number_type=tax_number_type, is_customer=True)
+        Contact(
+            organisation=org,
+            name=name,
+            account_number=number,
+            tax_number=tax_number,
+            tax_number_type=tax_number_type,
+            is_customer=True,
+        )
         for name, number, tax_number, tax_number_type in spec.get("taxed_contacts", [])
     )
     return org
@@ -78,12 +101,24 @@ def seed_demo_documents(org: Organisation, documents: list = NZ_DOCUMENTS) -> No
     today = timezone.localdate()
     for account_number, number, status, lines in documents:
         fields = {
-            "contact": org.contacts.get(account_number=account_number), "number": number, "status": status,
-            "date": today, "due_date": today + datetime.timedelta(days=20), "currency_code": org.base_currency,
+            "contact": org.contacts.get(account_number=account_number),
+            "number": number,
+            "status": status,
+            "date": today,
+            "due_date": today + datetime.timedelta(days=20),
+            "currency_code": org.base_currency,
         }
         inputs = [
-            books.LineInput(description=description, quantity=Decimal(quantity), unit_amount=Decimal(unit),
-                            account_code=account, tax_type=tax_type, tax_rate=rates[tax_type])
+            books.LineInput(
+                description=description,
+                quantity=Decimal(quantity),
+                unit_amount=Decimal(unit),
+                account_code=account,
+                tax_type=tax_type,
+                tax_rate=rates[tax_type],
+            )
             for description, quantity, unit, account, tax_type in lines
         ]
-        books.document_create(organisation=org, type=Document.INVOICE, data=books.DocumentInput(fields=fields, lines=inputs))
+        books.document_create(
+            organisation=org, type=Document.INVOICE, data=books.DocumentInput(fields=fields, lines=inputs)
+        )

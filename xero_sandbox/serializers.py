@@ -110,9 +110,10 @@ from .models import Allocation, Document, DocumentLine, Payment  # noqa: E402
 
 
 def document_element(document: Document, *, unitdp: int = 2, with_lines: bool = True) -> dict:
-    """An invoice or a credit note, of either side (its `Type` says which), as Xero shows it. For a list, prefetch contact, lines, payments
-    and allocations (`allocations_made__invoice`, `allocations_received__credit_note`). Xero leaves
-    the lines out (an empty list) when it lists documents without the `page` parameter."""
+    """An invoice or a credit note, of either side (its `Type` says which), as Xero shows it. For a list,
+    prefetch contact, lines, payments and allocations (`allocations_made__invoice`,
+    `allocations_received__credit_note`). Xero leaves the lines out (an empty list) when it lists
+    documents without the `page` parameter."""
     credit_note = document.is_credit_note
     lines = document.lines.all() if with_lines else []
     element = {
@@ -170,8 +171,10 @@ def line_item_element(line: DocumentLine, *, unitdp: int = 2) -> dict:
 
 # Xero's PaymentType by the type of document paid (or refunded).
 PAYMENT_TYPES = {
-    Document.INVOICE: "ACCRECPAYMENT", Document.CREDIT_NOTE: "ARCREDITPAYMENT",
-    Document.BILL: "ACCPAYPAYMENT", Document.SUPPLIER_CREDIT_NOTE: "APCREDITPAYMENT",
+    Document.INVOICE: "ACCRECPAYMENT",
+    Document.CREDIT_NOTE: "ARCREDITPAYMENT",
+    Document.BILL: "ACCPAYPAYMENT",
+    Document.SUPPLIER_CREDIT_NOTE: "APCREDITPAYMENT",
 }
 
 

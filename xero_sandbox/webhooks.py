@@ -90,8 +90,12 @@ def _batch_events(*, app: App, now: datetime) -> WebhookDelivery | None:
         first = _last_sequence(app) + 1
         body = _body(events, first=first)
         delivery = WebhookDelivery.objects.create(
-            app=app, body=body, signature=sign(body, app.webhook_key),
-            first_sequence=first, last_sequence=first + len(events) - 1, next_attempt_at=now,
+            app=app,
+            body=body,
+            signature=sign(body, app.webhook_key),
+            first_sequence=first,
+            last_sequence=first + len(events) - 1,
+            next_attempt_at=now,
         )
         WebhookEvent.objects.filter(pk__in=[e.pk for e in events], delivery=None).update(delivery=delivery)
         _maybe_duplicate(delivery)
@@ -107,8 +111,11 @@ def _maybe_duplicate(delivery: WebhookDelivery) -> None:
     rate = sandbox_setting("WEBHOOK_DUPLICATE_RATE")
     if rate > 0 and random.random() < rate:
         WebhookDelivery.objects.create(
-            app=delivery.app, body=delivery.body, signature=delivery.signature,
-            first_sequence=delivery.first_sequence, last_sequence=delivery.last_sequence,
+            app=delivery.app,
+            body=delivery.body,
+            signature=delivery.signature,
+            first_sequence=delivery.first_sequence,
+            last_sequence=delivery.last_sequence,
             next_attempt_at=delivery.next_attempt_at,
         )
 
@@ -182,9 +189,16 @@ def _record_attempt(delivery: WebhookDelivery, answer: Answer, now: datetime) ->
         delivery.next_attempt_at = now + delay
     else:
         delivery.failed_at = now
-    delivery.save(update_fields=[
-        "attempts", "last_status_code", "last_error", "next_attempt_at", "delivered_at", "failed_at",
-    ])
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "next_attempt_at",
+            "delivered_at",
+            "failed_at",
+        ]
+    )
     return delivery
 
 
@@ -198,15 +212,17 @@ def _post(pool: urllib3.PoolManager, url: str, body: bytes, signature: str) -> A
     timeout = sandbox_setting("WEBHOOK_TIMEOUT_SECONDS")
     try:
         response = pool.request(
-            "POST", url, body=body,
+            "POST",
+            url,
+            body=body,
             headers={"Content-Type": "application/json", "x-xero-signature": signature},
-            timeout=urllib3.Timeout(total=timeout), retries=False, redirect=False,
+            timeout=urllib3.Timeout(total=timeout),
+            retries=False,
+            redirect=False,
         )
     except urllib3.exceptions.HTTPError as error:  # refused, timed out, dropped, bad URL
         return Answer(error=f"{type(error).__name__}: {error}"[:1000])
-    return Answer(
-        status=response.status, set_cookie="set-cookie" in response.headers, body_length=len(response.data)
-    )
+    return Answer(status=response.status, set_cookie="set-cookie" in response.headers, body_length=len(response.data))
 
 
 # --- Intent to receive --------------------------------------------------------------------------
@@ -235,12 +251,21 @@ def _intent_post(pool: urllib3.PoolManager, app: App, correct: bool, now: dateti
     answer = _post(pool, app.webhook_url, body, signature)
     problem = _intent_problem(answer, correct)
     WebhookDelivery.objects.create(
-        app=app, kind=WebhookDelivery.Kind.INTENT_TO_RECEIVE, body=body, signature=signature, attempts=1,
-        last_status_code=answer.status, last_error=problem, delivered_at=now if answer.ok else None,
+        app=app,
+        kind=WebhookDelivery.Kind.INTENT_TO_RECEIVE,
+        body=body,
+        signature=signature,
+        attempts=1,
+        last_status_code=answer.status,
+        last_error=problem,
+        delivered_at=now if answer.ok else None,
     )
     return {
-        "signature": "correct" if correct else "wrong", "expected": 200 if correct else 401,
-        "status": answer.status, "passed": not problem, "problem": problem,
+        "signature": "correct" if correct else "wrong",
+        "expected": 200 if correct else 401,
+        "status": answer.status,
+        "passed": not problem,
+        "problem": problem,
     }
 
 

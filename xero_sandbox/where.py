@@ -148,7 +148,7 @@ def _text(literal: str) -> str:
 
 def _literal(text: str):
     if text.lower().startswith("guid("):
-        return _text(text[text.index("(") + 1: text.rindex(")")].strip()).lower()
+        return _text(text[text.index("(") + 1 : text.rindex(")")].strip()).lower()
     if text.startswith('"'):
         return _text(text).lower()
     if text.lower() in ("true", "false"):
@@ -173,11 +173,13 @@ def _lookup(element: dict, path: tuple):
     for part in path:
         if not isinstance(value, dict):
             return None
-        if part in value:
-            value = value[part]
-        else:
-            value = next((v for k, v in value.items() if k.lower() == part.lower()), None)
+        value = value[part] if part in value else _ignoring_case(value, part)
     return value
+
+
+def _ignoring_case(mapping: dict, key: str):
+    """The value under `key` whatever its case (as Xero matches field names), or None."""
+    return next((v for k, v in mapping.items() if k.lower() == key.lower()), None)
 
 
 def _number_or_none(value):
@@ -205,7 +207,7 @@ def _holds(element: dict, condition: dict) -> bool:
 
 def _method_holds(actual, condition: dict) -> bool:
     if actual is None:
-        call = f'{condition["field"]}.{condition["method"]}()'
+        call = f"{condition['field']}.{condition['method']}()"
         raise ApiError(post_data_invalid(NULL_REFERENCE.format(call=call, field=condition["field"])))
     text, expected, method = str(actual).lower(), condition["expected"], condition["method"].lower()
     if method == "contains":

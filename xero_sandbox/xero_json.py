@@ -66,7 +66,14 @@ def json_response(payload, status: int = 200, **headers) -> HttpResponse:
 def problem(status: int, title: str, detail: str) -> HttpResponse:
     """The problem+json body Xero's gateway answers 401/403/429 with."""
     return json_response(
-        {"Type": None, "Title": title, "Status": status, "Detail": detail, "Instance": str(uuid.uuid4()), "Extensions": {}},
+        {
+            "Type": None,
+            "Title": title,
+            "Status": status,
+            "Detail": detail,
+            "Instance": str(uuid.uuid4()),
+            "Extensions": {},
+        },
         status=status,
     )
 
@@ -86,6 +93,4 @@ def validation_exception(elements: list[dict]) -> HttpResponse:
 
 def post_data_invalid(message: str) -> HttpResponse:
     """Xero's 400 for a body it cannot read at all."""
-    return json_response(
-        {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": message}, status=400
-    )
+    return json_response({"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": message}, status=400)

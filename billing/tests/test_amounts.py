@@ -48,7 +48,7 @@ def test_totals_always_add_up_to_the_cent(raw_lines):
     lines = [line_amounts(quantity=q, unit_price=p, tax_percent=t) for q, p, t in raw_lines]
     totals = document_totals(lines)
     assert totals.total == totals.subtotal + totals.tax
-    assert totals.subtotal == sum((l.net for l in lines), D("0"))
+    assert totals.subtotal == sum((amounts.net for amounts in lines), D("0"))
     for amounts in lines:
         assert amounts.net == amounts.net.quantize(D("0.01"))
         assert amounts.tax == amounts.tax.quantize(D("0.01"))
@@ -59,4 +59,3 @@ def test_a_line_is_never_more_than_half_a_cent_from_the_exact_amount(quantity, u
     amounts = line_amounts(quantity=quantity, unit_price=unit_price, tax_percent=percent)
     assert abs(amounts.net - quantity * unit_price) <= D("0.005")
     assert abs(amounts.tax - amounts.net * percent / 100) <= D("0.005")
-

@@ -122,7 +122,9 @@ def test_posting_an_edit_to_an_issued_invoice_changes_nothing(staff, books):
     assert f"{issued} is issued and can no longer be edited." in page(response)
     after = Invoice.objects.get(pk=issued.pk)
     assert (after.billing_account_id, after.reference, after.total) == (
-        issued.billing_account_id, issued.reference, issued.total
+        issued.billing_account_id,
+        issued.reference,
+        issued.total,
     )
     assert [line.quantity for line in after.lines.all()] == [Decimal("1")]
 

@@ -22,12 +22,16 @@ class BooksAdvisor:
 
     def revenue_account_advice(self, code):
         self.asked.append(code)
-        return panels.CodeAdvice(choices=(("200", "200 — Sales"),), warning="" if code in ("", "200") else f"No account {code}.")
+        return panels.CodeAdvice(
+            choices=(("200", "200 — Sales"),), warning="" if code in ("", "200") else f"No account {code}."
+        )
 
     def tax_code_advice(self, code, percentage):
         self.asked.append((code, percentage))
         wrong = code not in ("", "OUT") or (percentage is not None and percentage != Decimal("15"))
-        return panels.CodeAdvice(choices=(("OUT", "OUT — Output tax"),), warning="Not as the books say." if wrong else "")
+        return panels.CodeAdvice(
+            choices=(("OUT", "OUT — Output tax"),), warning="Not as the books say." if wrong else ""
+        )
 
 
 @pytest.fixture
@@ -45,7 +49,11 @@ def test_the_rate_form_offers_the_advisors_codes_in_a_datalist(staff, advisor):
 
 
 def test_a_rate_code_the_advisor_warns_about_is_saved_and_the_warning_shown(staff, advisor):
-    answer = staff.post(reverse("billing:rate_create"), {"label": "Storage", "category": "other", "revenue_account_code": "WH|999"}, follow=True)
+    answer = staff.post(
+        reverse("billing:rate_create"),
+        {"label": "Storage", "category": "other", "revenue_account_code": "WH|999"},
+        follow=True,
+    )
     page = answer.content.decode()
     assert Rate.objects.get(label="Storage").revenue_account_code == "WH|999"
     assert "No account 999." in page  # asked about the part sent to accounting, after the pipe

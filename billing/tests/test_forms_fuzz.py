@@ -5,6 +5,7 @@ nothing and shows every reason on the page; an accepted one saves what was typed
 Invoice drafts and their lines have their own property test (test_invoice_form_properties.py)."""
 
 import html
+
 import pytest
 from django.db import transaction
 from django.urls import reverse
@@ -22,11 +23,28 @@ FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 hostile_text = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["", " ", " 200", "200 ", "a\x00b", "<script>x</script>", "'; DROP TABLE x; --", "😀" * 5,
-                     "x" * 51, "x" * 256, "\u202eRTL", "A|B|C", "|200", "SEA|", "a b"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            " 200",
+            "200 ",
+            "a\x00b",
+            "<script>x</script>",
+            "'; DROP TABLE x; --",
+            "😀" * 5,
+            "x" * 51,
+            "x" * 256,
+            "\u202eRTL",
+            "A|B|C",
+            "|200",
+            "SEA|",
+            "a b",
+        ]
+    ),
 )
 numbers_as_text = st.one_of(
-    st.integers(min_value=-10**20, max_value=10**20).map(str),
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
     st.sampled_from(["", "NaN", "-Infinity", "1e400", "15.00001", "100.0000", "0", "-0", "١٥"]),
 )
@@ -37,26 +55,35 @@ def mostly(valid, hostile):
     return st.integers(0, 3).flatmap(lambda roll: hostile if roll == 0 else valid)
 
 
-accounts = st.fixed_dictionaries({
-    "code": mostly(st.from_regex(r"[A-Z0-9]{1,12}", fullmatch=True) | st.just("TAKEN01"), hostile_text),
-    "name": mostly(st.just("Acme Imports"), hostile_text),
-    "email": mostly(st.just(""), st.sampled_from(["not-an-email", "a@b", "x@example.com"]) | hostile_text),
-    "currency": mostly(st.sampled_from(["NZD", "AUD"]), st.sampled_from(["", "XYZ", "nzd"]) | hostile_text),
-    "payment_terms_days": mostly(st.sampled_from(["0", "30", "365"]), numbers_as_text),
-    "address_line1": hostile_text, "city": hostile_text, "postal_code": hostile_text, "country": hostile_text,
-})
+accounts = st.fixed_dictionaries(
+    {
+        "code": mostly(st.from_regex(r"[A-Z0-9]{1,12}", fullmatch=True) | st.just("TAKEN01"), hostile_text),
+        "name": mostly(st.just("Acme Imports"), hostile_text),
+        "email": mostly(st.just(""), st.sampled_from(["not-an-email", "a@b", "x@example.com"]) | hostile_text),
+        "currency": mostly(st.sampled_from(["NZD", "AUD"]), st.sampled_from(["", "XYZ", "nzd"]) | hostile_text),
+        "payment_terms_days": mostly(st.sampled_from(["0", "30", "365"]), numbers_as_text),
+        "address_line1": hostile_text,
+        "city": hostile_text,
+        "postal_code": hostile_text,
+        "country": hostile_text,
+    }
+)
 codes = mostly(st.from_regex(r"(SEA\|)?[0-9]{3}", fullmatch=True) | st.just(""), hostile_text | st.just("TAKEN"))
-rates = st.fixed_dictionaries({
-    "label": mostly(st.just("Sea freight"), hostile_text),
-    "category": mostly(st.sampled_from([choice for choice, _ in Rate.Category.choices]), hostile_text),
-    "cost_account_code": codes,
-    "revenue_account_code": codes,
-})
-tax_rates = st.fixed_dictionaries({
-    "name": mostly(st.text("GSTVAT ", min_size=1, max_size=10) | st.just("TAKEN"), hostile_text),
-    "rate": mostly(st.sampled_from(["0", "15", "12.5", "100"]), numbers_as_text),
-    "accounting_code": mostly(st.sampled_from(["OUTPUT2", "NONE", ""]), hostile_text),
-})
+rates = st.fixed_dictionaries(
+    {
+        "label": mostly(st.just("Sea freight"), hostile_text),
+        "category": mostly(st.sampled_from([choice for choice, _ in Rate.Category.choices]), hostile_text),
+        "cost_account_code": codes,
+        "revenue_account_code": codes,
+    }
+)
+tax_rates = st.fixed_dictionaries(
+    {
+        "name": mostly(st.text("GSTVAT ", min_size=1, max_size=10) | st.just("TAKEN"), hostile_text),
+        "rate": mostly(st.sampled_from(["0", "15", "12.5", "100"]), numbers_as_text),
+        "accounting_code": mostly(st.sampled_from(["OUTPUT2", "NONE", ""]), hostile_text),
+    }
+)
 FORMS = {
     "account": (BillingAccount, "billing:account_create", "billing:account_edit", accounts),
     "rate": (Rate, "billing:rate_create", "billing:rate_edit", rates),
@@ -67,8 +94,11 @@ FORMS = {
 @pytest.fixture
 def existing(staff):
     """One row of each, whose values the generated posts may collide with."""
-    rows = {"account": BillingAccountFactory(code="TAKEN01"), "rate": RateFactory(revenue_account_code="TAKEN"),
-            "tax_rate": TaxRateFactory(name="TAKEN", rate="15")}
+    rows = {
+        "account": BillingAccountFactory(code="TAKEN01"),
+        "rate": RateFactory(revenue_account_code="TAKEN"),
+        "tax_rate": TaxRateFactory(name="TAKEN", rate="15"),
+    }
     return staff, rows
 
 
@@ -109,6 +139,7 @@ def test_no_post_to_a_billing_form_is_a_server_error_and_a_refused_one_saves_not
 
 # --- The Issue button, on whatever document -----------------------------------------------------
 
+
 def a_draft(kind: str) -> Invoice | None:
     """Drafts that issuing must refuse or accept, made directly (as a person could leave them)."""
     if kind == "missing":
@@ -127,13 +158,17 @@ def a_draft(kind: str) -> Invoice | None:
 
 
 def documents() -> list[tuple]:
-    return [*Invoice.objects.order_by("pk").values_list("pk", "status", "number", "total"),
-            *InvoiceLine.objects.order_by("pk").values_list("pk", "net_amount")]
+    return [
+        *Invoice.objects.order_by("pk").values_list("pk", "status", "number", "total"),
+        *InvoiceLine.objects.order_by("pk").values_list("pk", "net_amount"),
+    ]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(["missing", "no_lines", "issued", "last_day", "zero_total",
-                             "credit_note", "largest"]), junk=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3))
+@given(
+    kind=st.sampled_from(["missing", "no_lines", "issued", "last_day", "zero_total", "credit_note", "largest"]),
+    junk=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+)
 def test_pressing_issue_on_any_document_is_never_a_server_error_and_a_refusal_changes_nothing(staff, kind, junk):
     with transaction.atomic():
         draft = a_draft(kind)

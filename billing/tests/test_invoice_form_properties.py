@@ -82,8 +82,13 @@ def invoice_posts(draw) -> tuple[str, dict]:
 def a_valid_post(**changes) -> dict:
     valid_line = {"rate": "@rate", "description": "", "quantity": "1", "unit_price": "1", "tax_rate": "@gst"}
     data = {
-        "billing_account": "@account", "currency": "", "reference": "", "issue_date": "", "due_date": "",
-        "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "0",
+        "billing_account": "@account",
+        "currency": "",
+        "reference": "",
+        "issue_date": "",
+        "due_date": "",
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "0",
         **{f"form-0-{name}": value for name, value in valid_line.items()},
     }
     return {**data, **changes}
@@ -96,20 +101,27 @@ def world(staff):
     rate, cost_only_rate = RateFactory(), RateFactory(revenue_account_code="")
     gst, zero = TaxRateFactory(rate="15"), TaxRateFactory(rate="0")
     issued_mine, issued_theirs = (
-        services.invoice_issue(invoice=draft_with_lines(billing_account=owner))
-        for owner in (account, other_account)
+        services.invoice_issue(invoice=draft_with_lines(billing_account=owner)) for owner in (account, other_account)
     )
     draft = draft_with_lines(line(rate=rate, tax_rate=gst), billing_account=account)
     rows = {
-        "@account": account, "@other_account": other_account, "@rate": rate, "@cost_only_rate": cost_only_rate,
-        "@gst": gst, "@zero": zero, "@issued_mine": issued_mine, "@issued_theirs": issued_theirs,
+        "@account": account,
+        "@other_account": other_account,
+        "@rate": rate,
+        "@cost_only_rate": cost_only_rate,
+        "@gst": gst,
+        "@zero": zero,
+        "@issued_mine": issued_mine,
+        "@issued_theirs": issued_theirs,
     }
     names = {name: str(row.pk) for name, row in rows.items()}
-    names.update({
-        "@create": reverse("billing:invoice_create"),
-        "@create_credit_note": reverse("billing:invoice_create") + "?kind=credit_note",
-        "@edit_draft": reverse("billing:invoice_edit", args=[draft.pk]),
-    })
+    names.update(
+        {
+            "@create": reverse("billing:invoice_create"),
+            "@create_credit_note": reverse("billing:invoice_create") + "?kind=credit_note",
+            "@edit_draft": reverse("billing:invoice_edit", args=[draft.pk]),
+        }
+    )
     return staff, names
 
 

@@ -121,16 +121,23 @@ def test_an_issued_document_has_both_its_dates():
 def test_an_issued_documents_total_is_never_negative():
     with pytest.raises(IntegrityError):
         InvoiceFactory(
-            status=Invoice.Status.ISSUED, number="INV-000009", total=Decimal("-1.00"),
-            issue_date=datetime.date(2026, 11, 27), due_date=datetime.date(2026, 12, 27),
+            status=Invoice.Status.ISSUED,
+            number="INV-000009",
+            total=Decimal("-1.00"),
+            issue_date=datetime.date(2026, 11, 27),
+            due_date=datetime.date(2026, 12, 27),
         )
 
 
 def test_a_line_always_has_a_description():
     with pytest.raises(IntegrityError):
         InvoiceLine.objects.create(
-            invoice=InvoiceFactory(), rate=RateFactory(), tax_rate=TaxRateFactory(),
-            description="", quantity=Decimal("1"), unit_price=Decimal("1"),
+            invoice=InvoiceFactory(),
+            rate=RateFactory(),
+            tax_rate=TaxRateFactory(),
+            description="",
+            quantity=Decimal("1"),
+            unit_price=Decimal("1"),
         )
 
 
@@ -138,8 +145,12 @@ def test_the_largest_quantity_and_unit_price_come_back_exactly():
     # 15 digits: what every supported database, SQLite included, stores without rounding.
     largest = Decimal("99999999999.9999")
     line = InvoiceLine.objects.create(
-        invoice=InvoiceFactory(), rate=RateFactory(), tax_rate=TaxRateFactory(),
-        description="Bulk", quantity=largest, unit_price=-largest,
+        invoice=InvoiceFactory(),
+        rate=RateFactory(),
+        tax_rate=TaxRateFactory(),
+        description="Bulk",
+        quantity=largest,
+        unit_price=-largest,
     )
     line.refresh_from_db()
     assert (line.quantity, line.unit_price) == (largest, -largest)

@@ -47,7 +47,7 @@ def test_saving_a_draft_computes_line_amounts_and_totals():
         line(quantity="2.5", unit_price="100.10", tax_rate=gst),
         line(quantity="1", unit_price="0.335", tax_rate=gst),
     )
-    net = [l.net_amount for l in invoice.lines.all()]
+    net = [invoice_line.net_amount for invoice_line in invoice.lines.all()]
     assert net == [D("250.25"), D("0.34")]
     assert (invoice.subtotal, invoice.tax_total, invoice.total) == (D("250.59"), D("37.59"), D("288.18"))
 
@@ -185,11 +185,9 @@ def test_the_issued_signal_fires_only_after_the_transaction_commits(django_captu
 
 def test_the_issued_signal_does_not_fire_when_the_transaction_rolls_back(django_capture_on_commit_callbacks, received):
     invoice = draft_with_lines()
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError):
-            with transaction.atomic():
-                issue(invoice)
-                raise RuntimeError("the surrounding work failed")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        issue(invoice)
+        raise RuntimeError("the surrounding work failed")
     assert received == []
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.DRAFT

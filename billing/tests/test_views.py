@@ -112,18 +112,28 @@ def test_a_rate_with_neither_code_is_refused_with_a_message(staff):
 
 
 def test_a_rate_is_added_and_edited(staff):
-    staff.post(reverse("billing:rate_create"), {"label": "Sea freight", "category": "freight", "revenue_account_code": "SEA|200"})
+    staff.post(
+        reverse("billing:rate_create"),
+        {"label": "Sea freight", "category": "freight", "revenue_account_code": "SEA|200"},
+    )
     rate = Rate.objects.get()
     staff.post(
         reverse("billing:rate_edit", args=[rate.pk]),
-        {"label": "Sea freight", "category": "freight", "revenue_account_code": "SEA|200", "cost_account_code": "SEA|310"},
+        {
+            "label": "Sea freight",
+            "category": "freight",
+            "revenue_account_code": "SEA|200",
+            "cost_account_code": "SEA|310",
+        },
     )
     rate.refresh_from_db()
     assert (rate.revenue_accounting_code, rate.cost_accounting_code) == ("200", "310")
 
 
 def test_a_tax_rate_over_100_percent_is_refused(staff):
-    response = staff.post(reverse("billing:taxrate_create"), {"name": "Silly", "rate": "150", "accounting_code": "OUTPUT2"})
+    response = staff.post(
+        reverse("billing:taxrate_create"), {"name": "Silly", "rate": "150", "accounting_code": "OUTPUT2"}
+    )
     assert "Ensure this value is less than or equal to 100." in response.content.decode()
     assert not TaxRate.objects.exists()
 
@@ -167,7 +177,9 @@ def test_a_draft_with_two_lines_is_created_then_issued(staff):
 
 def test_a_non_numeric_quantity_is_refused_and_nothing_is_saved(staff):
     account, rate, gst = BillingAccountFactory(), RateFactory(), TaxRateFactory()
-    response = staff.post(reverse("billing:invoice_create"), invoice_post(account, line_data(rate, gst, quantity="lots")))
+    response = staff.post(
+        reverse("billing:invoice_create"), invoice_post(account, line_data(rate, gst, quantity="lots"))
+    )
     assert "Enter a number." in response.content.decode()
     assert not Invoice.objects.exists()
 

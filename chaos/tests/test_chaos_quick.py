@@ -34,9 +34,18 @@ def _chaos_database_url() -> str:
 def test_quick_fault_injection_run_loses_nothing_duplicates_nothing_and_brings_every_status_back(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
     env["CHAOS_DATABASE_URL"] = _chaos_database_url()
-    argv = [sys.executable, "-m", "chaos.run", "--quick", "--drop-database", "--redis-port", str(free_port()),
-            "--results-dir", str(tmp_path)]
+    argv = [
+        sys.executable,
+        "-m",
+        "chaos.run",
+        "--quick",
+        "--drop-database",
+        "--redis-port",
+        str(free_port()),
+        "--results-dir",
+        str(tmp_path),
+    ]
     run = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=MINUTES * 60)
-    figures = run.stdout[run.stdout.rfind("== Figures"):]
+    figures = run.stdout[run.stdout.rfind("== Figures") :]
     assert run.returncode == 0, f"exit {run.returncode}\n{figures or run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert "PASSED" in figures

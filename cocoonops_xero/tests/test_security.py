@@ -28,7 +28,13 @@ PUBLIC = {"/login/", "/admin/login/", "/integrations/xero/webhooks/"}
 # Any staff member may open these without a particular permission (read-only, or their own session).
 ANY_STAFF = {"/", "/logout/", "/addons/", "/integrations/xero/exceptions/"}
 # A sample value for each kind of path parameter; no row has it, so a 404 would show a check made too late.
-SAMPLE_FOR_CONVERTER = {"int": "1", "str": "1", "path": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000001"}
+SAMPLE_FOR_CONVERTER = {
+    "int": "1",
+    "str": "1",
+    "path": "1",
+    "slug": "x",
+    "uuid": "00000000-0000-0000-0000-000000000001",
+}
 REGEX_SAMPLES = ["1", "billing", "x"]
 
 
@@ -49,6 +55,7 @@ def _route_sample(route: str) -> str:
 def _regex_sample(regex: str) -> str:
     def group(match):
         return next(value for value in REGEX_SAMPLES if re.fullmatch(match.group(1), value))
+
     return re.sub(r"\(\?P<\w+>([^()]*)\)", group, regex.lstrip("^").rstrip("$"))
 
 
@@ -72,8 +79,9 @@ def all_pages() -> list[Page]:
 
 
 def signed_in(*, is_staff=True, is_superuser=False, permissions=()) -> Client:
-    user = get_user_model().objects.create_user(f"user{secrets.token_hex(4)}", password="pw", is_staff=is_staff,
-                                                is_superuser=is_superuser)
+    user = get_user_model().objects.create_user(
+        f"user{secrets.token_hex(4)}", password="pw", is_staff=is_staff, is_superuser=is_superuser
+    )
     user.user_permissions.add(*permissions)
     client = Client()
     client.force_login(user)
@@ -95,7 +103,7 @@ def test_the_walk_reaches_every_page_and_each_sample_url_opens_its_own_view():
     assert len(pages) > 90  # the platform, the admin, the Xero add-on
     for page in pages:
         assert resolve(page.url).func is page.callback, page.url
-    assert PUBLIC | ANY_STAFF <= {page.url for page in pages}
+    assert {page.url for page in pages} >= PUBLIC | ANY_STAFF
 
 
 def test_anonymous_visitors_are_sent_to_sign_in_from_every_page_but_the_public_ones(client):
@@ -135,8 +143,13 @@ def test_every_xero_action_needs_the_manage_xero_add_on_permission_even_with_all
     everything_else = Permission.objects.exclude(codename="manage_xero_addon")
     client = signed_in(permissions=everything_else)
     xero_pages = [page for page in all_pages() if page.url.startswith("/integrations/xero/")]
-    assert {"/integrations/xero/link/", "/integrations/xero/disconnect/", "/integrations/xero/documents/1/retry/",
-            "/integrations/xero/setup-check/recheck/", "/integrations/xero/exceptions/1/acknowledge/"} <= {p.url for p in xero_pages}
+    assert {
+        "/integrations/xero/link/",
+        "/integrations/xero/disconnect/",
+        "/integrations/xero/documents/1/retry/",
+        "/integrations/xero/setup-check/recheck/",
+        "/integrations/xero/exceptions/1/acknowledge/",
+    } <= {p.url for p in xero_pages}
     for page in xero_pages:
         if page.url in PUBLIC | ANY_STAFF:
             continue
@@ -154,17 +167,26 @@ def test_every_post_without_a_csrf_token_is_refused_except_the_signed_webhook():
 
 # --- manage.py check --deploy with production settings ----------------------------------------
 
+
 def deploy_check(tmp_path, **extra_env):
     """`manage.py check --deploy` in a fresh interpreter, with a production environment and nothing else."""
     env = {
-        "PATH": os.environ["PATH"], "READ_ENV_FILE": "false", "VAR_DIR": str(tmp_path),
+        "PATH": os.environ["PATH"],
+        "READ_ENV_FILE": "false",
+        "VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "cocoonops_xero.settings",
-        "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "ops.example.com",
-        "XERO_TOKEN_KEYS": Fernet.generate_key().decode(), **extra_env,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "ops.example.com",
+        "XERO_TOKEN_KEYS": Fernet.generate_key().decode(),
+        **extra_env,
     }
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

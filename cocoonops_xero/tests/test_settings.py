@@ -4,7 +4,9 @@ import sys
 
 from django.conf import settings
 
-PRINT_SETTINGS = "from cocoonops_xero import settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"
+PRINT_SETTINGS = (
+    "from cocoonops_xero import settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"
+)
 
 
 def load_settings(tmp_path, **env):
@@ -12,7 +14,11 @@ def load_settings(tmp_path, **env):
     clean_env = {"PATH": os.environ["PATH"], "READ_ENV_FILE": "false", "VAR_DIR": str(tmp_path), **env}
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
-        cwd=settings.BASE_DIR, env=clean_env, capture_output=True, text=True, timeout=60,
+        cwd=settings.BASE_DIR,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -12,7 +12,9 @@ from django.core.cache import cache
 from billing import services
 from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
+from integrations.xero.api.fake import FakeXeroApi
 from integrations.xero.models import SyncRecord, XeroConnection
+from integrations.xero.tests.factories import XeroConnectionFactory
 from xero_sandbox.models import Document, Organisation
 from xero_sandbox.seeding import seed_if_empty
 
@@ -77,6 +79,16 @@ def link(client, *orgs, decision="allow"):
     return client.get(path_and_query(back))
 
 
+# --- The fast tier: a linked organisation in the in-memory Xero (api/fake.py) ---------------------------
+@pytest.fixture
+def fake_xero(settings, db) -> FakeXeroApi:
+    """A linked organisation whose Xero is the in-memory fake; `.org` is its books, `.connection` the link."""
+    settings.XERO_API = "integrations.xero.api.fake.FakeXeroApi"
+    settings.XERO_ENABLED = True
+    FakeXeroApi.reset()
+    return FakeXeroApi(XeroConnectionFactory())
+
+
 # --- A linked NZ organisation, codes it accepts, and issued documents (the sync's tests and others) ---
 @pytest.fixture
 def linked(sandbox, admin_client, django_capture_on_commit_callbacks):
@@ -87,14 +99,18 @@ def linked(sandbox, admin_client, django_capture_on_commit_callbacks):
 @pytest.fixture
 def codes(db):
     """A rate and a tax rate whose codes the NZ organisation accepts."""
-    return {"rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
-            "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")}
+    return {
+        "rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
+        "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2"),
+    }
 
 
 def issued(codes, *, account=None, kind=Invoice.Kind.INVOICE, rate=None, tax=None, unit_price="100.00", **fields):
     draft = draft_with_lines(
         line(rate=rate or codes["rate"], tax_rate=tax or codes["tax"], unit_price=unit_price, quantity="2.5"),
-        billing_account=account or BillingAccountFactory(), kind=kind, **fields,
+        billing_account=account or BillingAccountFactory(),
+        kind=kind,
+        **fields,
     )
     return services.invoice_issue(invoice=draft)
 

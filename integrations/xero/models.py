@@ -168,6 +168,9 @@ class SyncAttempt(models.Model):
         ordering = ["-started_at", "-pk"]
         indexes = [models.Index(fields=["record", "-started_at"], name="xero_attempt_record_idx")]
 
+    def __str__(self):
+        return f"{self.get_outcome_display()} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
 
 class ContactLink(models.Model):
     """A billing account's Xero contact in one organisation, remembered so a known account costs no lookup."""
@@ -178,8 +181,13 @@ class ContactLink(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["billing_account", "tenant_id"], name="xero_one_contact_per_account_and_org")
+            models.UniqueConstraint(
+                fields=["billing_account", "tenant_id"], name="xero_one_contact_per_account_and_org"
+            )
         ]
+
+    def __str__(self):
+        return f"Xero contact {self.contact_id} in organisation {self.tenant_id}"
 
 
 class CallPace(models.Model):
@@ -195,6 +203,9 @@ class CallPace(models.Model):
     # While set and in the future, one worker is finding or creating contacts for this organisation;
     # the others wait for it rather than look up (and create) the same customers in parallel.
     contacts_lease_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Pace of calls to organisation {self.tenant_id}"
 
 
 class WebhookEvent(models.Model):
@@ -228,7 +239,8 @@ class WebhookEvent(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant_id", "category", "resource_id", "event_type", "event_date"], name="xero_webhook_event_once"
+                fields=["tenant_id", "category", "resource_id", "event_type", "event_date"],
+                name="xero_webhook_event_once",
             )
         ]
         indexes = [

@@ -4,10 +4,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from integrations.xero.inbound import reconciliation
-from integrations.xero.inbound import inbox
-from integrations.xero.outbound import sending
+from integrations.xero.inbound import inbox, reconciliation
 from integrations.xero.link import tokens
+from integrations.xero.outbound import sending
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ def _queue_once(task, *, key: str, gather_seconds: float) -> None:
 @shared_task
 def refresh_idle_connections():
     """Keep idle links alive: Xero's refresh tokens expire after 60 days unused."""
-    return tokens.refresh_idle_connections()
+    return tokens.connections_refresh_idle()
 
 
 @shared_task
@@ -57,7 +56,7 @@ def push_documents(max_rounds: int = 20):
     """
     cache.delete(PUSH_QUEUED)
     for _ in range(max_rounds):
-        handled = sending.push_round()
+        handled = sending.sync_round_push()
         if not handled:
             return
         if handled >= sending.BATCH_SIZE:
@@ -68,7 +67,7 @@ def push_documents(max_rounds: int = 20):
 @shared_task
 def sweep():
     """The safety net: hand back claims of dead workers and send what is still waiting."""
-    sending.release_stale_claims()
+    sending.sync_claims_release_stale()
     push_documents.delay()
 
 
@@ -77,7 +76,7 @@ def process_webhook_events(max_rounds: int = 20):
     """Apply the waiting webhook events, a round at a time, until none is left or Xero cannot be read now."""
     cache.delete(EVENTS_QUEUED)
     for _ in range(max_rounds):
-        result = inbox.process_pending()
+        result = inbox.webhook_events_process()
         if result.claimed:
             logger.info("Xero webhook events: %s", result)
         if not result.claimed or result.interrupted:
@@ -88,10 +87,10 @@ def process_webhook_events(max_rounds: int = 20):
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def read_back_states(record_ids: list[int]):
     """Read documents a person linked by hand back from Xero (their status may have moved on)."""
-    return inbox.read_back(record_ids=record_ids)
+    return inbox.document_states_read_back(record_ids=record_ids)
 
 
 @shared_task
 def reconcile_statuses():
     """The safety net for missed webhooks: read back what Xero changed since last time (every 15 minutes)."""
-    reconciliation.periodic_run()
+    reconciliation.reconciliation_run_periodic()

@@ -3,7 +3,23 @@ from .identity import AccessToken, App, AuthorizationCode, Connection, Grant, Or
 from .operations import Fault, IdempotencyRecord, RequestLog, WebhookDelivery, WebhookEvent
 
 __all__ = [
-    "AccessToken", "Account", "Allocation", "App", "AuthorizationCode", "Connection", "Contact",
-    "Document", "DocumentLine", "Fault", "Grant", "IdempotencyRecord", "Organisation", "Payment",
-    "RefreshToken", "RequestLog", "TaxRate", "WebhookDelivery", "WebhookEvent",
+    "AccessToken",
+    "Account",
+    "Allocation",
+    "App",
+    "AuthorizationCode",
+    "Connection",
+    "Contact",
+    "Document",
+    "DocumentLine",
+    "Fault",
+    "Grant",
+    "IdempotencyRecord",
+    "Organisation",
+    "Payment",
+    "RefreshToken",
+    "RequestLog",
+    "TaxRate",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

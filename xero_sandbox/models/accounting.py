@@ -45,9 +45,7 @@ class TaxRate(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "tax_type"], name="sandbox_tax_type_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organisation", "tax_type"], name="sandbox_tax_type_unique")]
 
     def __str__(self):
         return f"{self.name} ({self.tax_type})"
@@ -141,6 +139,9 @@ class DocumentLine(models.Model):
     class Meta:
         ordering = ["pk"]
 
+    def __str__(self):
+        return self.description or f"Line {self.line_item_id}"
+
 
 class Payment(models.Model):
     payment_id = models.UUIDField(default=uuid.uuid4, unique=True)
@@ -150,6 +151,9 @@ class Payment(models.Model):
     reference = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, default="AUTHORISED")  # AUTHORISED, DELETED
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Payment of {self.amount} against {self.document}"
 
 
 class Allocation(models.Model):
@@ -161,3 +165,6 @@ class Allocation(models.Model):
     amount = models.DecimalField(**MONEY)
     date = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.amount} of {self.credit_note} allocated to {self.invoice}"

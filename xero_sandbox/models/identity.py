@@ -5,6 +5,11 @@ import uuid
 from django.db import models
 
 
+def _minute(moment) -> str:
+    """A moment to the minute, for a model's __str__ ("—" while unset, as on an unsaved one)."""
+    return moment.strftime("%Y-%m-%d %H:%M %Z").rstrip() if moment else "—"
+
+
 class App(models.Model):
     """An app registered with the sandbox, as in Xero's developer portal."""
 
@@ -51,6 +56,10 @@ class Grant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self):
+        revoked = f", revoked {_minute(self.revoked_at)}" if self.revoked_at else ""
+        return f"Consent to {self.app} at {_minute(self.created_at)}{revoked}"
+
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
@@ -66,6 +75,9 @@ class Connection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self):
+        return f"{self.app} → {self.organisation}"
+
 
 class AuthorizationCode(models.Model):
     code = models.CharField(max_length=64, unique=True)
@@ -74,11 +86,17 @@ class AuthorizationCode(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self):  # never the code itself: it is a credential
+        return f"Authorization code of grant #{self.grant_id}, expires {_minute(self.expires_at)}"
+
 
 class AccessToken(models.Model):
     token = models.CharField(max_length=2000, unique=True)
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="access_tokens")
     expires_at = models.DateTimeField()
+
+    def __str__(self):  # never the token itself: it is a credential
+        return f"Access token of grant #{self.grant_id}, expires {_minute(self.expires_at)}"
 
 
 class RefreshToken(models.Model):
@@ -89,3 +107,7 @@ class RefreshToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
+
+    def __str__(self):  # never the token itself: it is a credential
+        used = f", used {_minute(self.used_at)}" if self.used_at else ""
+        return f"Refresh token of grant #{self.grant_id}, expires {_minute(self.expires_at)}{used}"

@@ -29,6 +29,10 @@ class Fault(models.Model):
     class Meta:
         ordering = ["pk"]
 
+    def __str__(self):
+        calls = " ".join(part for part in (self.method, self.path_contains) if part) or "any call"
+        return f"{self.get_kind_display()}: {calls}"
+
 
 class RequestLog(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -49,6 +53,9 @@ class RequestLog(models.Model):
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["organisation", "at"])]
 
+    def __str__(self):
+        return f"{self.method} {self.path} → {self.status_code}"
+
 
 class IdempotencyRecord(models.Model):
     """The first answer to an `Idempotency-Key`, replayed for the same key and body in the window."""
@@ -61,9 +68,10 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "key"], name="sandbox_idempotency_key_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organisation", "key"], name="sandbox_idempotency_key_unique")]
+
+    def __str__(self):
+        return f"Idempotency-Key {self.key} → {self.status_code}"
 
 
 class WebhookEvent(models.Model):
@@ -82,6 +90,9 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.category} {self.event_type} {self.resource_id}"
 
 
 class WebhookDelivery(models.Model):
@@ -107,6 +118,9 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} delivery #{self.pk} to {self.app} ({self.state})"
 
     @property
     def state(self) -> str:

@@ -8,7 +8,6 @@ import threading
 from decimal import Decimal
 
 import urllib3
-
 from xero_python.accounting import Contact as SdkContact
 from xero_python.accounting import CreditNote, Invoice, LineAmountTypes, LineItem
 
@@ -29,9 +28,13 @@ def sdk_line(**overrides) -> LineItem:
 
 def sdk_invoice(customer: Contact, *, lines=None, **overrides) -> Invoice:
     fields = {
-        "type": "ACCREC", "contact": SdkContact(contact_id=str(customer.contact_id)), "date": DAY,
-        "due_date": DAY + datetime.timedelta(days=20), "status": "AUTHORISED",
-        "line_amount_types": LineAmountTypes.EXCLUSIVE, "line_items": lines or [sdk_line()],
+        "type": "ACCREC",
+        "contact": SdkContact(contact_id=str(customer.contact_id)),
+        "date": DAY,
+        "due_date": DAY + datetime.timedelta(days=20),
+        "status": "AUTHORISED",
+        "line_amount_types": LineAmountTypes.EXCLUSIVE,
+        "line_items": lines or [sdk_line()],
     }
     return Invoice(**(fields | overrides))
 
@@ -42,8 +45,9 @@ def sdk_bill(supplier: Contact, *, lines=None, **overrides) -> Invoice:
     return sdk_invoice(supplier, lines=lines, **({"type": "ACCPAY"} | overrides))
 
 
-def outside(org: Organisation, type: str, number: str, *, contact_name="Outside Supplier Ltd", total="287.50",
-            **fields) -> Document:
+def outside(
+    org: Organisation, type: str, number: str, *, contact_name="Outside Supplier Ltd", total="287.50", **fields
+) -> Document:
     """A document someone typed into Xero by hand (a supplier's bill or credit note, an older sale)."""
     return books.outside_document_create(
         org, type=type, number=number, contact_name=contact_name, total=Decimal(total), **fields
@@ -52,16 +56,26 @@ def outside(org: Organisation, type: str, number: str, *, contact_name="Outside 
 
 def sdk_credit_note(customer: Contact, *, lines=None, **overrides) -> CreditNote:
     fields = {
-        "type": "ACCRECCREDIT", "contact": SdkContact(contact_id=str(customer.contact_id)), "date": DAY,
-        "status": "AUTHORISED", "line_amount_types": LineAmountTypes.EXCLUSIVE, "line_items": lines or [sdk_line()],
+        "type": "ACCRECCREDIT",
+        "contact": SdkContact(contact_id=str(customer.contact_id)),
+        "date": DAY,
+        "status": "AUTHORISED",
+        "line_amount_types": LineAmountTypes.EXCLUSIVE,
+        "line_items": lines or [sdk_line()],
     }
     return CreditNote(**(fields | overrides))
 
 
-def line(unit_amount="100.00", quantity="1", *, account_code="200", tax_type="OUTPUT2", tax_rate="15") -> books.LineInput:
+def line(
+    unit_amount="100.00", quantity="1", *, account_code="200", tax_type="OUTPUT2", tax_rate="15"
+) -> books.LineInput:
     return books.LineInput(
-        description="Freight", quantity=Decimal(quantity), unit_amount=Decimal(unit_amount),
-        account_code=account_code, tax_type=tax_type, tax_rate=Decimal(tax_rate),
+        description="Freight",
+        quantity=Decimal(quantity),
+        unit_amount=Decimal(unit_amount),
+        account_code=account_code,
+        tax_type=tax_type,
+        tax_rate=Decimal(tax_rate),
     )
 
 
@@ -88,7 +102,10 @@ def at_once(count: int, action) -> list:
 
 
 def raw_put(linked, sandbox_url, path: str, body: dict) -> int:
-    headers = {"Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant(),
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {linked.access_token.token}",
+        "xero-tenant-id": linked.tenant(),
+        "Content-Type": "application/json",
+    }
     url = f"{sandbox_url}/api.xro/2.0{path}"
     return urllib3.PoolManager(retries=False).request("PUT", url, body=json.dumps(body), headers=headers).status

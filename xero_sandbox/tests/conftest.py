@@ -41,7 +41,9 @@ def sdk_client(access_token: str) -> ApiClient:
     configuration = Configuration(
         oauth2_token=OAuth2Token(client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET)
     )
-    client = ApiClient(configuration, pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda t: None)
+    client = ApiClient(
+        configuration, pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda t: None
+    )
     # The SDK leaves urllib3's default retries on: it silently sleeps through a 429's Retry-After
     # and re-sends. The tests (like the integration) want to see every answer as it comes.
     client.rest_client.pool_manager = urllib3.PoolManager(retries=False)

@@ -42,7 +42,12 @@ def test_line_amounts_are_rounded_line_by_line_half_away_from_zero(quantity, uni
 def test_a_part_payment_reduces_what_is_due(acme):
     invoice = document(acme)
     payment = books.document_pay(document=invoice, amount=Decimal("15.00"), date=DAY, reference="Cash")
-    assert (payment.amount, payment.date, payment.reference, payment.status) == (Decimal("15.00"), DAY, "Cash", "AUTHORISED")
+    assert (payment.amount, payment.date, payment.reference, payment.status) == (
+        Decimal("15.00"),
+        DAY,
+        "Cash",
+        "AUTHORISED",
+    )
     assert (invoice.status, invoice.amount_paid, invoice.amount_due) == ("AUTHORISED", 15, 100)
     assert updates() == [("INVOICE", invoice.document_id)]
 
@@ -75,7 +80,9 @@ def test_payments_xero_would_refuse_change_nothing(acme, status, amount, expecte
         books.document_pay(document=invoice, amount=Decimal(amount))
     assert refusal.value.messages == expected and str(refusal.value) == expected[0]
     assert isinstance(refusal.value, ValueError)
-    assert not Payment.objects.exists() and updates() == ([("INVOICE", invoice.document_id)] if status == "VOIDED" else [])
+    assert not Payment.objects.exists() and updates() == (
+        [("INVOICE", invoice.document_id)] if status == "VOIDED" else []
+    )
 
 
 def test_deleting_the_payment_of_a_paid_invoice_makes_it_authorised_again(acme):
@@ -144,7 +151,10 @@ def test_a_credit_note_refund_uses_up_its_credit(acme):
 
 
 def test_allocations_add_up_and_clear_both_documents(acme):
-    invoice, credit_note = document(acme, lines=[line("50")]), document(acme, type=Document.CREDIT_NOTE, lines=[line("50")])
+    invoice, credit_note = (
+        document(acme, lines=[line("50")]),
+        document(acme, type=Document.CREDIT_NOTE, lines=[line("50")]),
+    )
     books.credit_note_allocate(credit_note=credit_note, invoice=invoice, amount=Decimal("20"), date=DAY)
     allocation = books.credit_note_allocate(credit_note=credit_note, invoice=invoice, amount=Decimal("37.50"), date=DAY)
     invoice.refresh_from_db()

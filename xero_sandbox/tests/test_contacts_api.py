@@ -113,7 +113,9 @@ def test_search_term_looks_at_name_and_email_but_not_account_number(linked, orgs
     by_email = linked.api.get_contacts(linked.tenant(), search_term="@HARBOUR").contacts
     by_number = linked.api.get_contacts(linked.tenant(), search_term="ACME01").contacts
     assert ([c.name for c in by_name], [c.name for c in by_email], by_number) == (
-        ["Kiwi Traders"], ["Harbour Logistics"], []
+        ["Kiwi Traders"],
+        ["Harbour Logistics"],
+        [],
     )
 
 
@@ -144,12 +146,20 @@ def test_an_unknown_contact_id_is_a_404(linked, orgs):
 
 
 def test_a_created_contact_comes_back_whole_and_the_sdk_reads_it(linked, orgs):
-    sent = SdkContact(name="Southern Cross Freight", account_number="SCF01", email_address="ap@scf.example",
-                      is_customer=True, is_supplier=True)
+    sent = SdkContact(
+        name="Southern Cross Freight",
+        account_number="SCF01",
+        email_address="ap@scf.example",
+        is_customer=True,
+        is_supplier=True,
+    )
     created = linked.api.create_contacts(linked.tenant(), batch(sent)).contacts[0]
     row = stored(orgs["NZ"], account_number="SCF01")
     assert (created.contact_id, created.name, created.email_address, created.contact_status) == (
-        str(row.contact_id), "Southern Cross Freight", "ap@scf.example", "ACTIVE",
+        str(row.contact_id),
+        "Southern Cross Freight",
+        "ap@scf.example",
+        "ACTIVE",
     )
     assert abs(created.updated_date_utc - row.updated_at) < timedelta(milliseconds=1)
     # IsCustomer and IsSupplier are Xero's to set, never the caller's.
@@ -157,10 +167,12 @@ def test_a_created_contact_comes_back_whole_and_the_sdk_reads_it(linked, orgs):
 
 
 def test_a_contact_keeps_any_tax_number_type_and_shows_tax_fields_only_when_set(linked, sandbox_url, orgs):
-    body = {"Contacts": [
-        {"Name": "Yankee Freight Inc", "TaxNumber": "12-3456789", "TaxNumberType": "TAXNUMBERTYPE/EIN"},
-        {"Name": "Plain Freight Ltd"},
-    ]}
+    body = {
+        "Contacts": [
+            {"Name": "Yankee Freight Inc", "TaxNumber": "12-3456789", "TaxNumberType": "TAXNUMBERTYPE/EIN"},
+            {"Name": "Plain Freight Ltd"},
+        ]
+    }
     status, answer = raw(linked, sandbox_url, "PUT", "/Contacts", body)
     taxed, plain = answer["Contacts"]
     assert status == 200
@@ -216,8 +228,12 @@ def test_an_account_number_over_fifty_characters_is_refused(linked, sandbox_url)
 
 
 def test_elements_of_one_batch_clash_with_each_other(linked):
-    twins = [SdkContact(name="Twin One", account_number="TWIN"), SdkContact(name="Twin Two", account_number="twin"),
-             SdkContact(name="Same Name"), SdkContact(name="SAME NAME")]
+    twins = [
+        SdkContact(name="Twin One", account_number="TWIN"),
+        SdkContact(name="Twin Two", account_number="twin"),
+        SdkContact(name="Same Name"),
+        SdkContact(name="SAME NAME"),
+    ]
     answer = linked.api.create_contacts(linked.tenant(), batch(*twins), summarize_errors=False).contacts
     assert [c.status_attribute_string for c in answer] == ["OK", "ERROR", "OK", "ERROR"]
     assert answer[1].validation_errors[0].message == NUMBER_TAKEN
@@ -235,8 +251,10 @@ def mixed_batch() -> Contacts:
 def test_with_summarize_errors_false_the_good_elements_are_created_and_the_bad_ones_explained(linked, orgs):
     answer = linked.api.create_contacts(linked.tenant(), mixed_batch(), summarize_errors=False).contacts
     assert [(c.name, c.status_attribute_string, c.has_validation_errors) for c in answer] == [
-        ("Good One Ltd", "OK", False), ("Copycat Ltd", "ERROR", True),
-        ("Good Two Ltd", "OK", False), ("Kiwi Traders", "ERROR", True),
+        ("Good One Ltd", "OK", False),
+        ("Copycat Ltd", "ERROR", True),
+        ("Good Two Ltd", "OK", False),
+        ("Kiwi Traders", "ERROR", True),
     ]
     assert [e.message for e in answer[1].validation_errors] == [NUMBER_TAKEN]
     assert [e.message for e in answer[3].validation_errors] == [NAME_TAKEN]
@@ -252,7 +270,8 @@ def test_without_summarize_errors_false_one_bad_element_stops_the_whole_batch(li
     data = error.value.error_data
     assert (error.value.status, data["Type"], data["ErrorNumber"]) == (400, "ValidationException", 10)
     assert [(e["Name"], e["ValidationErrors"]) for e in data["Elements"]] == [
-        ("Copycat Ltd", [{"Message": NUMBER_TAKEN}]), ("Kiwi Traders", [{"Message": NAME_TAKEN}]),
+        ("Copycat Ltd", [{"Message": NUMBER_TAKEN}]),
+        ("Kiwi Traders", [{"Message": NAME_TAKEN}]),
     ]
     assert Contact.objects.count() == before
     assert not WebhookEvent.objects.exists()
@@ -284,7 +303,10 @@ def test_post_with_a_contact_id_updates_that_contact_and_announces_it(linked, or
     answer = linked.api.update_or_create_contacts(linked.tenant(), batch(change)).contacts[0]
     row = stored(orgs["NZ"], pk=acme.pk)
     assert (answer.contact_id, answer.name, row.email, row.account_number) == (
-        str(acme.contact_id), "Acme Imports Ltd", "billing@acme.example", "ACME01",
+        str(acme.contact_id),
+        "Acme Imports Ltd",
+        "billing@acme.example",
+        "ACME01",
     )
     event = WebhookEvent.objects.get()
     assert (event.resource_id, event.category, event.event_type) == (acme.contact_id, "CONTACT", "UPDATE")
@@ -330,10 +352,13 @@ def test_posting_to_an_unknown_contact_is_a_404(linked):
 
 
 @pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning")
-@pytest.mark.parametrize("method, path, body", [
-    ("GET", "/Contacts?page=1&includeArchived=true", None),
-    ("PUT", "/Contacts?summarizeErrors=false", {"Contacts": [{"Name": "Spec Ltd"}, {"Name": "Kiwi Traders"}]}),
-])
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("GET", "/Contacts?page=1&includeArchived=true", None),
+        ("PUT", "/Contacts?summarizeErrors=false", {"Contacts": [{"Name": "Spec Ltd"}, {"Name": "Kiwi Traders"}]}),
+    ],
+)
 def test_contacts_answers_match_xeros_specification(linked, sandbox_url, method, path, body):
     from openapi_core.testing import MockRequest, MockResponse
 

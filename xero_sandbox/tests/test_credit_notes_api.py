@@ -51,7 +51,10 @@ def test_a_credit_note_is_created_with_its_remaining_credit(linked, acme):
     found = linked.api.get_credit_notes(linked.tenant(), where='CreditNoteNumber=="CR-1"').credit_notes[0]
     assert created.status_attribute_string == "OK"
     assert (found.credit_note_id, found.type, found.status, found.reference) == (
-        created.credit_note_id, "ACCRECCREDIT", "AUTHORISED", "Damaged",
+        created.credit_note_id,
+        "ACCRECCREDIT",
+        "AUTHORISED",
+        "Damaged",
     )
     assert (found.sub_total, found.total_tax, found.total, found.remaining_credit) == (100, 15, 115, 115)
     announced = WebhookEvent.objects.filter(category="CREDITNOTE", event_type="CREATE")
@@ -90,7 +93,9 @@ def test_credit_notes_answer_if_modified_since_and_pages(linked, acme):
     assert api.get_credit_notes(tenant, if_modified_since=seen).credit_notes == []
     changed = Document.objects.get(number="CP-007")
     books.document_void(document=changed)
-    assert [c.credit_note_number for c in api.get_credit_notes(tenant, if_modified_since=seen).credit_notes] == ["CP-007"]
+    assert [c.credit_note_number for c in api.get_credit_notes(tenant, if_modified_since=seen).credit_notes] == [
+        "CP-007"
+    ]
 
 
 def test_a_credit_note_is_read_by_its_number_and_an_unknown_one_is_not_found(linked, acme):
@@ -113,11 +118,17 @@ def test_a_part_allocation_reduces_what_the_invoice_owes_and_the_credit_left(lin
 
 
 def test_allocations_that_clear_the_invoice_or_the_credit_make_them_paid(linked, acme):
-    invoice, credit_note = document(acme, lines=[line("20")]), document(acme, type=Document.CREDIT_NOTE, lines=[line("40")])
+    invoice, credit_note = (
+        document(acme, lines=[line("20")]),
+        document(acme, type=Document.CREDIT_NOTE, lines=[line("40")]),
+    )
     allocate(linked, credit_note, invoice, 23)  # the whole invoice
     other = document(acme, lines=[line("100")])
     allocate(linked, credit_note, other, 23)  # the rest of the credit (46 in all)
-    assert (fetched_invoice(linked, invoice).status, fetched_invoice(linked, invoice).fully_paid_on_date) == ("PAID", DAY)
+    assert (fetched_invoice(linked, invoice).status, fetched_invoice(linked, invoice).fully_paid_on_date) == (
+        "PAID",
+        DAY,
+    )
     assert (fetched(linked, credit_note).status, fetched(linked, credit_note).remaining_credit) == ("PAID", 0)
     assert fetched_invoice(linked, other).amount_due == 92
 
@@ -161,13 +172,19 @@ def test_a_mixed_allocation_batch_with_summarize_errors_false_keeps_the_good_one
 
 
 def test_deleting_an_allocation_gives_the_credit_back(linked, acme):
-    invoice, credit_note = document(acme, lines=[line("20")]), document(acme, type=Document.CREDIT_NOTE, lines=[line("20")])
+    invoice, credit_note = (
+        document(acme, lines=[line("20")]),
+        document(acme, type=Document.CREDIT_NOTE, lines=[line("20")]),
+    )
     allocation = allocate(linked, credit_note, invoice, 23)
     deleted = linked.api.delete_credit_note_allocations(
         linked.tenant(), str(credit_note.document_id), allocation.allocation_id
     )
     assert deleted.is_deleted is True
-    assert (fetched_invoice(linked, invoice).status, fetched(linked, credit_note).remaining_credit) == ("AUTHORISED", 23)
+    assert (fetched_invoice(linked, invoice).status, fetched(linked, credit_note).remaining_credit) == (
+        "AUTHORISED",
+        23,
+    )
 
 
 def test_an_allocation_announces_both_documents(linked, acme):

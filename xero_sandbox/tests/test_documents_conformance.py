@@ -22,8 +22,10 @@ def send(linked, sandbox_url):
 
     def send(method, path, *, query=None, body=None, status=200):
         headers = {
-            "Authorization": f"Bearer {linked.access_token.token}", "xero-tenant-id": linked.tenant(),
-            "Accept": "application/json", "Content-Type": "application/json",
+            "Authorization": f"Bearer {linked.access_token.token}",
+            "xero-tenant-id": linked.tenant(),
+            "Accept": "application/json",
+            "Content-Type": "application/json",
         }
         data = json.dumps(body).encode() if body is not None else None
         url = f"{sandbox_url}/api.xro/2.0{path}" + (f"?{urlencode(query)}" if query else "")
@@ -32,7 +34,9 @@ def send(linked, sandbox_url):
         request = MockRequest(
             XERO_API_HOST, method.lower(), f"/api.xro/2.0{path}", args=query or {}, headers=headers, data=data
         )
-        spec.validate_response(request, MockResponse(answer.data, status_code=answer.status, headers=dict(answer.headers)))
+        spec.validate_response(
+            request, MockResponse(answer.data, status_code=answer.status, headers=dict(answer.headers))
+        )
         return json.loads(answer.data)
 
     return send
@@ -44,14 +48,32 @@ def acme(linked):
 
 
 def invoice_body(acme, **fields):
-    line = {"Description": "Freight", "Quantity": 1.5, "UnitAmount": 12.3456, "AccountCode": "200", "TaxType": "OUTPUT2"}
-    return {"Type": "ACCREC", "Contact": {"ContactID": str(acme.contact_id)}, "Date": "2024-03-01",
-            "DueDate": "2024-03-21", "Status": "AUTHORISED", "LineItems": [line]} | fields
+    line = {
+        "Description": "Freight",
+        "Quantity": 1.5,
+        "UnitAmount": 12.3456,
+        "AccountCode": "200",
+        "TaxType": "OUTPUT2",
+    }
+    return {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": str(acme.contact_id)},
+        "Date": "2024-03-01",
+        "DueDate": "2024-03-21",
+        "Status": "AUTHORISED",
+        "LineItems": [line],
+    } | fields
 
 
 def test_invoice_answers_match_xeros_specification(send, acme):
-    send("PUT", "/Invoices", query={"summarizeErrors": "false", "unitdp": "4"},
-         body={"Invoices": [invoice_body(acme), invoice_body(acme, LineItems=[{"AccountCode": "610", "UnitAmount": 1}])]})
+    send(
+        "PUT",
+        "/Invoices",
+        query={"summarizeErrors": "false", "unitdp": "4"},
+        body={
+            "Invoices": [invoice_body(acme), invoice_body(acme, LineItems=[{"AccountCode": "610", "UnitAmount": 1}])]
+        },
+    )
     created = send("GET", "/Invoices", query={"page": "1"})["Invoices"][0]
     send("POST", f"/Invoices/{created['InvoiceID']}", body={"Invoices": [{"Reference": "Changed"}]})
     send("GET", f"/Invoices/{created['InvoiceID']}")

@@ -14,7 +14,12 @@ from xero_sandbox.models import Fault, RequestLog
 
 from .conftest import connect
 
-AUTHORIZATION_UNSUCCESSFUL = {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "AuthorizationUnsuccessful"}
+AUTHORIZATION_UNSUCCESSFUL = {
+    "Type": None,
+    "Title": "Unauthorized",
+    "Status": 401,
+    "Detail": "AuthorizationUnsuccessful",
+}
 
 
 @pytest.fixture
@@ -77,8 +82,13 @@ def test_the_day_limit_answers_429_day(linked, limits):
 def test_on_xeros_starter_tier_the_1001st_call_of_a_day_is_refused(linked, limits):
     limits(DAY_LIMIT=1000)
     earlier = RequestLog.objects.bulk_create(
-        RequestLog(organisation=linked.orgs["NZ"], app=linked.access_token.grant.app, method="GET",
-                   path="/api.xro/2.0/TaxRates", status_code=200)
+        RequestLog(
+            organisation=linked.orgs["NZ"],
+            app=linked.access_token.grant.app,
+            method="GET",
+            path="/api.xro/2.0/TaxRates",
+            status_code=200,
+        )
         for _ in range(999)
     )
     # Spread over the day, so that the minute's limit is not what stops them.
@@ -138,13 +148,21 @@ def test_a_fault_can_target_one_path_and_method(linked):
 def raw_call(sandbox_url, token: str, tenant: str, method: str, path: str, body=None):
     headers = {"Authorization": f"Bearer {token}", "xero-tenant-id": tenant, "Content-Type": "application/json"}
     data = json.dumps(body).encode() if body is not None else None
-    return urllib3.PoolManager(retries=False).request(method, f"{sandbox_url}/api.xro/2.0{path}", body=data, headers=headers)
+    return urllib3.PoolManager(retries=False).request(
+        method, f"{sandbox_url}/api.xro/2.0{path}", body=data, headers=headers
+    )
 
 
 def test_an_injected_html_400_is_the_edges_page_and_writes_nothing(linked, sandbox_url):
     Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.HTML_400, method="PUT", remaining=1)
-    answer = raw_call(sandbox_url, linked.access_token.token, linked.tenant(), "PUT", "/Contacts",
-                      {"Contacts": [{"Name": "Html Ltd"}]})
+    answer = raw_call(
+        sandbox_url,
+        linked.access_token.token,
+        linked.tenant(),
+        "PUT",
+        "/Contacts",
+        {"Contacts": [{"Name": "Html Ltd"}]},
+    )
     assert (answer.status, answer.headers["Content-Type"]) == (400, "text/html")
     assert answer.data == b"<html><body><h1>Bad Request</h1></body></html>\n"
     assert not linked.orgs["NZ"].contacts.filter(name="Html Ltd").exists()
@@ -161,8 +179,14 @@ def test_the_sdk_cannot_decode_an_html_400(linked):
 
 def test_an_injected_401_is_authorization_unsuccessful_and_writes_nothing(linked, sandbox_url):
     Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.AUTH_401, remaining=1)
-    answer = raw_call(sandbox_url, linked.access_token.token, linked.tenant(), "PUT", "/Contacts",
-                      {"Contacts": [{"Name": "Denied Ltd"}]})
+    answer = raw_call(
+        sandbox_url,
+        linked.access_token.token,
+        linked.tenant(),
+        "PUT",
+        "/Contacts",
+        {"Contacts": [{"Name": "Denied Ltd"}]},
+    )
     assert answer.status == 401
     assert json.loads(answer.data).items() >= AUTHORIZATION_UNSUCCESSFUL.items()
     assert not linked.orgs["NZ"].contacts.filter(name="Denied Ltd").exists()
@@ -284,9 +308,7 @@ def test_a_429_is_decided_before_the_idempotency_key_is_recorded(linked):
 
 
 def test_a_500_after_commit_leaves_the_write_done_though_the_caller_saw_an_error(linked):
-    Fault.objects.create(
-        organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT", remaining=1
-    )
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT", remaining=1)
     with pytest.raises(HTTPStatusException) as error:
         linked.api.create_contacts(linked.tenant(), new_contacts("Ghost Ltd"))
     assert error.value.status == 500
@@ -294,9 +316,7 @@ def test_a_500_after_commit_leaves_the_write_done_though_the_caller_saw_an_error
 
 
 def test_a_500_before_commit_writes_nothing(linked):
-    Fault.objects.create(
-        organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_BEFORE_COMMIT, method="PUT", remaining=1
-    )
+    Fault.objects.create(organisation=linked.orgs["NZ"], kind=Fault.Kind.ERROR_BEFORE_COMMIT, method="PUT", remaining=1)
     with pytest.raises(HTTPStatusException):
         linked.api.create_contacts(linked.tenant(), new_contacts("Never Ltd"))
     assert not linked.orgs["NZ"].contacts.filter(name="Never Ltd").exists()

@@ -47,11 +47,14 @@ def consent(*organisations, decision: str = "allow", **query) -> dict:
     url = authorize_url(**query)
     page = browser.get(url)
     csrf_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
-    answer = browser.post(url, {
-        "csrfmiddlewaretoken": csrf_token,
-        "decision": decision,
-        "organisations": [str(org.tenant_id) for org in organisations],
-    })
+    answer = browser.post(
+        url,
+        {
+            "csrfmiddlewaretoken": csrf_token,
+            "decision": decision,
+            "organisations": [str(org.tenant_id) for org in organisations],
+        },
+    )
     assert answer.status_code == 302
     callback = urlsplit(answer["Location"])
     assert f"{callback.scheme}://{callback.netloc}{callback.path}" == settings.XERO_REDIRECT_URI
@@ -211,9 +214,7 @@ def test_approving_one_organisation_connects_that_one_only(orgs, sandbox_url):
 def test_approving_two_organisations_lists_both_under_the_auth_event(orgs, sandbox_url):
     session = SdkSession(sandbox_url, link(sandbox_url, orgs["NZ"], orgs["GB"]))
     auth_event_id = jwt_claims(session.token["access_token"])["authentication_event_id"]
-    assert tenants(session.identity.get_connections(auth_event_id=auth_event_id)) == {
-        orgs["NZ"].name, orgs["GB"].name
-    }
+    assert tenants(session.identity.get_connections(auth_event_id=auth_event_id)) == {orgs["NZ"].name, orgs["GB"].name}
 
 
 def test_consenting_again_reuses_the_connection_under_the_new_auth_event(orgs, sandbox_url):
@@ -403,12 +404,17 @@ def test_deleting_an_unknown_connection_is_not_found(both):
     assert Connection.objects.count() == 2
 
 
-
 def test_an_unknown_scope_is_sent_back_as_invalid_scope(client, orgs):
     app = App.objects.get(client_id=settings.XERO_CLIENT_ID)
-    answer = client.get("/xero-sandbox/identity/connect/authorize", {
-        "response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri_list[0],
-        "scope": "offline_accessaccounting.invoices", "state": "s1",
-    })
+    answer = client.get(
+        "/xero-sandbox/identity/connect/authorize",
+        {
+            "response_type": "code",
+            "client_id": app.client_id,
+            "redirect_uri": app.redirect_uri_list[0],
+            "scope": "offline_accessaccounting.invoices",
+            "state": "s1",
+        },
+    )
     assert answer.status_code == 302
     assert "error=invalid_scope" in answer.url and "state=s1" in answer.url

@@ -70,7 +70,10 @@ def test_an_authorised_invoice_is_created_and_read_back_as_xero_shows_it(linked,
     found = linked.api.get_invoice(linked.tenant(), created.invoice_id).invoices[0]
     assert created.status_attribute_string == "OK" and created.has_errors is False
     assert (found.invoice_number, found.reference, found.status, found.contact.contact_id) == (
-        "FR-1001", "Job 7", "AUTHORISED", str(acme.contact_id),
+        "FR-1001",
+        "Job 7",
+        "AUTHORISED",
+        str(acme.contact_id),
     )
     assert (found.sub_total, found.total_tax, found.total, found.amount_due) == (100, 15, 115, 115)
     assert (found.date, found.due_date, found.currency_code.value) == (DAY, DAY + datetime.timedelta(days=20), "NZD")
@@ -118,9 +121,19 @@ def test_a_missing_number_is_taken_from_the_organisations_sequence(linked, acme)
 
 
 def test_dates_are_read_as_text_as_well_as_in_the_sdks_ms_format(linked, acme, sandbox_url):
-    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": str(acme.contact_id)}, "Date": "2024-05-06",
-                          "DueDate": "2024-06-01T00:00:00", "LineItems": [{"Description": "x", "Quantity": 1,
-                          "UnitAmount": 10, "AccountCode": "200", "TaxType": "OUTPUT2"}]}]}
+    body = {
+        "Invoices": [
+            {
+                "Type": "ACCREC",
+                "Contact": {"ContactID": str(acme.contact_id)},
+                "Date": "2024-05-06",
+                "DueDate": "2024-06-01T00:00:00",
+                "LineItems": [
+                    {"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200", "TaxType": "OUTPUT2"}
+                ],
+            }
+        ]
+    }
     assert raw_put(linked, sandbox_url, "/Invoices", body) == 200
     saved = Document.objects.get()
     assert (saved.date, saved.due_date, saved.status) == (datetime.date(2024, 5, 6), datetime.date(2024, 6, 1), "DRAFT")
@@ -171,8 +184,10 @@ def bad_and_good_batch(acme, bluefin) -> tuple[list[Invoice], dict[int, list[str
         35: ({"invoice_number": "B-034"}, ["Invoice # must be unique."]),  # the same number earlier in this batch
         39: ({"contact": SdkContact(contact_id="00000000-0000-0000-0000-000000000009")}, [UNKNOWN_CONTACT]),
         43: ({"currency_code": CurrencyCode.USD}, ["Organisation is not subscribed to currency USD"]),
-        47: ({"line_items": [sdk_line(account_code="250", tax_type="INPUT2")]},
-             [ARCHIVED_ACCOUNT, BAD_TAX.format("INPUT2")]),
+        47: (
+            {"line_items": [sdk_line(account_code="250", tax_type="INPUT2")]},
+            [ARCHIVED_ACCOUNT, BAD_TAX.format("INPUT2")],
+        ),
     }
     for index, (fields, _) in wrong.items():
         invoices[index] = sdk_invoice(acme, **({"invoice_number": f"B-{index:03d}"} | fields))
@@ -316,7 +331,12 @@ def test_a_draft_is_edited_and_approved_in_one_update(linked, acme):
     draft = document(acme, status="DRAFT")
     lines = [sdk_line(unit_amount=40, quantity=2)]
     updated = update(linked, draft, status="AUTHORISED", reference="Changed", line_items=lines)
-    assert (updated.status, updated.reference, updated.total, len(updated.line_items)) == ("AUTHORISED", "Changed", 92, 1)
+    assert (updated.status, updated.reference, updated.total, len(updated.line_items)) == (
+        "AUTHORISED",
+        "Changed",
+        92,
+        1,
+    )
     assert events() == [(str(draft.document_id), "CREATE"), (str(draft.document_id), "UPDATE")]
 
 
@@ -377,9 +397,19 @@ def slow_document_writes():
 
 
 @pytest.mark.postgres
-def test_batches_sent_at_the_same_time_cannot_both_take_one_invoice_number(linked, sandbox_url, acme, slow_document_writes):
-    body = {"Invoices": [{"Type": "ACCREC", "InvoiceNumber": "RACE-1", "Contact": {"ContactID": str(acme.contact_id)},
-                          "LineItems": [{"UnitAmount": 10, "AccountCode": "200"}]}]}
+def test_batches_sent_at_the_same_time_cannot_both_take_one_invoice_number(
+    linked, sandbox_url, acme, slow_document_writes
+):
+    body = {
+        "Invoices": [
+            {
+                "Type": "ACCREC",
+                "InvoiceNumber": "RACE-1",
+                "Contact": {"ContactID": str(acme.contact_id)},
+                "LineItems": [{"UnitAmount": 10, "AccountCode": "200"}],
+            }
+        ]
+    }
     statuses = at_once(4, lambda n: raw_put(linked, sandbox_url, "/Invoices", body))
     assert sorted(statuses) == [200, 400, 400, 400]
     assert Document.objects.filter(number="RACE-1").count() == 1

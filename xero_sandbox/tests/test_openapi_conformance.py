@@ -1,9 +1,7 @@
 """The sandbox's answers validated against Xero's own Accounting API specification."""
 
-
-import json
-
 import datetime
+import json
 from urllib.parse import urlencode
 
 import pytest
@@ -40,7 +38,9 @@ def call(linked, sandbox_url):
         data = json.dumps(body).encode() if body is not None else None
         url = f"{sandbox_url}/api.xro/2.0{path}" + (f"?{urlencode(query)}" if query else "")
         answer = http.request(method, url, body=data, headers=headers)
-        request = MockRequest(XERO_API_HOST, method.lower(), f"/api.xro/2.0{path}", args=query or {}, headers=headers, data=data)
+        request = MockRequest(
+            XERO_API_HOST, method.lower(), f"/api.xro/2.0{path}", args=query or {}, headers=headers, data=data
+        )
         response = MockResponse(answer.data, status_code=answer.status, headers=dict(answer.headers))
         return request, response
 
@@ -77,14 +77,28 @@ def without_read_only_flags(node):
 
 def test_an_invoice_batch_as_the_sdk_sends_it_is_a_valid_request_and_answer(accounting_spec, call, linked):
     acme = linked.orgs["NZ"].contacts.get(account_number="ACME01")
-    invoices = Invoices(invoices=[
-        Invoice(
-            type="ACCREC", contact=Contact(contact_id=str(acme.contact_id)), invoice_number="INV-000001",
-            date=datetime.date(2026, 11, 27), due_date=datetime.date(2026, 12, 27), status="AUTHORISED",
-            line_amount_types=LineAmountTypes.EXCLUSIVE,
-            line_items=[LineItem(description="Sea freight", quantity=3.25, unit_amount=185.5, account_code="200", tax_type="OUTPUT2")],
-        )
-    ])
+    invoices = Invoices(
+        invoices=[
+            Invoice(
+                type="ACCREC",
+                contact=Contact(contact_id=str(acme.contact_id)),
+                invoice_number="INV-000001",
+                date=datetime.date(2026, 11, 27),
+                due_date=datetime.date(2026, 12, 27),
+                status="AUTHORISED",
+                line_amount_types=LineAmountTypes.EXCLUSIVE,
+                line_items=[
+                    LineItem(
+                        description="Sea freight",
+                        quantity=3.25,
+                        unit_amount=185.5,
+                        account_code="200",
+                        tax_type="OUTPUT2",
+                    )
+                ],
+            )
+        ]
+    )
     body = without_read_only_flags(serialize(invoices))
     request, response = call("PUT", "/Invoices", query={"summarizeErrors": "false", "unitdp": "4"}, body=body)
     assert response.status_code == 200, response.data

@@ -21,7 +21,9 @@ def acme(linked):
 
 
 def pay(linked, invoice: Document, amount, **fields):
-    payment = Payment(invoice=Invoice(invoice_id=str(invoice.document_id)), account=INTO, amount=amount, date=DAY, **fields)
+    payment = Payment(
+        invoice=Invoice(invoice_id=str(invoice.document_id)), account=INTO, amount=amount, date=DAY, **fields
+    )
     return linked.api.create_payment(linked.tenant(), payment).payments[0]
 
 
@@ -106,7 +108,9 @@ def test_deleting_the_payment_of_a_paid_invoice_makes_it_authorised_again(linked
 
 def test_a_credit_note_is_refunded_by_a_payment(linked, acme):
     credit_note = document(acme, type=Document.CREDIT_NOTE)
-    refund = Payment(credit_note=CreditNote(credit_note_id=str(credit_note.document_id)), account=INTO, amount=115, date=DAY)
+    refund = Payment(
+        credit_note=CreditNote(credit_note_id=str(credit_note.document_id)), account=INTO, amount=115, date=DAY
+    )
     paid = linked.api.create_payment(linked.tenant(), refund).payments[0]
     assert (paid.payment_type, paid.credit_note.credit_note_id) == ("ARCREDITPAYMENT", str(credit_note.document_id))
     found = linked.api.get_credit_note(linked.tenant(), str(credit_note.document_id)).credit_notes[0]

@@ -39,5 +39,8 @@ def test_every_call_is_logged_with_its_tenant_and_status(linked):
     linked.api.get_accounts(linked.tenant())
     entry = RequestLog.objects.get()
     assert (entry.method, entry.status_code, entry.organisation, entry.elements) == (
-        "GET", 200, linked.orgs["NZ"], 19 + 1,
+        "GET",
+        200,
+        linked.orgs["NZ"],
+        19 + 1,
     )

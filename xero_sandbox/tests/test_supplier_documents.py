@@ -28,7 +28,9 @@ def supplier(nz):
 
 
 def create(linked, *invoices):
-    return linked.api.create_invoices(linked.tenant(), Invoices(invoices=list(invoices)), summarize_errors=False).invoices
+    return linked.api.create_invoices(
+        linked.tenant(), Invoices(invoices=list(invoices)), summarize_errors=False
+    ).invoices
 
 
 def messages(element) -> list[str]:
@@ -51,7 +53,9 @@ def test_a_bill_is_created_with_an_expense_account_and_makes_its_contact_a_suppl
 
 def test_bills_may_repeat_a_number_and_share_one_with_a_sales_invoice(linked, acme, supplier):
     document(acme, number="INV-0007")
-    first, second = create(linked, sdk_bill(supplier, invoice_number="INV-0007"), sdk_bill(supplier, invoice_number="INV-0007"))
+    first, second = create(
+        linked, sdk_bill(supplier, invoice_number="INV-0007"), sdk_bill(supplier, invoice_number="INV-0007")
+    )
     assert (first.has_errors, second.has_errors) == (False, False)
     assert Document.objects.filter(number="INV-0007", type="ACCPAY").count() == 2
     # Sales numbers stay unique among sales invoices.
@@ -103,7 +107,10 @@ def test_a_bill_is_read_by_its_id(linked, nz):
     bill = outside(nz, "ACCPAY", "SUP-1")
     found = linked.api.get_invoice(linked.tenant(), str(bill.document_id)).invoices[0]
     assert (found.type, found.invoice_number, found.total, found.contact.name) == (
-        "ACCPAY", "SUP-1", Decimal("287.5"), "Outside Supplier Ltd",
+        "ACCPAY",
+        "SUP-1",
+        Decimal("287.5"),
+        "Outside Supplier Ltd",
     )
 
 
@@ -116,8 +123,12 @@ def test_a_credit_note_number_search_answers_supplier_credit_notes_too(linked, a
 
 
 def test_a_supplier_credit_note_is_created_through_the_api(linked, supplier):
-    note = sdk_credit_note(supplier, type="ACCPAYCREDIT", credit_note_number="SCN-1",
-                           lines=[sdk_line(account_code="429", tax_type="INPUT2")])
+    note = sdk_credit_note(
+        supplier,
+        type="ACCPAYCREDIT",
+        credit_note_number="SCN-1",
+        lines=[sdk_line(account_code="429", tax_type="INPUT2")],
+    )
     created = linked.api.create_credit_notes(linked.tenant(), CreditNotes(credit_notes=[note]), summarize_errors=False)
     assert (created.credit_notes[0].type, created.credit_notes[0].remaining_credit) == ("ACCPAYCREDIT", 115)
 
@@ -126,8 +137,12 @@ def test_a_supplier_credit_note_is_created_through_the_api(linked, supplier):
 def test_paying_a_bill_makes_it_paid_and_is_announced_as_an_invoice_event(linked, nz):
     bill = outside(nz, "ACCPAY", "INV-0001")
     WebhookEvent.objects.all().delete()
-    payment = Payment(invoice=Invoice(invoice_id=str(bill.document_id)), account=Account(code="260"),
-                      amount=Decimal("287.50"), date=DAY)
+    payment = Payment(
+        invoice=Invoice(invoice_id=str(bill.document_id)),
+        account=Account(code="260"),
+        amount=Decimal("287.50"),
+        date=DAY,
+    )
     paid = linked.api.create_payment(linked.tenant(), payment).payments[0]
     assert (paid.payment_type, paid.invoice.invoice_id) == ("ACCPAYPAYMENT", str(bill.document_id))
     assert linked.api.get_invoice(linked.tenant(), str(bill.document_id)).invoices[0].status == "PAID"
@@ -152,8 +167,16 @@ def test_a_supplier_credit_note_is_allocated_to_a_bill_of_the_same_supplier(link
 @pytest.mark.parametrize(
     "credit_type, invoice_type, expected",
     [
-        ("ACCPAYCREDIT", "ACCREC", "A credit note of type ACCPAYCREDIT can only be allocated to an invoice of type ACCPAY"),
-        ("ACCRECCREDIT", "ACCPAY", "A credit note of type ACCRECCREDIT can only be allocated to an invoice of type ACCREC"),
+        (
+            "ACCPAYCREDIT",
+            "ACCREC",
+            "A credit note of type ACCPAYCREDIT can only be allocated to an invoice of type ACCPAY",
+        ),
+        (
+            "ACCRECCREDIT",
+            "ACCPAY",
+            "A credit note of type ACCRECCREDIT can only be allocated to an invoice of type ACCREC",
+        ),
     ],
 )
 def test_a_credit_note_is_never_allocated_across_sales_and_purchases(linked, nz, credit_type, invoice_type, expected):
@@ -167,18 +190,30 @@ def test_a_credit_note_is_never_allocated_across_sales_and_purchases(linked, nz,
 def test_both_kinds_of_credit_note_are_credit_notes():
     kinds = {type: Document(type=type) for type in ("ACCREC", "ACCPAY", "ACCRECCREDIT", "ACCPAYCREDIT")}
     assert {t: d.is_credit_note for t, d in kinds.items()} == {
-        "ACCREC": False, "ACCPAY": False, "ACCRECCREDIT": True, "ACCPAYCREDIT": True,
+        "ACCREC": False,
+        "ACCPAY": False,
+        "ACCRECCREDIT": True,
+        "ACCPAYCREDIT": True,
     }
     assert {t: d.is_purchase for t, d in kinds.items()} == {
-        "ACCREC": False, "ACCPAY": True, "ACCRECCREDIT": False, "ACCPAYCREDIT": True,
+        "ACCREC": False,
+        "ACCPAY": True,
+        "ACCRECCREDIT": False,
+        "ACCPAYCREDIT": True,
     }
 
 
 # --- Documents typed in from outside -------------------------------------------------------------
 def test_an_outside_document_is_made_for_the_named_contact_in_the_status_asked(linked, nz, acme):
-    older = outside(nz, "ACCREC", "INV-0001", contact_name="acme imports ltd", total="99.00",
-                    date=datetime.date(2025, 3, 1))
-    assert (older.contact, older.total, older.date, older.status) == (acme, Decimal("99.00"), datetime.date(2025, 3, 1), "AUTHORISED")
+    older = outside(
+        nz, "ACCREC", "INV-0001", contact_name="acme imports ltd", total="99.00", date=datetime.date(2025, 3, 1)
+    )
+    assert (older.contact, older.total, older.date, older.status) == (
+        acme,
+        Decimal("99.00"),
+        datetime.date(2025, 3, 1),
+        "AUTHORISED",
+    )
     assert outside(nz, "ACCPAY", "B-7", status="PAID").status == "PAID"
     assert outside(nz, "ACCREC", "INV-0002", contact_name="Voided Namesake Ltd", status="VOIDED").status == "VOIDED"
     assert outside(nz, "ACCPAYCREDIT", "SCN-7", status="DRAFT").status == "DRAFT"

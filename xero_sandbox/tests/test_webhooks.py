@@ -187,8 +187,12 @@ def test_an_app_gets_events_only_from_connected_orgs_and_only_with_a_webhook_url
 def test_a_credit_note_event_carries_its_type_and_status(app, orgs, receiver):
     org = orgs["NZ"]
     note = Document.objects.create(
-        organisation=org, type=Document.CREDIT_NOTE, contact=Contact.objects.filter(organisation=org).first(),
-        date=timezone.localdate(), currency_code="NZD", status="AUTHORISED",
+        organisation=org,
+        type=Document.CREDIT_NOTE,
+        contact=Contact.objects.filter(organisation=org).first(),
+        date=timezone.localdate(),
+        currency_code="NZD",
+        status="AUTHORISED",
     )
     record_event(organisation=org, category="CREDITNOTE", resource_id=note.document_id, event_type="CREATE")
     deliver_due()

@@ -28,7 +28,7 @@ def test_field_equals_null_finds_the_elements_without_it(linked):
 # --- Methods on a missing field ------------------------------------------------------------------
 def test_a_method_on_a_field_some_element_lacks_fails_the_whole_query(linked):
     message = refusal(linked, 'AccountNumber.Contains(" ")')
-    assert "null reference" in message and 'AccountNumber!=null&&AccountNumber.Contains()' in message
+    assert "null reference" in message and "AccountNumber!=null&&AccountNumber.Contains()" in message
 
 
 def test_an_unguarded_method_fails_even_beside_conditions_that_would_match(linked):

@@ -14,23 +14,89 @@ from billing.models import BillingAccount, Invoice, Rate, TaxRate
 DEMO_USERNAME = "demo"
 
 ACCOUNTS = [
-    {"code": "ACME01", "name": "Acme Imports Ltd", "email": "accounts@acme.example", "city": "Auckland", "country": "New Zealand"},
-    {"code": "BLUEFIN", "name": "Bluefin Seafoods Ltd", "email": "ap@bluefin.example", "city": "Nelson", "country": "New Zealand"},
-    {"code": "KIWI-TRADERS", "name": "Kiwi Traders", "email": "finance@kiwitraders.example", "city": "Wellington", "country": "New Zealand"},
+    {
+        "code": "ACME01",
+        "name": "Acme Imports Ltd",
+        "email": "accounts@acme.example",
+        "city": "Auckland",
+        "country": "New Zealand",
+    },
+    {
+        "code": "BLUEFIN",
+        "name": "Bluefin Seafoods Ltd",
+        "email": "ap@bluefin.example",
+        "city": "Nelson",
+        "country": "New Zealand",
+    },
+    {
+        "code": "KIWI-TRADERS",
+        "name": "Kiwi Traders",
+        "email": "finance@kiwitraders.example",
+        "city": "Wellington",
+        "country": "New Zealand",
+    },
     # Traps for the Xero set-up check (the sandbox's NZ books: README, "The seeded organisations"):
     # HARB-7 in Xero, differing only in case; PAC 02 in Xero, differing only by a space; a new customer.
-    {"code": "harb-7", "name": "Harbour Logistics", "email": "accounts@harbour.example", "city": "Tauranga", "country": "New Zealand"},
-    {"code": "PAC02", "name": "Pacific Shipping Co", "email": "ap@pacific.example", "city": "Napier", "country": "New Zealand"},
-    {"code": "PORTSIDE", "name": "Portside Cold Storage Ltd", "email": "accounts@portside.example", "city": "Lyttelton", "country": "New Zealand"},
+    {
+        "code": "harb-7",
+        "name": "Harbour Logistics",
+        "email": "accounts@harbour.example",
+        "city": "Tauranga",
+        "country": "New Zealand",
+    },
+    {
+        "code": "PAC02",
+        "name": "Pacific Shipping Co",
+        "email": "ap@pacific.example",
+        "city": "Napier",
+        "country": "New Zealand",
+    },
+    {
+        "code": "PORTSIDE",
+        "name": "Portside Cold Storage Ltd",
+        "email": "accounts@portside.example",
+        "city": "Lyttelton",
+        "country": "New Zealand",
+    },
 ]
 RATES = [
-    {"label": "Sea freight", "category": Rate.Category.FREIGHT, "cost_account_code": "SEA|310", "revenue_account_code": "SEA|200"},
-    {"label": "Air freight", "category": Rate.Category.FREIGHT, "cost_account_code": "AIR|310", "revenue_account_code": "AIR|200"},
-    {"label": "Cargo insurance", "category": Rate.Category.INSURANCE, "cost_account_code": "325", "revenue_account_code": "260"},
-    {"label": "Demurrage", "category": Rate.Category.DEMURRAGE, "cost_account_code": "", "revenue_account_code": "DEM|260"},
+    {
+        "label": "Sea freight",
+        "category": Rate.Category.FREIGHT,
+        "cost_account_code": "SEA|310",
+        "revenue_account_code": "SEA|200",
+    },
+    {
+        "label": "Air freight",
+        "category": Rate.Category.FREIGHT,
+        "cost_account_code": "AIR|310",
+        "revenue_account_code": "AIR|200",
+    },
+    {
+        "label": "Cargo insurance",
+        "category": Rate.Category.INSURANCE,
+        "cost_account_code": "325",
+        "revenue_account_code": "260",
+    },
+    {
+        "label": "Demurrage",
+        "category": Rate.Category.DEMURRAGE,
+        "cost_account_code": "",
+        "revenue_account_code": "DEM|260",
+    },
     # Xero would reject these revenue codes: 250 is archived, 425 an expense account, 280 not in the chart.
-    {"label": "Warehousing", "category": Rate.Category.OTHER, "cost_account_code": "", "revenue_account_code": "WH|250"},
-    {"label": "Courier recharge", "category": Rate.Category.OTHER, "cost_account_code": "", "revenue_account_code": "425"},
+    {
+        "label": "Warehousing",
+        "category": Rate.Category.OTHER,
+        "cost_account_code": "",
+        "revenue_account_code": "WH|250",
+    },
+    {
+        "label": "Courier recharge",
+        "category": Rate.Category.OTHER,
+        "cost_account_code": "",
+        "revenue_account_code": "425",
+    },
     {"label": "Port handling", "category": Rate.Category.OTHER, "cost_account_code": "", "revenue_account_code": "280"},
 ]
 TAX_RATES = [
@@ -55,9 +121,9 @@ class Command(BaseCommand):
             self._create_demo_data()
         if apps.is_installed("xero_sandbox"):
             call_command("xero_sandbox_seed", stdout=self.stdout)
-        self.stdout.write(self.style.SUCCESS(
-            f"\n  Open http://127.0.0.1:8000 and sign in as  {DEMO_USERNAME} / {password}\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"\n  Open http://127.0.0.1:8000 and sign in as  {DEMO_USERNAME} / {password}\n")
+        )
 
     def _reset_demo_user(self, password: str) -> None:
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
@@ -87,12 +153,18 @@ class Command(BaseCommand):
             ),
             lines=[
                 services.LineInput(
-                    rate=Rate.objects.get(label="Sea freight"), description="LCL Shanghai → Auckland, 3.25 m³",
-                    quantity=Decimal("3.25"), unit_price=Decimal("185.50"), tax_rate=gst,
+                    rate=Rate.objects.get(label="Sea freight"),
+                    description="LCL Shanghai → Auckland, 3.25 m³",
+                    quantity=Decimal("3.25"),
+                    unit_price=Decimal("185.50"),
+                    tax_rate=gst,
                 ),
                 services.LineInput(
-                    rate=Rate.objects.get(label="Cargo insurance"), description="Cargo insurance",
-                    quantity=Decimal("1"), unit_price=Decimal("42.00"), tax_rate=gst,
+                    rate=Rate.objects.get(label="Cargo insurance"),
+                    description="Cargo insurance",
+                    quantity=Decimal("1"),
+                    unit_price=Decimal("42.00"),
+                    tax_rate=gst,
                 ),
             ],
         )

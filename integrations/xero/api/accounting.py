@@ -38,6 +38,7 @@ from integrations.xero.api.values import (
     XeroContact,
 )
 
+
 @dataclass(frozen=True)
 class Session:
     """One organisation's calls: its tenant, a fresh access token read when a call's slot has come, and
@@ -51,15 +52,23 @@ class Session:
 
 def read_organisation(session: Session) -> Organisation:
     org = transport.first(_request(session, "get_organisations"), "Organisations")
-    return Organisation(name=org.get("Name", ""), country_code=org.get("CountryCode", ""),
-                        base_currency=org.get("BaseCurrency", ""))
+    return Organisation(
+        name=org.get("Name", ""), country_code=org.get("CountryCode", ""), base_currency=org.get("BaseCurrency", "")
+    )
 
 
 def read_accounts(session: Session) -> list[dict]:
     accounts = _request(session, "get_accounts").get("Accounts") or []
     return [
-        {"code": a.get("Code") or "", "name": a.get("Name", ""), "type": a.get("Type", ""), "class": a.get("Class", ""),
-         "status": a.get("Status", ""), "system_account": a.get("SystemAccount") or "", "tax_type": a.get("TaxType") or ""}
+        {
+            "code": a.get("Code") or "",
+            "name": a.get("Name", ""),
+            "type": a.get("Type", ""),
+            "class": a.get("Class", ""),
+            "status": a.get("Status", ""),
+            "system_account": a.get("SystemAccount") or "",
+            "tax_type": a.get("TaxType") or "",
+        }
         for a in accounts
     ]
 
@@ -67,8 +76,13 @@ def read_accounts(session: Session) -> list[dict]:
 def read_tax_rates(session: Session) -> list[dict]:
     rates = _request(session, "get_tax_rates").get("TaxRates") or []
     return [
-        {"name": r.get("Name", ""), "tax_type": r.get("TaxType", ""), "status": r.get("Status", ""),
-         "can_apply_to_revenue": bool(r.get("CanApplyToRevenue")), "effective_rate": str(r.get("EffectiveRate"))}
+        {
+            "name": r.get("Name", ""),
+            "tax_type": r.get("TaxType", ""),
+            "status": r.get("Status", ""),
+            "can_apply_to_revenue": bool(r.get("CanApplyToRevenue")),
+            "effective_rate": str(r.get("EffectiveRate")),
+        }
         for r in rates
     ]
 
@@ -84,7 +98,9 @@ def find_contacts(session: Session, *, account_numbers: list[str]) -> Found:
     return Found(found.items, {conditions[c]: message for c, message in found.refused.items()})
 
 
-def find_contacts_like(session: Session, *, account_numbers: list[str], names: list[str], spaced_numbers: bool) -> Found:
+def find_contacts_like(
+    session: Session, *, account_numbers: list[str], names: list[str], spaced_numbers: bool
+) -> Found:
     """Archived ones included: contacts whose Account Number is one of these or whose Name is (Xero's
     `where` text comparisons ignore case) and, with `spaced_numbers`, every contact whose Account Number
     holds a space — so that near misses can be told from exact matches by the caller."""
@@ -100,18 +116,24 @@ def _contacts_where(session: Session, conditions: list[str]) -> Found:
         answer = _request(session, "get_contacts", where=" OR ".join(chunk), include_archived=True)
         return answers.readable(answers.contact, answer.get("Contacts"))
 
-    return split_read(conditions, read, path="/Contacts", name="where", joiner=" OR ", fixed={"includeArchived": "true"})
+    return split_read(
+        conditions, read, path="/Contacts", name="where", joiner=" OR ", fixed={"includeArchived": "true"}
+    )
 
 
 def create_contacts(session: Session, *, contacts: list[dict]) -> list[tuple[XeroContact | None, tuple[str, ...]]]:
     """Create contacts in one call; per element, the contact created or Xero's messages."""
-    body = Contacts(contacts=[
-        Contact(name=c["name"], account_number=c["account_number"], email_address=c.get("email") or None)
-        for c in contacts
-    ])
+    body = Contacts(
+        contacts=[
+            Contact(name=c["name"], account_number=c["account_number"], email_address=c.get("email") or None)
+            for c in contacts
+        ]
+    )
     created = _request(session, "create_contacts", body, summarize_errors=False).get("Contacts") or []
-    return [(None, answers.messages(c)) if answers.messages(c) else (answers.readable_one(answers.contact, c), ())
-            for c in created]
+    return [
+        (None, answers.messages(c)) if answers.messages(c) else (answers.readable_one(answers.contact, c), ())
+        for c in created
+    ]
 
 
 # --- Invoices and credit notes ----------------------------------------------------------------
@@ -124,8 +146,9 @@ def create_documents(session: Session, *, documents: list[DocumentOut]) -> list[
         method, body = "create_credit_notes", CreditNotes(credit_notes=[_credit_note(d) for d in documents])
     else:
         method, body = "create_invoices", Invoices(invoices=[_invoice(d) for d in documents])
-    answer = _request(session, method, body, summarize_errors=False, unitdp=4,
-                      idempotency_key=_body_key("documents", documents))
+    answer = _request(
+        session, method, body, summarize_errors=False, unitdp=4, idempotency_key=_body_key("documents", documents)
+    )
     return answers.readable(answers.document_in, answer.get("CreditNotes" if credit_notes else "Invoices"))
 
 
@@ -156,25 +179,39 @@ def credit_position(session: Session, *, invoice_id: str, credit_note_id: str) -
     invoice = transport.first(_request(session, "get_invoice", invoice_id), "Invoices")
     note = transport.first(_request(session, "get_credit_note", credit_note_id), "CreditNotes")
     applied = sum(
-        (answers.money(c.get("AppliedAmount")) or 0 for c in invoice.get("CreditNotes") or []
-         if str(c.get("CreditNoteID", "")).lower() == credit_note_id.lower()),
+        (
+            answers.money(c.get("AppliedAmount")) or 0
+            for c in invoice.get("CreditNotes") or []
+            if str(c.get("CreditNoteID", "")).lower() == credit_note_id.lower()
+        ),
         Decimal("0.00"),
     )
-    return CreditPosition(amount_due=answers.money(invoice.get("AmountDue")) or Decimal("0.00"),
-                          remaining_credit=answers.money(note.get("RemainingCredit")) or Decimal("0.00"),
-                          applied_from_credit_note=applied)
+    return CreditPosition(
+        amount_due=answers.money(invoice.get("AmountDue")) or Decimal("0.00"),
+        remaining_credit=answers.money(note.get("RemainingCredit")) or Decimal("0.00"),
+        applied_from_credit_note=applied,
+    )
 
 
-def allocate_credit_note(session: Session, *, credit_note_id: str, invoice_id: str, amount: Decimal,
-                         date: datetime.date) -> None:
-    body = Allocations(allocations=[Allocation(invoice=Invoice(invoice_id=invoice_id), amount=float(amount), date=date)])
-    _request(session, "create_credit_note_allocation", credit_note_id, body,
-             idempotency_key=_body_key("allocation", (credit_note_id, invoice_id, amount, date)))
+def allocate_credit_note(
+    session: Session, *, credit_note_id: str, invoice_id: str, amount: Decimal, date: datetime.date
+) -> None:
+    body = Allocations(
+        allocations=[Allocation(invoice=Invoice(invoice_id=invoice_id), amount=float(amount), date=date)]
+    )
+    _request(
+        session,
+        "create_credit_note_allocation",
+        credit_note_id,
+        body,
+        idempotency_key=_body_key("allocation", (credit_note_id, invoice_id, amount, date)),
+    )
 
 
 # --- States back (webhooks and reconciliation) ------------------------------------------------
 def read_invoice_states(session: Session, *, invoice_ids: list[str]) -> list[DocumentState]:
     """The current state of these invoices (`GET /Invoices?IDs=…`, as many ids a request as the budget allows)."""
+
     def read(chunk: list[str]) -> list[DocumentState]:
         return answers.readable(answers.invoice_state, _request(session, "get_invoices", i_ds=chunk).get("Invoices"))
 
@@ -184,6 +221,7 @@ def read_invoice_states(session: Session, *, invoice_ids: list[str]) -> list[Doc
 def read_credit_note_states(session: Session, *, credit_note_ids: list[str]) -> list[DocumentState]:
     """The current state of these credit notes: Xero's credit notes have no `IDs` filter, so the ids go
     in a `where`, as many a request as the budget allows."""
+
     def read(chunk: list[str]) -> list[DocumentState]:
         answer = _request(session, "get_credit_notes", where=" OR ".join(chunk))
         return answers.readable(answers.credit_note_state, answer.get("CreditNotes"))
@@ -192,11 +230,18 @@ def read_credit_note_states(session: Session, *, credit_note_ids: list[str]) -> 
     return split_read(conditions, read, path="/CreditNotes", name="where", joiner=" OR ").items
 
 
-def read_modified_states(session: Session, *, credit_notes: bool, modified_after: datetime.datetime,
-                         page: int = 1) -> list[DocumentState]:
+def read_modified_states(
+    session: Session, *, credit_notes: bool, modified_after: datetime.datetime, page: int = 1
+) -> list[DocumentState]:
     """One page of the invoices (or credit notes) Xero changed after this moment, oldest change first."""
-    answer = _request(session, _documents_read(credit_notes), if_modified_since=_naive_utc(modified_after),
-                      order="UpdatedDateUTC ASC", page=page, page_size=values.MODIFIED_PAGE_SIZE)
+    answer = _request(
+        session,
+        _documents_read(credit_notes),
+        if_modified_since=_naive_utc(modified_after),
+        order="UpdatedDateUTC ASC",
+        page=page,
+        page_size=values.MODIFIED_PAGE_SIZE,
+    )
     read_one = answers.credit_note_state if credit_notes else answers.invoice_state
     return answers.readable(read_one, answer.get(_collection(credit_notes)))
 
@@ -226,26 +271,43 @@ def _body_key(kind: str, content) -> str:
 
 def _lines(document: DocumentOut) -> list[LineItem]:
     return [
-        LineItem(description=line.description, quantity=float(line.quantity), unit_amount=float(line.unit_amount),
-                 account_code=line.account_code, tax_type=line.tax_type)
+        LineItem(
+            description=line.description,
+            quantity=float(line.quantity),
+            unit_amount=float(line.unit_amount),
+            account_code=line.account_code,
+            tax_type=line.tax_type,
+        )
         for line in document.lines
     ]
 
 
 def _invoice(document: DocumentOut) -> Invoice:
     return Invoice(
-        type="ACCREC", contact=Contact(contact_id=document.contact_id), invoice_number=document.number,
-        reference=document.reference, currency_code=_currency(document.currency), date=document.date,
-        due_date=document.due_date, line_amount_types=LineAmountTypes.EXCLUSIVE, status="AUTHORISED",
+        type="ACCREC",
+        contact=Contact(contact_id=document.contact_id),
+        invoice_number=document.number,
+        reference=document.reference,
+        currency_code=_currency(document.currency),
+        date=document.date,
+        due_date=document.due_date,
+        line_amount_types=LineAmountTypes.EXCLUSIVE,
+        status="AUTHORISED",
         line_items=_lines(document),
     )
 
 
 def _credit_note(document: DocumentOut) -> CreditNote:
     return CreditNote(
-        type="ACCRECCREDIT", contact=Contact(contact_id=document.contact_id), credit_note_number=document.number,
-        reference=document.reference, currency_code=_currency(document.currency), date=document.date,
-        line_amount_types=LineAmountTypes.EXCLUSIVE, status="AUTHORISED", line_items=_lines(document),
+        type="ACCRECCREDIT",
+        contact=Contact(contact_id=document.contact_id),
+        credit_note_number=document.number,
+        reference=document.reference,
+        currency_code=_currency(document.currency),
+        date=document.date,
+        line_amount_types=LineAmountTypes.EXCLUSIVE,
+        status="AUTHORISED",
+        line_items=_lines(document),
     )
 
 

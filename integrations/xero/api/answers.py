@@ -28,13 +28,21 @@ def readable_one(read_one, element):
 
 
 def tenant(connection: dict) -> Tenant:
-    return Tenant(str(connection["id"]), str(connection["tenantId"]), connection.get("tenantName") or "",
-                  connection.get("tenantType") or "")
+    return Tenant(
+        str(connection["id"]),
+        str(connection["tenantId"]),
+        connection.get("tenantName") or "",
+        connection.get("tenantType") or "",
+    )
 
 
 def contact(element: dict) -> XeroContact:
-    return XeroContact(str(element["ContactID"]), element.get("Name") or "", element.get("AccountNumber") or "",
-                       element.get("ContactStatus") or "")
+    return XeroContact(
+        str(element["ContactID"]),
+        element.get("Name") or "",
+        element.get("AccountNumber") or "",
+        element.get("ContactStatus") or "",
+    )
 
 
 def messages(element: dict) -> tuple[str, ...]:
@@ -57,25 +65,37 @@ def document_in(element: dict) -> DocumentIn:
     said = messages(element)
     if not said and not _is_real_id(xero_id):
         xero_id = ""  # an unsaved element carries the empty id 00000000-…
-    return DocumentIn(number=number, xero_id="" if said else str(xero_id), status=element.get("Status") or "",
-                      messages=said, total=money(element.get("Total")))
+    return DocumentIn(
+        number=number,
+        xero_id="" if said else str(xero_id),
+        status=element.get("Status") or "",
+        messages=said,
+        total=money(element.get("Total")),
+    )
 
 
 def document_found(element: dict) -> DocumentFound:
     credit_note = "CreditNoteID" in element
     contact_of = element.get("Contact") or {}
     return DocumentFound(
-        xero_id=str(element["CreditNoteID" if credit_note else "InvoiceID"]), type=element.get("Type") or "",
+        xero_id=str(element["CreditNoteID" if credit_note else "InvoiceID"]),
+        type=element.get("Type") or "",
         number=element.get("CreditNoteNumber" if credit_note else "InvoiceNumber") or "",
-        status=element.get("Status") or "", contact_id=str(contact_of.get("ContactID") or ""),
-        contact_name=contact_of.get("Name") or "", total=money(element.get("Total")), date=date(element.get("Date")),
+        status=element.get("Status") or "",
+        contact_id=str(contact_of.get("ContactID") or ""),
+        contact_name=contact_of.get("Name") or "",
+        total=money(element.get("Total")),
+        date=date(element.get("Date")),
     )
 
 
 def invoice_state(invoice: dict) -> DocumentState:
     return DocumentState(
-        xero_id=str(invoice["InvoiceID"]), status=invoice.get("Status") or "", amount_paid=money(invoice.get("AmountPaid")),
-        amount_due=money(invoice.get("AmountDue")), updated_at=moment(invoice.get("UpdatedDateUTC")),
+        xero_id=str(invoice["InvoiceID"]),
+        status=invoice.get("Status") or "",
+        amount_paid=money(invoice.get("AmountPaid")),
+        amount_due=money(invoice.get("AmountDue")),
+        updated_at=moment(invoice.get("UpdatedDateUTC")),
         type=invoice.get("Type") or "",
     )
 
@@ -85,8 +105,12 @@ def credit_note_state(note: dict) -> DocumentState:
     remaining, total = money(note.get("RemainingCredit")), money(note.get("Total"))
     used = total - remaining if total is not None and remaining is not None else None
     return DocumentState(
-        xero_id=str(note["CreditNoteID"]), status=note.get("Status") or "", amount_paid=used, amount_due=remaining,
-        updated_at=moment(note.get("UpdatedDateUTC")), type=note.get("Type") or "",
+        xero_id=str(note["CreditNoteID"]),
+        status=note.get("Status") or "",
+        amount_paid=used,
+        amount_due=remaining,
+        updated_at=moment(note.get("UpdatedDateUTC")),
+        type=note.get("Type") or "",
     )
 
 

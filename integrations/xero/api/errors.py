@@ -42,8 +42,9 @@ class XeroNotFound(XeroError):
     read, to try again, never proof that a record does not exist."""
 
     def __init__(self):
-        super().__init__("Xero answered 404 (not found) to a request it should know; it will be tried again.",
-                         status=404)
+        super().__init__(
+            "Xero answered 404 (not found) to a request it should know; it will be tried again.", status=404
+        )
 
 
 class XeroRateLimited(XeroError):

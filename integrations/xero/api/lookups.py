@@ -26,8 +26,15 @@ def unquoted(text: str) -> str:
     return max(text.split('"'), key=len)
 
 
-def split_read(conditions: list[str], read: Callable[[list[str]], list], *, path: str, name: str, joiner: str,
-               fixed: dict | None = None) -> Found:
+def split_read(
+    conditions: list[str],
+    read: Callable[[list[str]], list],
+    *,
+    path: str,
+    name: str,
+    joiner: str,
+    fixed: dict | None = None,
+) -> Found:
     """Read `conditions` in as few requests as the length budget allows (each paced by `read`). A
     request Xero refuses (a 400: it could not read the query) is read again in halves, so that only the
     condition it cannot read fails."""
@@ -41,21 +48,27 @@ def split_read(conditions: list[str], read: Callable[[list[str]], list], *, path
             if len(chunk) == 1:
                 refused[chunk[0]] = answers.xero_says(error.details) or error.message
             else:
-                pending[:0] = [chunk[:len(chunk) // 2], chunk[len(chunk) // 2:]]
+                pending[:0] = [chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]]
     return Found(items, refused)
 
 
 def within_budget(terms: list[str], *, path: str, name: str, joiner: str, fixed: dict) -> list[list[str]]:
     """`terms` in groups whose request — `path?fixed&name=term<joiner>term…`, URL-encoded as the SDK sends
     it — stays within XERO_REQUEST_BUDGET characters (Xero's edge answers longer ones with a 404)."""
-    room = (settings.XERO_REQUEST_BUDGET - len(transport.accounting_path(path)) - len("?")
-            - len(urllib.parse.urlencode({**fixed, name: ""})))
+    room = (
+        settings.XERO_REQUEST_BUDGET
+        - len(transport.accounting_path(path))
+        - len("?")
+        - len(urllib.parse.urlencode({**fixed, name: ""}))
+    )
     separator = len(urllib.parse.quote_plus(joiner))
     groups, current, used = [], [], 0
     for term in terms:
         size = len(urllib.parse.quote_plus(term))
         if size > room:
-            raise XeroError(f"A look-up in Xero would be too long to send ({size} characters): {term[:80]}…", permanent=True)
+            raise XeroError(
+                f"A look-up in Xero would be too long to send ({size} characters): {term[:80]}…", permanent=True
+            )
         if current and used + separator + size > room:
             groups.append(current)
             current, used = [], 0

@@ -4,6 +4,7 @@ organisations a consent granted."""
 
 import base64
 import binascii
+import contextlib
 import datetime
 import json
 import urllib.parse
@@ -18,18 +19,22 @@ from integrations.xero.api.values import Tenant, TokenSet
 
 
 def authorize_url(*, state: str) -> str:
-    query = urllib.parse.urlencode({
-        "response_type": "code",
-        "client_id": settings.XERO_CLIENT_ID,
-        "redirect_uri": settings.XERO_REDIRECT_URI,
-        "scope": settings.XERO_SCOPES,
-        "state": state,
-    })
+    query = urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": settings.XERO_CLIENT_ID,
+            "redirect_uri": settings.XERO_REDIRECT_URI,
+            "scope": settings.XERO_SCOPES,
+            "state": state,
+        }
+    )
     return f"{settings.XERO_LOGIN_URL}/identity/connect/authorize?{query}"
 
 
 def exchange_code(*, code: str) -> TokenSet:
-    return _token_request({"grant_type": "authorization_code", "code": code, "redirect_uri": settings.XERO_REDIRECT_URI})
+    return _token_request(
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": settings.XERO_REDIRECT_URI}
+    )
 
 
 def refresh_tokens(*, refresh_token: str) -> TokenSet:
@@ -48,10 +53,8 @@ def list_connections(*, access_token: str, auth_event_id: str = "") -> list[Tena
 
 
 def delete_connection(*, access_token: str, connection_id: str) -> None:
-    try:
+    with contextlib.suppress(XeroNotFound):  # already gone in Xero: what was wanted
         transport.answer(transport.identity_api(access_token).delete_connection, connection_id, expect_body=False)
-    except XeroNotFound:
-        pass  # already gone in Xero: what was wanted
 
 
 def _token_request(form: dict) -> TokenSet:
@@ -70,7 +73,9 @@ def _identity_post(path: str, form: dict):
     credentials = base64.b64encode(f"{settings.XERO_CLIENT_ID}:{settings.XERO_CLIENT_SECRET}".encode()).decode()
     try:
         answer = transport.http.request(
-            "POST", f"{settings.XERO_IDENTITY_URL}{path}", body=urllib.parse.urlencode(form),
+            "POST",
+            f"{settings.XERO_IDENTITY_URL}{path}",
+            body=urllib.parse.urlencode(form),
             headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/x-www-form-urlencoded"},
             timeout=urllib3.Timeout(*settings.XERO_TIMEOUT),
         )
@@ -82,8 +87,11 @@ def _identity_post(path: str, form: dict):
     if error == "invalid_grant":
         raise XeroNeedsRelink("Xero no longer accepts this link (invalid_grant): link to Xero again.")
     if error == "invalid_client":
-        raise XeroError("Xero does not recognise the app's client id and secret (invalid_client): "
-                        "check XERO_CLIENT_ID and XERO_CLIENT_SECRET.", permanent=True)
+        raise XeroError(
+            "Xero does not recognise the app's client id and secret (invalid_client): "
+            "check XERO_CLIENT_ID and XERO_CLIENT_SECRET.",
+            permanent=True,
+        )
     # A 429 or 5xx from the sign-in service passes; anything else will not pass by itself.
     transient = answer.status == 429 or answer.status >= 500
     raise XeroError(f"Xero's sign-in service answered {error}.", permanent=not transient, status=answer.status)

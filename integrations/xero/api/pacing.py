@@ -89,6 +89,7 @@ def _heed_reported_limits(tenant_id: str, limits: ReportedLimits) -> None:
         later = timezone.now() + 2 * _slot_interval()
         CallPace.objects.filter(tenant_id=tenant_id, next_call_at__lt=later).update(next_call_at=later)
 
+
 def _wait_for_slot(tenant_id: str) -> None:
     while True:
         wait = _take_slot(tenant_id)
@@ -124,4 +125,3 @@ def _take_slot(tenant_id: str) -> float | None:
 def _push_back(tenant_id: str, seconds: float) -> None:
     later = timezone.now() + datetime.timedelta(seconds=seconds)
     CallPace.objects.filter(tenant_id=tenant_id).update(next_call_at=later)
-

@@ -13,6 +13,7 @@ import json
 import time
 import urllib.parse
 from contextlib import contextmanager
+from decimal import Decimal
 
 import urllib3
 from django.conf import settings
@@ -21,8 +22,6 @@ from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiSSLException, HTTPStatusException, NotFoundException, RateLimitException
 from xero_python.identity import IdentityApi
-
-from decimal import Decimal
 
 from integrations.xero.api.errors import XeroError, XeroNeedsRelink, XeroNotFound, XeroRateLimited, XeroRejected
 from integrations.xero.api.values import int_or_none
@@ -35,8 +34,11 @@ class _BudgetedPool(urllib3.PoolManager):
     def urlopen(self, method, url, redirect=True, **kw):
         length = request_length(url)
         if length > settings.XERO_REQUEST_BUDGET:
-            raise XeroError(f"A request to Xero of {length} characters was not sent: over the budget of "
-                            f"{settings.XERO_REQUEST_BUDGET} (XERO_REQUEST_BUDGET).", permanent=True)
+            raise XeroError(
+                f"A request to Xero of {length} characters was not sent: over the budget of "
+                f"{settings.XERO_REQUEST_BUDGET} (XERO_REQUEST_BUDGET).",
+                permanent=True,
+            )
         return super().urlopen(method, url, redirect=redirect, **kw)
 
 
@@ -108,23 +110,30 @@ def translated_errors():
         # Not `error.status`: for a 400 the SDK decodes the body as JSON to make it, and an HTML page raises.
         raise _status_error(error.http_resp.status, _error_body(error.body)) from None
     except ApiSSLException as error:
-        raise XeroError(f"The secure connection to Xero failed ({error.reason.splitlines()[0]}); "
-                        "it will be tried again.", status=0) from None
+        raise XeroError(
+            f"The secure connection to Xero failed ({error.reason.splitlines()[0]}); it will be tried again.", status=0
+        ) from None
     except urllib3.exceptions.HTTPError as error:
         raise XeroError(f"Xero could not be reached ({type(error).__name__}); it will be tried again.") from None
 
 
 def _api_client(access_token: str) -> ApiClient:
     token = {
-        "access_token": access_token, "refresh_token": "", "scope": settings.XERO_SCOPES.split(),
-        "expires_in": 1800, "token_type": "Bearer", "id_token": "",
+        "access_token": access_token,
+        "refresh_token": "",
+        "scope": settings.XERO_SCOPES.split(),
+        "expires_in": 1800,
+        "token_type": "Bearer",
+        "id_token": "",
         # link/tokens.py hands over only fresh tokens: never let the SDK start a refresh of its own.
         "expires_at": time.time() + 1800,
     }
     configuration = Configuration(
         oauth2_token=OAuth2Token(client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET)
     )
-    client = ApiClient(configuration, pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda t: None)
+    client = ApiClient(
+        configuration, pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda t: None
+    )
     client.rest_client.pool_manager = http
     return client
 
@@ -142,15 +151,20 @@ def _status_error(status: int, body: dict | None) -> XeroError:
     if status == 400 and body is not None:
         return XeroRejected("Xero refused the request.", details=body)
     if status == 400:
-        return XeroError("Xero's gateway refused the request (HTTP 400 without an API answer); "
-                         "it will be tried again.", status=400)
+        return XeroError(
+            "Xero's gateway refused the request (HTTP 400 without an API answer); it will be tried again.", status=400
+        )
     if status == 401 and "AuthorizationUnsuccessful" in str((body or {}).get("Detail", "")):
-        return XeroNeedsRelink("Xero refused the call (AuthorizationUnsuccessful): the link lacks a permission "
-                               "(scope) this call needs, or it was withdrawn in Xero. Link to Xero again and "
-                               "approve every permission asked for.", status=401)
+        return XeroNeedsRelink(
+            "Xero refused the call (AuthorizationUnsuccessful): the link lacks a permission "
+            "(scope) this call needs, or it was withdrawn in Xero. Link to Xero again and "
+            "approve every permission asked for.",
+            status=401,
+        )
     if status == 401:
         return XeroError("Xero did not accept the access token; it will be refreshed and tried again.", status=401)
     if status == 403:
-        return XeroNeedsRelink("Xero says the app is no longer connected to this organisation: link to Xero again.",
-                               status=403)
+        return XeroNeedsRelink(
+            "Xero says the app is no longer connected to this organisation: link to Xero again.", status=403
+        )
     return XeroError(f"Xero answered HTTP {status}; it will be tried again.", status=status)

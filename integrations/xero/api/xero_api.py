@@ -5,10 +5,13 @@ forget a slot. The requests themselves are `accounting.py`'s.
 """
 
 import datetime
+from contextlib import nullcontext
 from decimal import Decimal
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from integrations.xero.api import accounting, oauth, pacing
-from integrations.xero.link.tokens import access_token_for
 from integrations.xero.api.values import (
     CreditPosition,
     DocumentFound,
@@ -19,20 +22,28 @@ from integrations.xero.api.values import (
     Organisation,
     XeroContact,
 )
+from integrations.xero.link.tokens import access_token_for
+from integrations.xero.models import XeroConnection
+
+
+def xero_api_for(connection: XeroConnection) -> "XeroApi":
+    """The Xero of a linked organisation: an instance of the class XERO_API names (`XeroApi`)."""
+    return import_string(settings.XERO_API)(connection)
 
 
 class XeroApi:
-    def __init__(self, connection):
+    def __init__(self, connection: XeroConnection):
         self.connection = connection
         self.tenant_id = str(connection.tenant_id)
         self._session = accounting.Session(self.tenant_id, lambda: access_token_for(connection), self._slot)
 
     @classmethod
     def for_consent(cls, *, tenant_id: str, access_token: str) -> "XeroApi":
-        """An organisation a consent just granted, before it is a connection (linking reads it first)."""
-        api = cls.__new__(cls)
-        api.connection, api.tenant_id = None, tenant_id
-        api._session = accounting.Session(tenant_id, lambda: access_token, api._slot)
+        """An organisation a consent just granted, before it is a connection: linking reads it with the
+        consent's fresh token, in the person's request, so not behind the sync's pace (a 429 or a pause of
+        the sync's would hold the page)."""
+        api = cls(XeroConnection(tenant_id=tenant_id))
+        api._session = accounting.Session(tenant_id, lambda: access_token, lambda: nullcontext(Unpaced()))
         return api
 
     # --- the organisation and its reference data ---------------------------------------------------
@@ -50,8 +61,9 @@ class XeroApi:
         return accounting.find_contacts(self._session, account_numbers=account_numbers)
 
     def find_contacts_like(self, *, account_numbers: list[str], names: list[str], spaced_numbers: bool) -> Found:
-        return accounting.find_contacts_like(self._session, account_numbers=account_numbers, names=names,
-                                             spaced_numbers=spaced_numbers)
+        return accounting.find_contacts_like(
+            self._session, account_numbers=account_numbers, names=names, spaced_numbers=spaced_numbers
+        )
 
     def create_contacts(self, contacts: list[dict]) -> list[tuple[XeroContact | None, tuple[str, ...]]]:
         return accounting.create_contacts(self._session, contacts=contacts)
@@ -69,9 +81,12 @@ class XeroApi:
     def credit_position(self, *, invoice_id: str, credit_note_id: str) -> CreditPosition:
         return accounting.credit_position(self._session, invoice_id=invoice_id, credit_note_id=credit_note_id)
 
-    def allocate_credit_note(self, *, credit_note_id: str, invoice_id: str, amount: Decimal, date: datetime.date) -> None:
-        accounting.allocate_credit_note(self._session, credit_note_id=credit_note_id, invoice_id=invoice_id,
-                                        amount=amount, date=date)
+    def allocate_credit_note(
+        self, *, credit_note_id: str, invoice_id: str, amount: Decimal, date: datetime.date
+    ) -> None:
+        accounting.allocate_credit_note(
+            self._session, credit_note_id=credit_note_id, invoice_id=invoice_id, amount=amount, date=date
+        )
 
     # --- states back -------------------------------------------------------------------------------
     def read_states(self, category: str, ids: list[str]) -> list[DocumentState]:
@@ -80,10 +95,12 @@ class XeroApi:
             return accounting.read_credit_note_states(self._session, credit_note_ids=ids)
         return accounting.read_invoice_states(self._session, invoice_ids=ids)
 
-    def read_modified_states(self, *, credit_notes: bool, modified_after: datetime.datetime,
-                             page: int) -> list[DocumentState]:
-        return accounting.read_modified_states(self._session, credit_notes=credit_notes,
-                                               modified_after=modified_after, page=page)
+    def read_modified_states(
+        self, *, credit_notes: bool, modified_after: datetime.datetime, page: int
+    ) -> list[DocumentState]:
+        return accounting.read_modified_states(
+            self._session, credit_notes=credit_notes, modified_after=modified_after, page=page
+        )
 
     # --- the link ----------------------------------------------------------------------------------
     def delete_connection(self) -> None:
@@ -91,3 +108,10 @@ class XeroApi:
 
     def _slot(self):
         return pacing.call(self.tenant_id)
+
+
+class Unpaced:
+    """A consent's read has no slot: what Xero reports of the limits is left to the sync's next call."""
+
+    def heard(self, headers) -> None:
+        pass

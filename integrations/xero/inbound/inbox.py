@@ -2,7 +2,7 @@
 
 Webhook events only name documents. The events waiting in the inbox are claimed together, grouped by
 organisation and category, and their documents read back in bulk — up to 50 a call — and applied
-through billing's services. The reconciliation (`reconcile.py`) applies its reads with `apply_state` too.
+through billing's services. The reconciliation (`reconcile.py`) applies its reads with `document_state_apply` too.
 
 Xero promises neither order nor uniqueness: applying is idempotent, and a read whose UpdatedDateUTC is
 not newer than the one last applied changes nothing, so a late, older read never moves a document back.
@@ -21,11 +21,10 @@ from django.utils import timezone
 
 from billing import services as billing
 from billing.models import Invoice
-
 from integrations.xero.api import values
 from integrations.xero.api.errors import XeroError, XeroNeedsRelink
+from integrations.xero.api.xero_api import xero_api_for
 from integrations.xero.models import Reconciliation, SyncRecord, WebhookEvent, WebhookRejection, XeroConnection
-from integrations.xero.api.xero_api import XeroApi
 
 Event = WebhookEvent.State
 Source = SyncRecord.StatusSource
@@ -59,7 +58,7 @@ class Round:
     interrupted: bool = False  # Xero could not be read now; the events wait for a later round
 
 
-def process_pending(*, now: datetime.datetime | None = None) -> Round:
+def webhook_events_process(*, now: datetime.datetime | None = None) -> Round:
     """Claim the waiting events, read their documents back from Xero in bulk, and apply them."""
     events = _claim(now or timezone.now())
     result = Round(claimed=len(events))
@@ -79,7 +78,7 @@ def process_pending(*, now: datetime.datetime | None = None) -> Round:
     return result
 
 
-def apply_state(*, record_id: int, state: values.DocumentState, source: str) -> Applied:
+def document_state_apply(*, record_id: int, state: values.DocumentState, source: str) -> Applied:
     """Apply what Xero says now of one document the platform sent, unless it is not newer than what was applied."""
     now = timezone.now()
     with transaction.atomic():
@@ -87,8 +86,13 @@ def apply_state(*, record_id: int, state: values.DocumentState, source: str) -> 
         if _not_newer(record, state):
             return Applied(UP_TO_DATE)
         changed, refusal = _record_status(record.invoice, state.status)
-        fields = {"xero_status": state.status, "amount_paid": state.amount_paid, "amount_due": state.amount_due,
-                  "xero_updated_at": state.updated_at, "updated_at": now}
+        fields = {
+            "xero_status": state.status,
+            "amount_paid": state.amount_paid,
+            "amount_due": state.amount_due,
+            "xero_updated_at": state.updated_at,
+            "updated_at": now,
+        }
         if changed:
             fields |= {"status_source": source, "status_learned_at": now}
         SyncRecord.objects.filter(pk=record.pk).update(**fields)
@@ -97,7 +101,7 @@ def apply_state(*, record_id: int, state: values.DocumentState, source: str) -> 
     return Applied(_note(record.invoice, state, changed), changed=changed)
 
 
-def read_back(*, record_ids: list[int]) -> int:
+def document_states_read_back(*, record_ids: list[int]) -> int:
     """Read these sent documents' current state from Xero and apply it; return how many changed status."""
     changed = 0
     records = SyncRecord.objects.filter(pk__in=record_ids, state=SyncRecord.State.SENT).select_related("invoice")
@@ -105,14 +109,18 @@ def read_back(*, record_ids: list[int]) -> int:
     if connection is None:
         return 0
     for credit_notes in (False, True):
-        group = {str(r.xero_id): r for r in records if r.invoice.is_credit_note == credit_notes and r.tenant_id == connection.tenant_id}
+        group = {
+            str(r.xero_id): r
+            for r in records
+            if r.invoice.is_credit_note == credit_notes and r.tenant_id == connection.tenant_id
+        }
         if not group:
             continue
-        states = XeroApi(connection).read_states("CREDITNOTE" if credit_notes else "INVOICE", list(group))
+        states = xero_api_for(connection).read_states("CREDITNOTE" if credit_notes else "INVOICE", list(group))
         for state in states:
             record = group.get(state.xero_id.lower())
             if record is not None:
-                changed += apply_state(record_id=record.pk, state=state, source=Source.RECONCILIATION).changed
+                changed += document_state_apply(record_id=record.pk, state=state, source=Source.RECONCILIATION).changed
     return changed
 
 
@@ -124,14 +132,16 @@ def receiver_health() -> dict:
     connection = XeroConnection.objects.current()
     return {
         "last_event_at": max(filter(None, [last_event, rejections["last"]]), default=None),
-        "applied": counts.get(Event.APPLIED, 0), "ignored": counts.get(Event.IGNORED, 0),
-        "waiting": counts.get(Event.PENDING, 0) + counts.get(Event.PROCESSING, 0), "rejected": rejections["n"],
+        "applied": counts.get(Event.APPLIED, 0),
+        "ignored": counts.get(Event.IGNORED, 0),
+        "waiting": counts.get(Event.PENDING, 0) + counts.get(Event.PROCESSING, 0),
+        "rejected": rejections["n"],
         "reconciliation": connection and Reconciliation.objects.filter(tenant_id=connection.tenant_id).first(),
         "retention_days": settings.XERO_WEBHOOK_RETENTION_DAYS,
     }
 
 
-def prune_processed(*, now: datetime.datetime | None = None) -> int:
+def webhook_events_prune(*, now: datetime.datetime | None = None) -> int:
     """Forget applied and ignored events, and rejections, older than XERO_WEBHOOK_RETENTION_DAYS."""
     before = (now or timezone.now()) - datetime.timedelta(days=settings.XERO_WEBHOOK_RETENTION_DAYS)
     events, _ = WebhookEvent.objects.filter(state__in=[Event.APPLIED, Event.IGNORED], received_at__lt=before).delete()
@@ -139,7 +149,7 @@ def prune_processed(*, now: datetime.datetime | None = None) -> int:
     return events + rejections
 
 
-def has_pending() -> bool:
+def webhook_events_waiting() -> bool:
     return WebhookEvent.objects.filter(state=Event.PENDING).exists()
 
 
@@ -158,7 +168,7 @@ def _process_group(connection, tenant_id, category: str, events: list[WebhookEve
     if not ours:
         return
     # A round's documents (at most ROUND_SIZE) in one read-back: it fills every request up to the length budget.
-    read = XeroApi(connection).read_states(category, [str(xero_id) for xero_id in ours])
+    read = xero_api_for(connection).read_states(category, [str(xero_id) for xero_id in ours])
     states = {uuid.UUID(s.xero_id): s for s in read}
     _apply_chunk({xero_id: (records[xero_id], events) for xero_id, events in ours.items()}, states, result)
 
@@ -180,25 +190,27 @@ def _apply_chunk(documents: dict, states: dict, result: Round) -> None:
 def sent_records(*, tenant_id, xero_ids) -> dict[uuid.UUID, int]:
     """The platform's sync records of these Xero documents in this organisation: Xero id → record id."""
     return dict(
-        SyncRecord.objects.filter(tenant_id=tenant_id, xero_id__in=list(xero_ids), state=SyncRecord.State.SENT)
-        .values_list("xero_id", "pk")
+        SyncRecord.objects.filter(
+            tenant_id=tenant_id, xero_id__in=list(xero_ids), state=SyncRecord.State.SENT
+        ).values_list("xero_id", "pk")
     )
 
 
-def _apply_events(record_id: int, state: values.DocumentState | None, known: SyncRecord | None,
-                  result: Round) -> tuple[str, str]:
+def _apply_events(
+    record_id: int, state: values.DocumentState | None, known: SyncRecord | None, result: Round
+) -> tuple[str, str]:
     """Apply one document's read; return how its events close: (event state, outcome)."""
     if state is None:
         return Event.IGNORED, "Xero did not return this document when asked for it."
     if known is not None and _not_newer(known, state):
         return Event.APPLIED, UP_TO_DATE  # most repeated events end here, without a lock or a write
-    applied = apply_state(record_id=record_id, state=state, source=Source.WEBHOOK)
+    applied = document_state_apply(record_id=record_id, state=state, source=Source.WEBHOOK)
     result.changed += applied.changed
     return (Event.IGNORED if applied.refused else Event.APPLIED), applied.note
 
 
 def _known_states(record_ids: list[int]) -> dict[int, SyncRecord]:
-    """What was last applied to these records, read in one query (apply_state checks again under a lock)."""
+    """What was last applied to these records, read in one query (document_state_apply checks again under a lock)."""
     fields = ("pk", "xero_updated_at", "xero_status", "amount_paid", "amount_due")
     return {record.pk: record for record in SyncRecord.objects.filter(pk__in=record_ids).only(*fields)}
 
@@ -209,7 +221,11 @@ def _not_newer(record: SyncRecord, state: values.DocumentState) -> bool:
         return False
     if state.updated_at is None or state.updated_at < record.xero_updated_at:
         return True
-    same = (state.status, state.amount_paid, state.amount_due) == (record.xero_status, record.amount_paid, record.amount_due)
+    same = (state.status, state.amount_paid, state.amount_due) == (
+        record.xero_status,
+        record.amount_paid,
+        record.amount_due,
+    )
     return state.updated_at == record.xero_updated_at and same
 
 

@@ -2,7 +2,7 @@
 
 Every XERO_RECONCILE_MINUTES a periodic task asks Xero for the invoices and the credit notes it changed
 since the last read (`If-Modified-Since`), oldest change first, and applies them as the webhooks' reads
-are applied (`inbox.apply_state`). How far it has read is kept per organisation and kind; each run
+are applied (`inbox.document_state_apply`). How far it has read is kept per organisation and kind; each run
 starts a little before (XERO_RECONCILE_OVERLAP_SECONDS), since a change may become visible in Xero
 slightly after the moment it carries. Re-reading a document costs nothing: it is not newer.
 
@@ -20,10 +20,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.xero.api import values
-from integrations.xero.inbound import inbox
 from integrations.xero.api.errors import XeroError
+from integrations.xero.api.xero_api import XeroApi, xero_api_for
+from integrations.xero.inbound import inbox
 from integrations.xero.models import Reconciliation, SyncRecord, XeroConnection
-from integrations.xero.api.xero_api import XeroApi
 
 ONE_MS = datetime.timedelta(milliseconds=1)
 MAX_PAGES = 200  # per kind and run: 20,000 changed documents; a longer backlog continues next run
@@ -37,16 +37,18 @@ class Tally:
     ignored: int = 0  # documents the platform did not send
 
 
-def periodic_run() -> Reconciliation | None:
+def reconciliation_run_periodic() -> Reconciliation | None:
     """The periodic task: read back what changed, apply waiting webhook events, forget old ones."""
-    inbox.prune_processed()
-    row = reconcile()
-    if inbox.has_pending():
-        inbox.process_pending()  # e.g. events whose processing task was lost with the broker
+    inbox.webhook_events_prune()
+    row = reconciliation_run()
+    if inbox.webhook_events_waiting():
+        inbox.webhook_events_process()  # e.g. events whose processing task was lost with the broker
     return row
 
 
-def reconcile(*, since: datetime.datetime | None = None, until: datetime.datetime | None = None) -> Reconciliation | None:
+def reconciliation_run(
+    *, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> Reconciliation | None:
     """Read back the documents Xero changed after `since` (default: where the last run stopped) and up to
     `until` (default: now), and apply them. An explicit range leaves the periodic run's place alone.
     Returns the organisation's reconciliation row, or None when not linked or another run is reading."""
@@ -58,7 +60,7 @@ def reconcile(*, since: datetime.datetime | None = None, until: datetime.datetim
         return None
     tally, error = Tally(), ""
     try:
-        api = XeroApi(connection)
+        api = xero_api_for(connection)
         for credit_notes in (False, True):
             start = since or _resume_from(row, connection, credit_notes)
             _read_kind(api, credit_notes, start, until, tally, row=None if since else row)
@@ -98,7 +100,9 @@ def _apply(connection: XeroConnection, states: list[values.DocumentState], tally
         if record_id is None:
             tally.ignored += 1  # typed into Xero, or sent by another system
             continue
-        applied = inbox.apply_state(record_id=record_id, state=state, source=SyncRecord.StatusSource.RECONCILIATION)
+        applied = inbox.document_state_apply(
+            record_id=record_id, state=state, source=SyncRecord.StatusSource.RECONCILIATION
+        )
         tally.checked += 1
         tally.changed += applied.changed
 
@@ -121,8 +125,14 @@ def _take_lease(row: Reconciliation) -> bool:
 
 def _finish(row: Reconciliation, tally: Tally, error: str) -> None:
     now = timezone.now()
-    fields = {"running_until": None, "last_run_at": now, "last_error": error, "last_checked": tally.checked,
-              "last_changed": tally.changed, "last_ignored": tally.ignored}
+    fields = {
+        "running_until": None,
+        "last_run_at": now,
+        "last_error": error,
+        "last_checked": tally.checked,
+        "last_changed": tally.changed,
+        "last_ignored": tally.ignored,
+    }
     if not error:
         fields["last_success_at"] = now
     Reconciliation.objects.filter(pk=row.pk).update(**fields)

@@ -18,9 +18,9 @@ def receive(request):
     if _declared_length(request) > settings.XERO_WEBHOOK_MAX_BYTES:
         return HttpResponse(status=413)
     body = request.body
-    if not webhooks.signature_valid(body=body, signature=request.headers.get("x-xero-signature", "")):
+    if not webhooks.webhook_signature_valid(body=body, signature=request.headers.get("x-xero-signature", "")):
         return HttpResponse(status=401)
-    webhooks.receive(body=body)
+    webhooks.webhook_receive(body=body)
     return HttpResponse(status=200)
 
 

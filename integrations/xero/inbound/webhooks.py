@@ -37,7 +37,7 @@ class Unusable(ValueError):
     """A payload, or one event of it, that is correctly signed but cannot be used."""
 
 
-def signature_valid(*, body: bytes, signature: str) -> bool:
+def webhook_signature_valid(*, body: bytes, signature: str) -> bool:
     """`x-xero-signature` is base64(HMAC-SHA256(webhook key, the raw body bytes)); compared in constant time."""
     key = settings.XERO_WEBHOOK_KEY
     if not key or not signature:
@@ -47,7 +47,7 @@ def signature_valid(*, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))
 
 
-def receive(*, body: bytes, now: datetime.datetime | None = None) -> int:
+def webhook_receive(*, body: bytes, now: datetime.datetime | None = None) -> int:
     """Keep a correctly signed payload's events and queue their processing; return how many were usable.
 
     An intent-to-receive payload (no events) keeps nothing.
@@ -116,8 +116,12 @@ def _event(raw, now: datetime.datetime) -> WebhookEvent:
         raise Unusable("An event has an unknown category or type.")
     followed, reason = _followed(category, event_type)
     return WebhookEvent(
-        tenant_id=_uuid(raw, "tenantId"), category=category, event_type=event_type,
-        resource_id=_uuid(raw, "resourceId"), event_date=_moment(raw, "eventDateUtc"), received_at=now,
+        tenant_id=_uuid(raw, "tenantId"),
+        category=category,
+        event_type=event_type,
+        resource_id=_uuid(raw, "resourceId"),
+        event_date=_moment(raw, "eventDateUtc"),
+        received_at=now,
         state=WebhookEvent.State.PENDING if followed else WebhookEvent.State.IGNORED,
         outcome=reason,
         processed_at=None if followed else now,

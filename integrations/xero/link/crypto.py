@@ -24,8 +24,8 @@ def _keys() -> list[bytes]:
         return keys
     if not settings.DEBUG:
         raise ImproperlyConfigured(
-            "Set XERO_TOKEN_KEYS to one or more Fernet keys (python -c \"from cryptography.fernet "
-            "import Fernet; print(Fernet.generate_key().decode())\"): Xero tokens are stored encrypted."
+            'Set XERO_TOKEN_KEYS to one or more Fernet keys (python -c "from cryptography.fernet '
+            'import Fernet; print(Fernet.generate_key().decode())"): Xero tokens are stored encrypted.'
         )
     logger.warning("XERO_TOKEN_KEYS is not set: using a key derived from SECRET_KEY (DEBUG only).")
     derived = hashlib.sha256(b"xero-token-key:" + settings.SECRET_KEY.encode()).digest()

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from integrations.xero.api import oauth, values
-from integrations.xero.link import crypto
 from integrations.xero.api.errors import Paused, XeroError
-from integrations.xero.models import XeroConnection
+from integrations.xero.api.xero_api import XeroApi, xero_api_for
+from integrations.xero.link import crypto
 from integrations.xero.link.tokens import access_token_for
-from integrations.xero.api.xero_api import XeroApi
+from integrations.xero.models import XeroConnection
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,13 @@ def link_callback(*, session, params, user) -> LinkOutcome:
     if params.get("error") == "access_denied":
         return LinkOutcome(cancelled=True)
     if params.get("error") or not params.get("code"):
-        raise XeroError(f"Xero did not complete the link ({params.get('error') or 'no code returned'}).", permanent=True)
+        raise XeroError(
+            f"Xero did not complete the link ({params.get('error') or 'no code returned'}).", permanent=True
+        )
     tokens = oauth.exchange_code(code=params["code"])
     tenants = [
-        tenant for tenant in oauth.list_connections(access_token=tokens.access_token, auth_event_id=tokens.auth_event_id)
+        tenant
+        for tenant in oauth.list_connections(access_token=tokens.access_token, auth_event_id=tokens.auth_event_id)
         if tenant.tenant_type == "ORGANISATION"
     ]
     if not tenants:
@@ -64,7 +67,7 @@ def link_callback(*, session, params, user) -> LinkOutcome:
     return LinkOutcome(choices=tenants)
 
 
-def pending_choices(*, session) -> list[values.Tenant]:
+def link_pending_choices(*, session) -> list[values.Tenant]:
     pending = session.get(PENDING_KEY)
     return [values.Tenant(**tenant) for tenant in pending["tenants"]] if pending else []
 
@@ -115,7 +118,11 @@ def _access_to_let_go(tenant: values.Tenant) -> str:
     """The current link's access token when the new link is to another organisation (read before the
     link is replaced, which forgets its tokens); "" when there is nothing to let go of."""
     previous = XeroConnection.objects.current()
-    if previous is None or str(previous.tenant_id) == tenant.tenant_id or previous.status == XeroConnection.Status.DISCONNECTED:
+    if (
+        previous is None
+        or str(previous.tenant_id) == tenant.tenant_id
+        or previous.status == XeroConnection.Status.DISCONNECTED
+    ):
         return ""
     try:
         return access_token_for(previous)
@@ -137,7 +144,7 @@ def _let_go(replaced: XeroConnection, access_token: str, *, fallback_token: str)
 def connection_disconnect(*, connection: XeroConnection) -> None:
     """Remove the app's access in Xero (when Xero can still be told), then forget the tokens."""
     try:
-        XeroApi(connection).delete_connection()
+        xero_api_for(connection).delete_connection()
     except XeroError as error:
         logger.warning("Could not remove the connection in Xero for %r: %s", connection, error.message)
     with transaction.atomic():
@@ -146,7 +153,7 @@ def connection_disconnect(*, connection: XeroConnection) -> None:
 
 def reference_data_load(*, connection: XeroConnection) -> None:
     """Read and keep the organisation's chart of accounts and tax rates."""
-    api = XeroApi(connection)
+    api = xero_api_for(connection)
     try:
         accounts, tax_rates = api.read_accounts(), api.read_tax_rates()  # paced: they count against the same limits
     except Paused:
@@ -155,7 +162,9 @@ def reference_data_load(*, connection: XeroConnection) -> None:
         connection_record_failure(connection=connection, error=error)
         return
     XeroConnection.objects.filter(pk=connection.pk).update(
-        chart_of_accounts=accounts, tax_rates=tax_rates, reference_data_loaded_at=timezone.now(),
+        chart_of_accounts=accounts,
+        tax_rates=tax_rates,
+        reference_data_loaded_at=timezone.now(),
         last_success_at=timezone.now(),
     )
 

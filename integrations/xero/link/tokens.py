@@ -35,7 +35,7 @@ def access_token_for(connection: XeroConnection) -> str:
         raise
 
 
-def refresh_idle_connections(*, now: datetime.datetime | None = None) -> int:
+def connections_refresh_idle(*, now: datetime.datetime | None = None) -> int:
     """Refresh links unused for a while, so their refresh tokens never reach Xero's 60-day expiry."""
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.XERO_IDLE_REFRESH_DAYS)
     refreshed = 0
@@ -78,10 +78,16 @@ def _refresh_under_lock(pk: int, *, force: bool = False) -> str:
     connection.access_token_expires_at = tokens.expires_at
     connection.refreshed_at = connection.last_success_at = timezone.now()
     connection.refresh_lease_until = None
-    connection.save(update_fields=[
-        "access_token_encrypted", "refresh_token_encrypted", "access_token_expires_at",
-        "refreshed_at", "last_success_at", "refresh_lease_until",
-    ])
+    connection.save(
+        update_fields=[
+            "access_token_encrypted",
+            "refresh_token_encrypted",
+            "access_token_expires_at",
+            "refreshed_at",
+            "last_success_at",
+            "refresh_lease_until",
+        ]
+    )
     return tokens.access_token
 
 

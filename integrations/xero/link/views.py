@@ -6,10 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.xero.link import linking
 from integrations.xero.api.errors import XeroError
-from integrations.xero.models import XeroConnection
+from integrations.xero.link import linking
 from integrations.xero.link.addon_card import configuration_problems
+from integrations.xero.models import XeroConnection
 
 MANAGE = "xero.manage_xero_addon"
 
@@ -31,7 +31,7 @@ def callback(request):
     try:
         outcome = linking.link_callback(session=request.session, params=request.GET, user=request.user)
     except linking.StateMismatch as error:
-        raise PermissionDenied(str(error))
+        raise PermissionDenied(str(error)) from None
     except XeroError as error:
         messages.error(request, _link_failure(error))
         return redirect("integrations:addons")
@@ -45,13 +45,15 @@ def callback(request):
 
 @permission_required(MANAGE, raise_exception=True)
 def choose(request):
-    choices = linking.pending_choices(session=request.session)
+    choices = linking.link_pending_choices(session=request.session)
     if not choices:
         messages.error(request, "There is no organisation to choose: press LINK TO MY ACCOUNT again.")
         return redirect("integrations:addons")
     if request.method == "POST":
         try:
-            outcome = linking.link_choose(session=request.session, tenant_id=request.POST.get("tenant_id", ""), user=request.user)
+            outcome = linking.link_choose(
+                session=request.session, tenant_id=request.POST.get("tenant_id", ""), user=request.user
+            )
         except XeroError as error:
             messages.error(request, error.message)
             return redirect("integrations:addons")
@@ -68,7 +70,11 @@ def disconnect(request):
         messages.info(request, "Xero is not linked.")
     else:
         linking.connection_disconnect(connection=connection)
-        messages.success(request, f"Disconnected from {connection.tenant_name}. Documents issued from now on wait until Xero is linked again.")
+        messages.success(
+            request,
+            f"Disconnected from {connection.tenant_name}. "
+            "Documents issued from now on wait until Xero is linked again.",
+        )
     return redirect("integrations:addons")
 
 
@@ -79,7 +85,10 @@ def _link_failure(error: XeroError) -> str:
     # consent by itself, and nothing was linked. (Passing failures' messages end "; it will be tried
     # again", written for the sync: not so here.)
     what = error.message.split("; ")[0].rstrip(".")
-    return f"Linking to Xero failed for a passing reason ({what}). Nothing was linked: press LINK TO MY ACCOUNT again in a minute."
+    return (
+        f"Linking to Xero failed for a passing reason ({what}). "
+        "Nothing was linked: press LINK TO MY ACCOUNT again in a minute."
+    )
 
 
 def _linked(request, outcome):
@@ -88,7 +97,7 @@ def _linked(request, outcome):
         messages.warning(
             request,
             f"This replaces the link to {outcome.replaced.tenant_name}. Documents already sent there stay "
-            f"in {outcome.replaced.tenant_name}; only documents issued from now on go to {outcome.connection.tenant_name}.",
+            f"in {outcome.replaced.tenant_name}; "
+            f"only documents issued from now on go to {outcome.connection.tenant_name}.",
         )
     return redirect("xero:setup_check")  # what Xero would refuse, before the first document goes across
-

@@ -16,10 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import BillingAccount
-
 from integrations.xero.api import pacing
-from integrations.xero.models import CallPace, ContactLink
 from integrations.xero.api.xero_api import XeroApi
+from integrations.xero.models import CallPace, ContactLink
 
 LOOKUP_BATCH = 50
 NUMBER_TAKEN = "Account Number already exists"
@@ -27,8 +26,10 @@ LEASE = datetime.timedelta(seconds=90)  # longer than a lookup and a create, eve
 LEASE_POLL_SECONDS = 0.1
 
 
-def resolve(
-    *, api: XeroApi, accounts: list[BillingAccount],
+def contacts_resolve(
+    *,
+    api: XeroApi,
+    accounts: list[BillingAccount],
     more_to_resolve: Callable[[list[BillingAccount], int], list[BillingAccount]] = lambda exclude, limit: [],
 ) -> tuple[dict, dict]:
     """(contact id by account pk, problem message by account pk).
@@ -50,8 +51,9 @@ def resolve(
 
 def _known(tenant_id: str, accounts: list[BillingAccount]) -> tuple[dict, list[BillingAccount]]:
     known = dict(
-        ContactLink.objects.filter(tenant_id=tenant_id, billing_account__in=accounts)
-        .values_list("billing_account_id", "contact_id")
+        ContactLink.objects.filter(tenant_id=tenant_id, billing_account__in=accounts).values_list(
+            "billing_account_id", "contact_id"
+        )
     )
     return {pk: str(contact_id) for pk, contact_id in known.items()}, [a for a in accounts if a.pk not in known]
 
@@ -78,15 +80,21 @@ def _resolve_unknown(api: XeroApi, unknown: list[BillingAccount], contact_ids: d
     for account in unknown:
         matches = [c for c in found.items if c.account_number == account.code]  # exactly, case and spaces included
         if account.code in found.refused:
-            problems[account.pk] = (f"Xero could not look up the Account Number {account.code}: "
-                                    f"“{found.refused[account.code]}” Change the billing account code in the "
-                                    "Address book (letters, digits and dashes are always safe), then retry.")
+            problems[account.pk] = (
+                f"Xero could not look up the Account Number {account.code}: "
+                f"“{found.refused[account.code]}” Change the billing account code in the "
+                "Address book (letters, digits and dashes are always safe), then retry."
+            )
         elif len(matches) > 1:
-            problems[account.pk] = (f"Several Xero contacts have the Account Number {account.code}: "
-                                    "keep it on one of them in Xero, then retry.")
+            problems[account.pk] = (
+                f"Several Xero contacts have the Account Number {account.code}: "
+                "keep it on one of them in Xero, then retry."
+            )
         elif matches and matches[0].status != "ACTIVE":
-            problems[account.pk] = (f"The Xero contact “{matches[0].name}” with Account Number {account.code} is "
-                                    "archived: un-archive it in Xero (Contacts › Archived), then retry.")
+            problems[account.pk] = (
+                f"The Xero contact “{matches[0].name}” with Account Number {account.code} is "
+                "archived: un-archive it in Xero (Contacts › Archived), then retry."
+            )
         elif matches:
             contact_ids[account.pk] = _remember(account, api.tenant_id, matches[0].contact_id)
         else:
@@ -97,12 +105,14 @@ def _resolve_unknown(api: XeroApi, unknown: list[BillingAccount], contact_ids: d
 
 def _create(api: XeroApi, accounts, contact_ids, problems) -> None:
     for start in range(0, len(accounts), LOOKUP_BATCH):
-        batch = accounts[start:start + LOOKUP_BATCH]
-        answers = api.create_contacts([
-            {"name": account.name, "account_number": account.code, "email": account.email} for account in batch
-        ])
+        batch = accounts[start : start + LOOKUP_BATCH]
+        answers = api.create_contacts(
+            [{"name": account.name, "account_number": account.code, "email": account.email} for account in batch]
+        )
         raced = []
-        for account, (contact, messages) in zip(batch, answers):
+        # Xero answers each contact sent, in order; an account its answer leaves out gets no contact now
+        # and its documents are tried again in a later round.
+        for account, (contact, messages) in zip(batch, answers, strict=False):
             if contact:
                 contact_ids[account.pk] = _remember(account, api.tenant_id, contact.contact_id)
             elif not messages or any(NUMBER_TAKEN in message for message in messages):
@@ -124,16 +134,20 @@ def _adopt(api: XeroApi, accounts, contact_ids, problems) -> None:
         if len(matches) == 1:
             contact_ids[account.pk] = _remember(account, api.tenant_id, matches[0].contact_id)
         else:
-            problems[account.pk] = (f"Xero says the Account Number {account.code} is already taken, but no active "
-                                    "contact has it exactly: check the archived contacts in Xero.")
+            problems[account.pk] = (
+                f"Xero says the Account Number {account.code} is already taken, but no active "
+                "contact has it exactly: check the archived contacts in Xero."
+            )
 
 
 def _creation_problem(account: BillingAccount, messages: tuple[str, ...]) -> str:
     said = " ".join(messages)
     if "name" in said.lower() and "already" in said.lower():
-        return (f"Xero refused to create the contact “{account.name}” for billing account {account.code}: "
-                f"“{said}” Set that Xero contact's Account Number to {account.code}, or rename the billing "
-                "account in the Address book, then retry.")
+        return (
+            f"Xero refused to create the contact “{account.name}” for billing account {account.code}: "
+            f"“{said}” Set that Xero contact's Account Number to {account.code}, or rename the billing "
+            "account in the Address book, then retry."
+        )
     return f"Xero refused to create the contact for billing account {account.code}: “{said}”"
 
 

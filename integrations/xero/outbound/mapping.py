@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from billing.models import Invoice
-
 from integrations.xero.api.values import DocumentOut, LineOut
 
 # What can be wrong with a code (`CodeProblem.kind`).
@@ -81,39 +80,56 @@ def revenue_account_problem(code: str, by_code: dict[str, dict]) -> CodeProblem 
     """What Xero would say of this revenue account code (the part sent, after any PREFIX|)."""
     account = by_code.get(code)
     if account is None:
-        return CodeProblem(NOT_IN_XERO, "which is not in Xero's chart of accounts",
-                           "Use the Code of an active revenue account, or create that account in Xero.")
+        return CodeProblem(
+            NOT_IN_XERO,
+            "which is not in Xero's chart of accounts",
+            "Use the Code of an active revenue account, or create that account in Xero.",
+        )
     named = f"Xero's account {code} ({account['name']})"
     if account["status"] != "ACTIVE":
         return CodeProblem(ARCHIVED, f"but {named} is archived", "Un-archive it in Xero or pick another.")
     if account["system_account"]:
-        return CodeProblem(SYSTEM_ACCOUNT, f"but {named} is a system account, not a revenue account",
-                           "Pick an active revenue account.")
+        return CodeProblem(
+            SYSTEM_ACCOUNT, f"but {named} is a system account, not a revenue account", "Pick an active revenue account."
+        )
     if account["class"] != "REVENUE":
         kind = account["class"].lower()
         article = "an" if kind[:1] in "aeiou" else "a"
-        return CodeProblem(NOT_REVENUE, f"but {named} is {article} {kind} account, not a revenue account",
-                           "Pick an active revenue account.")
+        return CodeProblem(
+            NOT_REVENUE,
+            f"but {named} is {article} {kind} account, not a revenue account",
+            "Pick an active revenue account.",
+        )
     return None
 
 
-def tax_type_problem(code: str, by_tax_type: dict[str, dict], *, percentage: Decimal | None = None) -> CodeProblem | None:
+def tax_type_problem(
+    code: str, by_tax_type: dict[str, dict], *, percentage: Decimal | None = None
+) -> CodeProblem | None:
     """What Xero would say of this accounting code as a TaxType on a sales line; with `percentage`, also
     whether the platform's percentage agrees with Xero's effective rate (a warning: Xero takes it)."""
     rate = by_tax_type.get(code)
     if rate is None:
-        return CodeProblem(NOT_IN_XERO, "which is not one of the organisation's Xero tax types (TaxType)",
-                           "Use a Xero tax type that applies to sales, or create that tax rate in Xero.")
+        return CodeProblem(
+            NOT_IN_XERO,
+            "which is not one of the organisation's Xero tax types (TaxType)",
+            "Use a Xero tax type that applies to sales, or create that tax rate in Xero.",
+        )
     if rate["status"] != "ACTIVE":
         return CodeProblem(INACTIVE, "but that Xero tax rate is not active", "Pick an active Xero tax rate.")
     if not rate["can_apply_to_revenue"]:
-        return CodeProblem(NOT_FOR_SALES, f"but Xero's “{rate['name']}” cannot be used on sales",
-                           "Pick a Xero tax rate that applies to revenue.")
+        return CodeProblem(
+            NOT_FOR_SALES,
+            f"but Xero's “{rate['name']}” cannot be used on sales",
+            "Pick a Xero tax rate that applies to revenue.",
+        )
     xero_percentage = _decimal(rate.get("effective_rate"))
     if percentage is not None and xero_percentage is not None and xero_percentage != percentage:
-        return CodeProblem(PERCENT_DIFFERS,
-                           f"but Xero's “{rate['name']}” is {xero_percentage.normalize():f}%, not {percentage.normalize():f}%",
-                           "Make the two percentages agree, or the tax (and totals) in Xero will differ from the platform's.")
+        return CodeProblem(
+            PERCENT_DIFFERS,
+            f"but Xero's “{rate['name']}” is {xero_percentage.normalize():f}%, not {percentage.normalize():f}%",
+            "Make the two percentages agree, or the tax (and totals) in Xero will differ from the platform's.",
+        )
     return None
 
 
@@ -129,7 +145,10 @@ def _revenue_code_problems(rate, by_code) -> list[str]:
     problem = revenue_account_problem(code, by_code)
     if problem is None:
         return []
-    return [f"the rate “{rate.label}” (Rates › {rate.label}) has revenue account code {code}, {problem.says}. {problem.todo}"]
+    return [
+        f"the rate “{rate.label}” (Rates › {rate.label}) has revenue account code {code}, "
+        f"{problem.says}. {problem.todo}"
+    ]
 
 
 def _tax_code_problems(tax_rate, by_tax_type) -> list[str]:
@@ -137,4 +156,6 @@ def _tax_code_problems(tax_rate, by_tax_type) -> list[str]:
     problem = tax_type_problem(code, by_tax_type)
     if problem is None:
         return []
-    return [f"the tax rate “{tax_rate.name}” (Settings › Tax) has accounting code {code}, {problem.says}. {problem.todo}"]
+    return [
+        f"the tax rate “{tax_rate.name}” (Settings › Tax) has accounting code {code}, {problem.says}. {problem.todo}"
+    ]

@@ -1,9 +1,7 @@
+from django.db.models import Case, F, Value, When
 from django.template.loader import render_to_string
 
-from django.db.models import Case, F, Value, When
-
 from billing.panels import register_document_list_annotation, register_document_panel
-
 from integrations.xero.models import SyncRecord
 
 ATTEMPTS_SHOWN = 10
@@ -15,10 +13,16 @@ def xero_sync_panel(request, invoice) -> str:
     if record is None:
         return ""
     attempts = list(record.attempt_log.all()[:ATTEMPTS_SHOWN])
-    return render_to_string("xero/sync_panel.html", {"record": record, "invoice": invoice, "attempts": attempts}, request=request)
+    return render_to_string(
+        "xero/sync_panel.html", {"record": record, "invoice": invoice, "attempts": attempts}, request=request
+    )
 
 
 @register_document_list_annotation
 def xero_sync_state(documents):
-    labels = [When(xero_sync__state=state, then=Value(f"Xero: {label.lower()}")) for state, label in SyncRecord.State.choices]
-    return documents.annotate(accounting_state=F("xero_sync__state"), accounting_state_label=Case(*labels, default=Value("")))
+    labels = [
+        When(xero_sync__state=state, then=Value(f"Xero: {label.lower()}")) for state, label in SyncRecord.State.choices
+    ]
+    return documents.annotate(
+        accounting_state=F("xero_sync__state"), accounting_state_label=Case(*labels, default=Value(""))
+    )

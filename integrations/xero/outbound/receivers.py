@@ -6,9 +6,8 @@ from django.dispatch import receiver
 
 from billing.signals import document_issued, document_issuing
 from integrations.models import AddOn, addon_enabled
-
-from integrations.xero.outbound import sending
 from integrations.xero import tasks
+from integrations.xero.outbound import sending
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +16,7 @@ logger = logging.getLogger(__name__)
 def write_outbox_row(sender, invoice, **kwargs):
     # Inside the issuing transaction: the row exists exactly when the issue commits.
     if addon_enabled(AddOn.Key.XERO):
-        sending.record_issued(invoice=invoice)
+        sending.sync_record_create(invoice=invoice)
 
 
 @receiver(document_issued, dispatch_uid="xero-push")

@@ -61,8 +61,10 @@ def sync_exception_acknowledge(*, record: SyncRecord, user) -> str:
         return NOT_FAILING
     if record.acknowledged_at:
         return ALREADY_ACKNOWLEDGED
-    acknowledged = SyncRecord.objects.filter(pk=record.pk).filter(exception_filter(), UNACKNOWLEDGED).update(
-        acknowledged_by=user, acknowledged_at=timezone.now()
+    acknowledged = (
+        SyncRecord.objects.filter(pk=record.pk)
+        .filter(exception_filter(), UNACKNOWLEDGED)
+        .update(acknowledged_by=user, acknowledged_at=timezone.now())
     )
     return ACKNOWLEDGED if acknowledged else NOT_FAILING
 
@@ -76,9 +78,18 @@ def sync_exception_link_clash(*, record: SyncRecord) -> bool:
         return False
     now = timezone.now()
     linked = SyncRecord.objects.filter(pk=record.pk, state=State.FAILED, clash_xero_id__isnull=False).update(
-        state=State.SENT, xero_id=F("clash_xero_id"), xero_number=record.invoice.number, tenant_id=connection.tenant_id,
-        sent_at=now, error="", clash_xero_id=None, first_failed_at=None, last_failed_at=None,
-        acknowledged_by=None, acknowledged_at=None, outcome_unknown=False,
+        state=State.SENT,
+        xero_id=F("clash_xero_id"),
+        xero_number=record.invoice.number,
+        tenant_id=connection.tenant_id,
+        sent_at=now,
+        error="",
+        clash_xero_id=None,
+        first_failed_at=None,
+        last_failed_at=None,
+        acknowledged_by=None,
+        acknowledged_at=None,
+        outcome_unknown=False,
     )
     if linked:
         transaction.on_commit(lambda: tasks.read_back_states.delay([record.pk]))

@@ -23,14 +23,18 @@ def sync_exception_list(request):
     show_all = request.GET.get("show") == SHOW_ALL
     records = sync_exceptions.sync_exception_list(include_acknowledged=show_all)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "xero/sync_exceptions.html", {
-        "show_all": show_all,
-        "counts": sync_exceptions.sync_exception_counts(),
-        "records": page.object_list,
-        "page_obj": page,
-        "paginator": page.paginator,
-        "is_paginated": page.has_other_pages(),
-    })
+    return render(
+        request,
+        "xero/sync_exceptions.html",
+        {
+            "show_all": show_all,
+            "counts": sync_exceptions.sync_exception_counts(),
+            "records": page.object_list,
+            "page_obj": page,
+            "paginator": page.paginator,
+            "is_paginated": page.has_other_pages(),
+        },
+    )
 
 
 @require_POST
@@ -40,12 +44,16 @@ def sync_exception_acknowledge(request, pk):
     document = record.invoice
     outcome = sync_exceptions.sync_exception_acknowledge(record=record, user=request.user)
     if outcome == sync_exceptions.NOT_FAILING:
-        messages.info(request, f"{document} is no longer failing ({record.get_state_display().lower()}); nothing to acknowledge.")
+        messages.info(
+            request, f"{document} is no longer failing ({record.get_state_display().lower()}); nothing to acknowledge."
+        )
     elif outcome == sync_exceptions.ALREADY_ACKNOWLEDGED:
         who = record.acknowledged_by.get_username() if record.acknowledged_by else "someone"
         messages.info(request, f"{document} was already acknowledged by {who}.")
     else:
-        messages.success(request, f"Acknowledged the failure of {document}. It stays under “All” until it is sent to Xero.")
+        messages.success(
+            request, f"Acknowledged the failure of {document}. It stays under “All” until it is sent to Xero."
+        )
     return redirect(_back_to_list(request))
 
 
@@ -55,8 +63,11 @@ def sync_exception_link_clash(request, pk):
     """“This is ours — link it”: the person has looked at the document Xero holds under this number."""
     record = get_object_or_404(SyncRecord.objects.select_related("invoice"), pk=pk)
     if sync_exceptions.sync_exception_link_clash(record=record):
-        messages.success(request, f"{record.invoice} is now linked to the document Xero holds under its number; "
-                                  "its status in Xero is being read back.")
+        messages.success(
+            request,
+            f"{record.invoice} is now linked to the document Xero holds under its number; "
+            "its status in Xero is being read back.",
+        )
     else:
         messages.info(request, f"{record.invoice} no longer waits for that decision (sent, retried or unlinked since).")
     return redirect(_back_to_list(request))
@@ -71,7 +82,9 @@ def retry(request, pk):
     back = request.POST.get("next", "")
     # Only a path on this site (the page the button was on); HttpResponseRedirect, not redirect(), which
     # would take a word such as "0" for a view's name and fail with a 500.
-    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return HttpResponseRedirect(back)
     return redirect(record.invoice)
 

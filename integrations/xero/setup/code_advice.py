@@ -8,9 +8,8 @@ from django.template.loader import render_to_string
 
 from billing.panels import CodeAdvice, register_code_advisor, register_document_panel
 from integrations.models import AddOn, addon_enabled
-
-from integrations.xero.outbound import mapping
 from integrations.xero.models import XeroConnection
+from integrations.xero.outbound import mapping
 
 
 def linked_connection() -> XeroConnection | None:
@@ -18,7 +17,11 @@ def linked_connection() -> XeroConnection | None:
     if not addon_enabled(AddOn.Key.XERO):
         return None
     connection = XeroConnection.objects.current()
-    if connection is None or connection.status != XeroConnection.Status.ACTIVE or not connection.reference_data_loaded_at:
+    if (
+        connection is None
+        or connection.status != XeroConnection.Status.ACTIVE
+        or not connection.reference_data_loaded_at
+    ):
         return None
     return connection
 
@@ -31,23 +34,35 @@ class XeroCodeAdvisor:
         accounts = connection.chart_of_accounts
         choices = tuple((a["code"], f"{a['code']} — {a['name']}") for a in mapping.revenue_accounts(accounts))
         problem = mapping.revenue_account_problem(code, mapping.accounts_by_code(accounts)) if code else None
-        return CodeAdvice(choices=choices, warning=_warning(problem, f"revenue account code {code}", "invoices using this rate"))
+        return CodeAdvice(
+            choices=choices, warning=_warning(problem, f"revenue account code {code}", "invoices using this rate")
+        )
 
     def tax_code_advice(self, code: str, percentage: Decimal | None) -> CodeAdvice | None:
         connection = linked_connection()
         if connection is None:
             return None
         rates = connection.tax_rates
-        choices = tuple((r["tax_type"], f"{r['tax_type']} — {r['name']} ({r['effective_rate']}%)") for r in mapping.sales_tax_rates(rates))
-        problem = mapping.tax_type_problem(code, mapping.tax_rates_by_type(rates), percentage=percentage) if code else None
-        return CodeAdvice(choices=choices, warning=_warning(problem, f"accounting code {code}", "invoices using this tax rate"))
+        choices = tuple(
+            (r["tax_type"], f"{r['tax_type']} — {r['name']} ({r['effective_rate']}%)")
+            for r in mapping.sales_tax_rates(rates)
+        )
+        problem = (
+            mapping.tax_type_problem(code, mapping.tax_rates_by_type(rates), percentage=percentage) if code else None
+        )
+        return CodeAdvice(
+            choices=choices, warning=_warning(problem, f"accounting code {code}", "invoices using this tax rate")
+        )
 
 
 def _warning(problem: mapping.CodeProblem | None, what: str, documents: str) -> str:
     if problem is None:
         return ""
     if problem.kind == mapping.NOT_IN_XERO:
-        return f"Not in Xero yet: {what}, {problem.says}. It is saved all the same, but {documents} will not sync until it exists in Xero."
+        return (
+            f"Not in Xero yet: {what}, {problem.says}. "
+            f"It is saved all the same, but {documents} will not sync until it exists in Xero."
+        )
     if problem.kind == mapping.PERCENT_DIFFERS:
         return f"Xero: {what}, {problem.says}. {problem.todo}"
     return f"Xero would reject {documents}: {what}, {problem.says}. {problem.todo}"
@@ -67,6 +82,11 @@ def xero_code_check_panel(request, invoice) -> str:
     problems = mapping.code_problems(invoice, accounts=connection.chart_of_accounts, tax_rates=connection.tax_rates)
     if not problems:
         return ""
-    return render_to_string("xero/draft_code_panel.html", {
-        "problems": [problem[0].upper() + problem[1:] for problem in problems], "connection": connection,
-    }, request=request)
+    return render_to_string(
+        "xero/draft_code_panel.html",
+        {
+            "problems": [problem[0].upper() + problem[1:] for problem in problems],
+            "connection": connection,
+        },
+        request=request,
+    )

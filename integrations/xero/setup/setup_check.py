@@ -19,12 +19,11 @@ from django.utils import timezone
 
 from billing.models import BillingAccount, DocumentSequence, Invoice, Rate, TaxRate
 from billing.services import NUMBER_PREFIXES
-
 from integrations.xero.api import values
-from integrations.xero.outbound import mapping
 from integrations.xero.api.errors import XeroError
+from integrations.xero.api.xero_api import xero_api_for
 from integrations.xero.models import XeroConnection
-from integrations.xero.api.xero_api import XeroApi
+from integrations.xero.outbound import mapping
 
 OK, BLOCKING, WARNING, NOTE = "ok", "blocking", "warning", "note"
 SYMBOLS = {OK: "✓", BLOCKING: "✗", WARNING: "⚠", NOTE: "•"}
@@ -105,7 +104,7 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
 
 def reference_data_refresh(*, connection: XeroConnection) -> None:
     """Read the organisation's chart of accounts and tax rates again, at Xero's pace, into the caches."""
-    api = XeroApi(connection)
+    api = xero_api_for(connection)
     accounts, tax_rates = api.read_accounts(), api.read_tax_rates()
     now = timezone.now()
     XeroConnection.objects.filter(pk=connection.pk).update(
@@ -117,9 +116,12 @@ def reference_data_refresh(*, connection: XeroConnection) -> None:
 def report_text(report: Report) -> str:
     """The report as `xero_check` prints it."""
     loaded = report.reference_data_loaded_at
-    out = [f"Xero set-up check: {report.organisation}"
-           + (f" (chart of accounts and tax rates read at {loaded:%Y-%m-%d %H:%M} UTC)" if loaded else ""),
-           "  ".join(f"{symbol} {count} {label}" for symbol, label, count in report.summary), ""]
+    out = [
+        f"Xero set-up check: {report.organisation}"
+        + (f" (chart of accounts and tax rates read at {loaded:%Y-%m-%d %H:%M} UTC)" if loaded else ""),
+        "  ".join(f"{symbol} {count} {label}" for symbol, label, count in report.summary),
+        "",
+    ]
     for section in report.sections:
         out.append(section.title + ("" if section.lines else ": none"))
         if section.error:
@@ -157,7 +159,7 @@ def _numbers_section(connection: XeroConnection) -> Section:
     """Sales documents Xero already holds under numbers the platform will give: Xero would refuse the
     platform's document when its turn comes (a sync exception then), so say so before the first sync."""
     section = Section("numbers", "Document numbers (invoices and credit notes already in Xero)")
-    api, lines = XeroApi(connection), []
+    api, lines = xero_api_for(connection), []
     try:
         for kind, noun in ((Invoice.Kind.INVOICE, "invoice"), (Invoice.Kind.CREDIT_NOTE, "credit note")):
             prefix, last = _numbering(kind)
@@ -178,23 +180,35 @@ def _numbering(kind: str) -> tuple[str, int]:
 def _number_lines(noun: str, prefix: str, last: int, found: list[values.DocumentFound]) -> list[Line]:
     ahead = [document for document in found if _counter(document.number, prefix) > last]
     if not ahead:
-        return [Line(OK, f"Next {noun} numbers", f"{prefix}-…", f"Xero holds no sales {noun} numbered after "
-                     f"{prefix}-{last:06d}: the numbers the platform gives next are free.")]
+        return [
+            Line(
+                OK,
+                f"Next {noun} numbers",
+                f"{prefix}-…",
+                f"Xero holds no sales {noun} numbered after "
+                f"{prefix}-{last:06d}: the numbers the platform gives next are free.",
+            )
+        ]
     return [
-        Line(WARNING, f"Sales {noun} {document.number} in Xero", document.number,
-             f"Xero already holds a sales {noun} numbered {document.number} (to {document.contact_name or 'a contact'}, "
-             f"{document.total or 0:,.2f}, {document.status}) that the platform did not send. The platform will give "
-             f"that number to a {noun} of its own, and Xero will refuse it then.",
-             todo=f"Give that {noun} another number in Xero, or change the platform's {noun} number prefix "
-                  f"({prefix}) before issuing that many",
-             fix_url=reverse("xero:setup_check"), xero_url=XERO_SALES_URL)
+        Line(
+            WARNING,
+            f"Sales {noun} {document.number} in Xero",
+            document.number,
+            f"Xero already holds a sales {noun} numbered {document.number} (to {document.contact_name or 'a contact'}, "
+            f"{document.total or 0:,.2f}, {document.status}) that the platform did not send. The platform will give "
+            f"that number to a {noun} of its own, and Xero will refuse it then.",
+            todo=f"Give that {noun} another number in Xero, or change the platform's {noun} number prefix "
+            f"({prefix}) before issuing that many",
+            fix_url=reverse("xero:setup_check"),
+            xero_url=XERO_SALES_URL,
+        )
         for document in ahead
     ]
 
 
 def _counter(number: str, prefix: str) -> int:
     """The running number after `prefix-` (0 when the rest is not a number)."""
-    rest = number[len(prefix) + 1:]
+    rest = number[len(prefix) + 1 :]
     return int(rest) if rest.isdigit() else 0
 
 
@@ -208,8 +222,10 @@ def _billing_account_section(connection: XeroConnection) -> Section:
         section.error = f"Xero's contacts could not be read: {error.message}"
         return section
     if refused:
-        section.error = ("Xero could not read the look-up of " + "; ".join(sorted(refused)) + f": “{next(iter(refused.values()))}” "
-                         "The lines below may miss a contact that has one of these.")
+        section.error = (
+            "Xero could not read the look-up of " + "; ".join(sorted(refused)) + f": “{next(iter(refused.values()))}” "
+            "The lines below may miss a contact that has one of these."
+        )
     section.lines = _sorted([_billing_account_line(account, contacts) for account in accounts])
     return section
 
@@ -218,9 +234,13 @@ def _contacts_like(connection: XeroConnection, accounts: list[BillingAccount]) -
     """Every Xero contact that may match one of these accounts, in as few calls as Xero's length limit allows."""
     if not accounts:
         return [], {}
-    numbers = [code for a in accounts if len(a.code) <= ACCOUNT_NUMBER_MAX for code in {a.code, "".join(a.code.split())}]
-    found = XeroApi(connection).find_contacts_like(
-        account_numbers=sorted(set(numbers)), names=sorted({a.name for a in accounts if a.name}), spaced_numbers=True,
+    numbers = [
+        code for a in accounts if len(a.code) <= ACCOUNT_NUMBER_MAX for code in {a.code, "".join(a.code.split())}
+    ]
+    found = xero_api_for(connection).find_contacts_like(
+        account_numbers=sorted(set(numbers)),
+        names=sorted({a.name for a in accounts if a.name}),
+        spaced_numbers=True,
     )
     return list({contact.contact_id: contact for contact in found.items}.values()), found.refused
 
@@ -233,39 +253,54 @@ def _billing_account_line(account: BillingAccount, contacts: list[values.XeroCon
     code = account.code
     line = {"subject": account.name, "code": code, "fix_url": account.get_absolute_url(), "used": account.used}
     if len(code) > ACCOUNT_NUMBER_MAX:
-        return Line(BLOCKING, says=f"The code is {len(code)} characters long; Xero's Account Number holds at most "
-                    f"{ACCOUNT_NUMBER_MAX}.", todo="Shorten the billing account code in the Address book.", **line)
+        return Line(
+            BLOCKING,
+            says=f"The code is {len(code)} characters long; Xero's Account Number holds at most {ACCOUNT_NUMBER_MAX}.",
+            todo="Shorten the billing account code in the Address book.",
+            **line,
+        )
     exact = sorted((c for c in contacts if c.account_number == code), key=lambda c: c.status != "ACTIVE")
     if exact:
         return _exact_match_line(exact[0], line)
     near = [c for c in contacts if c.account_number and _squeezed(c.account_number) == _squeezed(code)]
     if near:
         return _near_match_line(near[0], line)
-    clash = [c for c in contacts if c.status == "ACTIVE" and c.name.strip().casefold() == account.name.strip().casefold()]
+    clash = [
+        c for c in contacts if c.status == "ACTIVE" and c.name.strip().casefold() == account.name.strip().casefold()
+    ]
     if clash:
         return _name_clash_line(clash[0], line)
-    return Line(NOTE, says="No Xero contact has this Account Number: Xero's contact is created with the first "
-                "document issued to this billing account.", **line)
+    return Line(
+        NOTE,
+        says="No Xero contact has this Account Number: Xero's contact is created with the first "
+        "document issued to this billing account.",
+        **line,
+    )
 
 
 def _exact_match_line(contact: values.XeroContact, line: dict) -> Line:
     if contact.status == "ACTIVE":
         return Line(OK, says=f"Matches the Xero contact “{contact.name}”.", **line)
     return Line(
-        BLOCKING, says=f"Matches the Xero contact “{contact.name}”, which is archived: Xero refuses documents for it, "
+        BLOCKING,
+        says=f"Matches the Xero contact “{contact.name}”, which is archived: Xero refuses documents for it, "
         "and will not give its Account Number to a new contact.",
         todo=f"Un-archive “{contact.name}” in Xero (Contacts › Archived), or give this billing account the Account "
-        "Number of an active contact.", xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id), **line,
+        "Number of an active contact.",
+        xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
+        **line,
     )
 
 
 def _near_match_line(contact: values.XeroContact, line: dict) -> Line:
     archived = "" if contact.status == "ACTIVE" else " (and that contact is archived)"
     return Line(
-        BLOCKING, says=f"The Xero contact “{contact.name}” has the Account Number “{contact.account_number}”, which "
+        BLOCKING,
+        says=f"The Xero contact “{contact.name}” has the Account Number “{contact.account_number}”, which "
         f"matches only if case or spaces are ignored{archived}; Xero needs them to be exactly equal.",
         todo=f"Change the billing account code to “{contact.account_number}” in the Address book, or that contact's "
-        f"Account Number to “{line['code']}” in Xero.", xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
+        f"Account Number to “{line['code']}” in Xero.",
+        xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
         **line,
     )
 
@@ -273,10 +308,13 @@ def _near_match_line(contact: values.XeroContact, line: dict) -> Line:
 def _name_clash_line(contact: values.XeroContact, line: dict) -> Line:
     number = f" (Account Number “{contact.account_number}”)" if contact.account_number else " (no Account Number)"
     return Line(
-        BLOCKING, says=f"No Xero contact has this Account Number, and Xero will refuse to create one: the active "
+        BLOCKING,
+        says=f"No Xero contact has this Account Number, and Xero will refuse to create one: the active "
         f"contact “{contact.name}”{number} already has this name.",
         todo=f"Set that contact's Account Number to “{line['code']}” in Xero, or rename the billing account in the "
-        "Address book.", xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id), **line,
+        "Address book.",
+        xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
+        **line,
     )
 
 
@@ -288,11 +326,19 @@ def _rate_lines(connection: XeroConnection) -> list[Line]:
 
 def _rate_line(rate: Rate, by_code: dict) -> Line:
     code = rate.revenue_accounting_code
-    line = {"subject": rate.label, "code": rate.revenue_account_code or "no revenue code", "used": rate.used,
-            "fix_url": reverse("billing:rate_edit", args=[rate.pk])}
+    line = {
+        "subject": rate.label,
+        "code": rate.revenue_account_code or "no revenue code",
+        "used": rate.used,
+        "fix_url": reverse("billing:rate_edit", args=[rate.pk]),
+    }
     if not code:
-        return Line(BLOCKING if rate.used else NOTE, says="No revenue account code: a cost-only rate cannot go on an invoice.",
-                    todo="Add the Code of an active revenue account in Xero." if rate.used else "", **line)
+        return Line(
+            BLOCKING if rate.used else NOTE,
+            says="No revenue account code: a cost-only rate cannot go on an invoice.",
+            todo="Add the Code of an active revenue account in Xero." if rate.used else "",
+            **line,
+        )
     problem = mapping.revenue_account_problem(code, by_code)
     if problem is None:
         return Line(OK, says=f"Xero's account {code} ({by_code[code]['name']}) is an active revenue account.", **line)
@@ -306,7 +352,12 @@ def _tax_lines(connection: XeroConnection) -> list[Line]:
 
 def _tax_line(tax: TaxRate, by_type: dict) -> Line:
     code = tax.accounting_code
-    line = {"subject": tax.name, "code": code, "used": tax.used, "fix_url": reverse("billing:taxrate_edit", args=[tax.pk])}
+    line = {
+        "subject": tax.name,
+        "code": code,
+        "used": tax.used,
+        "fix_url": reverse("billing:taxrate_edit", args=[tax.pk]),
+    }
     problem = mapping.tax_type_problem(code, by_type, percentage=tax.rate)
     if problem is None:
         return Line(OK, says=f"Xero's “{by_type[code]['name']}” applies to sales, at the same percentage.", **line)

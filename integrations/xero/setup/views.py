@@ -5,10 +5,10 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.xero.setup import setup_check
 from integrations.xero.api.errors import XeroError
-from integrations.xero.models import XeroConnection
 from integrations.xero.link.views import MANAGE
+from integrations.xero.models import XeroConnection
+from integrations.xero.setup import setup_check
 
 
 @require_GET
@@ -16,7 +16,9 @@ from integrations.xero.link.views import MANAGE
 def setup_check_page(request):
     connection = XeroConnection.objects.current()
     if connection is None:
-        messages.info(request, "Link to Xero first: the set-up check compares the platform's codes with your Xero organisation's.")
+        messages.info(
+            request, "Link to Xero first: the set-up check compares the platform's codes with your Xero organisation's."
+        )
         return redirect("integrations:addons")
     report = setup_check.setup_check_run(connection=connection)
     return render(request, "xero/setup_check.html", {"report": report, "connection": connection})

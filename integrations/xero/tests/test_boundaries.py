@@ -19,8 +19,11 @@ def _relative(path: Path) -> str:
 
 def test_only_the_api_package_imports_the_xero_sdk():
     importers = {
-        _relative(path) for path in _sources()
-        if any(name.startswith("xero_python") for node in ast.walk(ast.parse(path.read_text())) for name in _imported(node))
+        _relative(path)
+        for path in _sources()
+        if any(
+            name.startswith("xero_python") for node in ast.walk(ast.parse(path.read_text())) for name in _imported(node)
+        )
     }
     assert importers == TALKS_TO_XERO
 
@@ -28,9 +31,12 @@ def test_only_the_api_package_imports_the_xero_sdk():
 def test_accounting_calls_go_through_xero_api_which_paces_them():
     strays = sorted(
         (_relative(path), node.attr)
-        for path in _sources() if _relative(path) not in ("api/accounting.py", "api/xero_api.py")
+        for path in _sources()
+        if _relative(path) not in ("api/accounting.py", "api/xero_api.py")
         for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "accounting"
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "accounting"
         and not node.attr.startswith("_")
     )
     assert strays == []
@@ -38,10 +44,14 @@ def test_accounting_calls_go_through_xero_api_which_paces_them():
 
 def test_nothing_outside_the_api_package_opens_http_to_xero():
     http_users = sorted(
-        _relative(path) for path in _sources() if not _relative(path).startswith("api/")
+        _relative(path)
+        for path in _sources()
+        if not _relative(path).startswith("api/")
         for node in ast.walk(ast.parse(path.read_text()))
-        if any(name.split(".")[0] in {"urllib3", "requests", "httpx"} or name.endswith(("api.transport", "api.accounting"))
-               for name in _imported(node))
+        if any(
+            name.split(".")[0] in {"urllib3", "requests", "httpx"} or name.endswith(("api.transport", "api.accounting"))
+            for name in _imported(node)
+        )
     )
     assert http_users == []
 

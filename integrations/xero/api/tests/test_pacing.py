@@ -2,21 +2,18 @@
 
 import threading
 import time
-from contextlib import nullcontext
 
 import pytest
 from django.db import connection as db
 
 from billing.tests.factories import BillingAccountFactory
-from integrations.xero.api import accounting
+from integrations.xero.api import pacing
 from integrations.xero.api.errors import XeroRateLimited
 from integrations.xero.api.xero_api import XeroApi
-from integrations.xero.api import pacing
-from integrations.xero.outbound import sending
-from integrations.xero.models import CallPace, SyncRecord, XeroConnection
-from xero_sandbox.models import RequestLog
-
 from integrations.xero.conftest import issued, link
+from integrations.xero.models import CallPace, SyncRecord, XeroConnection
+from integrations.xero.outbound import sending
+from xero_sandbox.models import RequestLog
 
 
 def in_parallel(target, *, threads: int) -> None:
@@ -25,11 +22,6 @@ def in_parallel(target, *, threads: int) -> None:
         thread.start()
     for thread in running:
         thread.join(timeout=60)
-
-
-class Unheard:
-    def heard(self, headers):
-        pass
 
 
 @pytest.fixture
@@ -66,11 +58,11 @@ def test_a_steady_stream_at_the_sandboxs_limit_meets_no_429(linked, settings):
 def test_without_pacing_the_same_stream_would_meet_429s(linked, settings):
     """The check above can fail: unpaced, the sandbox refuses part of the stream."""
     settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "MINUTE_LIMIT": 10, "MINUTE_SECONDS": 60.0}
-    unpaced = accounting.Session(str(linked.tenant_id), lambda: linked.access_token, lambda: nullcontext(Unheard()))
+    unpaced = XeroApi.for_consent(tenant_id=str(linked.tenant_id), access_token=linked.access_token)  # no slot
     refused = 0
     for _ in range(20):
         try:
-            accounting.read_organisation(unpaced)
+            unpaced.read_organisation()
         except XeroRateLimited:
             refused += 1
     assert refused > 0
@@ -80,7 +72,7 @@ def test_a_used_up_daily_budget_pauses_the_organisation_before_xero_must_refuse(
     settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "DAY_LIMIT": 1, "MINUTE_SECONDS": 0.02}
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     RequestLog.objects.all().delete()
-    sending.push_round()  # the contact lookup takes the day's one call and Xero says none is left
+    sending.sync_round_push()  # the contact lookup takes the day's one call and Xero says none is left
     assert SyncRecord.objects.get(invoice=invoice).state == "waiting"
     assert pacing.paused(str(linked.tenant_id)) is not None
     assert "daily call limit" in admin_client.get("/addons/").content.decode()
@@ -88,18 +80,20 @@ def test_a_used_up_daily_budget_pauses_the_organisation_before_xero_must_refuse(
     assert not RequestLog.objects.filter(status_code=429).exists()
 
 
-def test_the_daily_limit_pauses_the_organisation_visibly_without_failing_documents(linked, settings, codes, admin_client):  # noqa: F811
+def test_the_daily_limit_pauses_the_organisation_visibly_without_failing_documents(
+    linked, settings, codes, admin_client
+):  # noqa: F811
     settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "DAY_LIMIT": 1, "MINUTE_SECONDS": 0.02}
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     # Linking already spent the day's call: the first call of the sync meets a daily-limit 429.
-    sending.push_round()
+    sending.sync_round_push()
     record = SyncRecord.objects.get(invoice=invoice)
     assert record.state == "waiting"
     assert RequestLog.objects.filter(status_code=429).count() == 1
     assert pacing.paused(str(linked.tenant_id)) is not None
     assert "daily call limit" in admin_client.get("/addons/").content.decode()
     SyncRecord.objects.update(next_attempt_at=None)  # even when due, nothing is sent while paused
-    sending.push_round()
+    sending.sync_round_push()
     assert SyncRecord.objects.get(invoice=invoice).state == "waiting"
     assert RequestLog.objects.filter(status_code=429).count() == 1
 
@@ -113,12 +107,17 @@ def test_parallel_workers_look_up_and_create_each_new_customer_once(linked, code
             issued(codes, account=account)  # two batches of four, each naming all four new customers
     monkeypatch.setattr(sending, "BATCH_SIZE", 4)
     # A slow lookup keeps the first worker inside it while the second one arrives.
-    Fault.objects.create(organisation=Organisation.objects.get(tenant_id=linked.tenant_id), kind=Fault.Kind.SLOW,
-                         method="GET", path_contains="/Contacts", delay_seconds=0.5)
+    Fault.objects.create(
+        organisation=Organisation.objects.get(tenant_id=linked.tenant_id),
+        kind=Fault.Kind.SLOW,
+        method="GET",
+        path_contains="/Contacts",
+        delay_seconds=0.5,
+    )
     RequestLog.objects.all().delete()
 
     def worker():
-        sending.push_round()
+        sending.sync_round_push()
         db.close()
 
     in_parallel(worker, threads=2)

@@ -12,21 +12,18 @@ from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory
 from integrations.xero.api import oauth, transport
 from integrations.xero.api.xero_api import XeroApi
-from integrations.xero.outbound import sync_exceptions
+from integrations.xero.conftest import issued, linked_org, sandbox_documents, state_of
 from integrations.xero.inbound import inbox
-from integrations.xero.outbound import sending
 from integrations.xero.models import SyncAttempt, SyncRecord, XeroConnection
-from integrations.xero.api.xero_api import XeroApi
+from integrations.xero.outbound import allocations, sending, sync_exceptions
 from xero_sandbox import books
 from xero_sandbox.models import Contact, Document, Fault, RequestLog
-
-from integrations.xero.conftest import issued, linked_org, sandbox_documents, state_of
 
 
 def push_until_idle(rounds=20):
     for _ in range(rounds):
         SyncRecord.objects.filter(state="waiting").update(next_attempt_at=timezone.now())
-        if not sending.push_round():
+        if not sending.sync_round_push():
             return
 
 
@@ -38,7 +35,9 @@ def outside_document(connection, *, type, number, contact_name="Outside Supplier
 
 # --- The length budget ----------------------------------------------------------------------------
 def test_long_billing_account_codes_are_looked_up_within_the_budget_and_every_document_is_sent(linked, codes, settings):
-    accounts = [BillingAccountFactory(code=f"FREIGHT-CUSTOMER-{n:03d}", name=f"Long Code Customer {n}") for n in range(60)]
+    accounts = [
+        BillingAccountFactory(code=f"FREIGHT-CUSTOMER-{n:03d}", name=f"Long Code Customer {n}") for n in range(60)
+    ]
     invoices = [issued(codes, account=account) for account in accounts]
     RequestLog.objects.all().delete()
     push_until_idle()
@@ -60,10 +59,15 @@ def test_credit_note_statuses_are_read_back_within_the_budget(linked, codes, set
     assert reads.count() >= 2 and max(r.target_length for r in reads) <= settings.XERO_REQUEST_BUDGET
 
 
-def test_a_404_from_xeros_edge_is_a_failed_read_that_is_retried_and_in_time_shown_not_not_found(linked, codes, settings):
-    settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "EDGE_MAX_REQUEST_CHARS": 80}  # every contact look-up is "too long"
+def test_a_404_from_xeros_edge_is_a_failed_read_that_is_retried_and_in_time_shown_not_not_found(
+    linked, codes, settings
+):
+    settings.XERO_SANDBOX = {
+        **settings.XERO_SANDBOX,
+        "EDGE_MAX_REQUEST_CHARS": 80,
+    }  # every contact look-up is "too long"
     invoice = issued(codes, account=BillingAccountFactory(code="FREIGHT-CUSTOMER-001"))
-    sending.push_round()
+    sending.sync_round_push()
     record = state_of(invoice)
     assert (record.state, record.retrying_since is not None) == ("waiting", True)
     assert "404" in record.error
@@ -79,7 +83,7 @@ def test_the_still_failing_document_says_so_on_the_sync_exceptions_page(linked, 
     settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "EDGE_MAX_REQUEST_CHARS": 80}
     settings.XERO_STILL_FAILING_HOURS = 0
     issued(codes, account=BillingAccountFactory(code="FREIGHT-CUSTOMER-001"))
-    sending.push_round()
+    sending.sync_round_push()
     page = admin_client.get("/integrations/xero/exceptions/").content.decode()
     assert 'data-testid="still-failing"' in page and "Still failing — retrying" in page and "404" in page
 
@@ -88,9 +92,14 @@ def test_the_still_failing_document_says_so_on_the_sync_exceptions_page(linked, 
 def unknown_outcome_then_push(connection, invoice):
     """The first attempt is answered with a 500 before Xero writes anything: its outcome is unknown,
     so the next attempt looks the number up first."""
-    Fault.objects.create(organisation=linked_org(connection), kind=Fault.Kind.ERROR_BEFORE_COMMIT, method="PUT",
-                         path_contains="/Invoices", remaining=1)
-    sending.push_round()
+    Fault.objects.create(
+        organisation=linked_org(connection),
+        kind=Fault.Kind.ERROR_BEFORE_COMMIT,
+        method="PUT",
+        path_contains="/Invoices",
+        remaining=1,
+    )
+    sending.sync_round_push()
     assert state_of(invoice).outcome_unknown
     push_until_idle()
 
@@ -110,10 +119,10 @@ def test_paying_a_supplier_bill_with_the_same_number_never_marks_the_platforms_i
     bill = outside_document(linked, type="ACCPAY", number=invoice.number)
     unknown_outcome_then_push(linked, invoice)
     books.document_pay(document=bill, amount=bill.total)
-    round_ = inbox.process_pending()  # nothing queued: the webhook path is shown by the reconciliation
+    round_ = inbox.webhook_events_process()  # nothing queued: the webhook path is shown by the reconciliation
     from integrations.xero.inbound import reconciliation
 
-    reconciliation.periodic_run()
+    reconciliation.reconciliation_run_periodic()
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.ISSUED and round_.changed == 0
     assert state_of(invoice).xero_status == "AUTHORISED"
@@ -121,8 +130,14 @@ def test_paying_a_supplier_bill_with_the_same_number_never_marks_the_platforms_i
 
 def test_an_older_sales_invoice_holding_the_number_is_a_clash_for_a_person_not_a_match(linked, codes, admin_client):
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    older = outside_document(linked, type="ACCREC", number=invoice.number, contact_name="Someone Else Ltd",
-                             total="99.00", date=datetime.date(2025, 3, 1))
+    older = outside_document(
+        linked,
+        type="ACCREC",
+        number=invoice.number,
+        contact_name="Someone Else Ltd",
+        total="99.00",
+        date=datetime.date(2025, 3, 1),
+    )
     push_until_idle()
     record = state_of(invoice)
     assert record.state == "failed" and str(record.clash_xero_id) == str(older.document_id)
@@ -135,17 +150,20 @@ def test_an_older_sales_invoice_holding_the_number_is_a_clash_for_a_person_not_a
     assert 'data-testid="link-clash"' in page
 
 
-def test_a_person_who_has_looked_can_link_the_clashing_document_as_the_platforms_own(linked, codes, admin_client,
-                                                                                     django_capture_on_commit_callbacks):
+def test_a_person_who_has_looked_can_link_the_clashing_document_as_the_platforms_own(
+    linked, codes, admin_client, django_capture_on_commit_callbacks
+):
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    typed_in = outside_document(linked, type="ACCREC", number=invoice.number, contact_name="Acme by hand", total="287.50")
+    typed_in = outside_document(
+        linked, type="ACCREC", number=invoice.number, contact_name="Acme by hand", total="287.50"
+    )
     push_until_idle()
     record = state_of(invoice)
     answer = admin_client.post(f"/integrations/xero/exceptions/{record.pk}/link-clash/")
     assert answer.status_code == 302
     record.refresh_from_db()
     assert (record.state, str(record.xero_id), record.clash_xero_id) == ("sent", str(typed_in.document_id), None)
-    assert inbox.read_back(record_ids=[record.pk]) == 0  # AUTHORISED: still issued
+    assert inbox.document_states_read_back(record_ids=[record.pk]) == 0  # AUTHORISED: still issued
     assert state_of(invoice).xero_status == "AUTHORISED"
 
 
@@ -160,8 +178,13 @@ def test_a_voided_namesake_of_another_customer_is_a_clash_not_ours(linked, codes
 def test_a_supplier_credit_note_with_the_platforms_number_is_not_taken_for_its_credit_note(linked, codes):
     note = issued(codes, account=BillingAccountFactory(code="ACME01"), kind=Invoice.Kind.CREDIT_NOTE)
     outside_document(linked, type="ACCPAYCREDIT", number=note.number)
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_BEFORE_COMMIT, method="PUT",
-                         path_contains="/CreditNotes", remaining=1)
+    Fault.objects.create(
+        organisation=linked_org(linked),
+        kind=Fault.Kind.ERROR_BEFORE_COMMIT,
+        method="PUT",
+        path_contains="/CreditNotes",
+        remaining=1,
+    )
     push_until_idle()
     record = state_of(note)
     assert record.state == "sent"
@@ -169,8 +192,13 @@ def test_a_supplier_credit_note_with_the_platforms_number_is_not_taken_for_its_c
 
 
 def test_the_documents_own_earlier_attempt_is_still_recognised_after_an_unknown_outcome(linked, codes):
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT",
-                         path_contains="/Invoices", remaining=1)
+    Fault.objects.create(
+        organisation=linked_org(linked),
+        kind=Fault.Kind.ERROR_AFTER_COMMIT,
+        method="PUT",
+        path_contains="/Invoices",
+        remaining=1,
+    )
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     outside_document(linked, type="ACCPAY", number=invoice.number)
     push_until_idle()
@@ -182,8 +210,14 @@ def test_the_documents_own_earlier_attempt_is_still_recognised_after_an_unknown_
 
 # --- Answers the SDK cannot read, and errors by what fixes them ----------------------------------
 def test_a_contact_with_a_tax_number_type_the_sdk_does_not_know_is_still_matched(linked, codes):
-    contact = Contact.objects.create(organisation=linked_org(linked), name="Yankee Freight Inc", account_number="US-EIN-1",
-                                     tax_number="12-3456789", tax_number_type="TAXNUMBERTYPE/EIN", is_customer=True)
+    contact = Contact.objects.create(
+        organisation=linked_org(linked),
+        name="Yankee Freight Inc",
+        account_number="US-EIN-1",
+        tax_number="12-3456789",
+        tax_number_type="TAXNUMBERTYPE/EIN",
+        is_customer=True,
+    )
     invoice = issued(codes, account=BillingAccountFactory(code="US-EIN-1", name="Yankee Freight Inc"))
     push_until_idle()
     assert state_of(invoice).state == "sent"
@@ -191,10 +225,11 @@ def test_a_contact_with_a_tax_number_type_the_sdk_does_not_know_is_still_matched
 
 
 def test_an_html_400_from_xeros_edge_is_retried_with_its_reason_not_a_crash(linked, codes):
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.HTML_400, method="PUT",
-                         path_contains="/Invoices", remaining=1)
+    Fault.objects.create(
+        organisation=linked_org(linked), kind=Fault.Kind.HTML_400, method="PUT", path_contains="/Invoices", remaining=1
+    )
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    sending.push_round()
+    sending.sync_round_push()
     record = state_of(invoice)
     assert record.state == "waiting" and "HTTP 400" in record.error
     assert SyncAttempt.objects.get(record=record).http_status == 400
@@ -205,7 +240,7 @@ def test_an_html_400_from_xeros_edge_is_retried_with_its_reason_not_a_crash(link
 def test_authorization_unsuccessful_asks_for_a_re_link_with_the_reason_and_loses_nothing(linked, codes):
     Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.AUTH_401, remaining=1)
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    sending.push_round()
+    sending.sync_round_push()
     connection = XeroConnection.objects.get()
     assert connection.status == XeroConnection.Status.NEEDS_RELINK
     assert "AuthorizationUnsuccessful" in connection.last_error and "permission" in connection.last_error
@@ -257,11 +292,20 @@ def test_an_allocation_is_at_most_the_credit_left_on_the_credit_note_and_says_wh
     account = BillingAccountFactory(code="ACME01")
     invoice = issued(codes, account=account)  # 287.50
     other = issued(codes, account=account)  # 287.50
-    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40")  # 115.00
-    sending.push_round(), sending.push_round()  # invoices, then the credit note (its allocation waits for a later round)
+    credit_note = issued(
+        codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40"
+    )  # 115.00
+    (
+        sending.sync_round_push(),
+        sending.sync_round_push(),
+    )  # invoices, then the credit note (its allocation waits for a later round)
     in_xero = {d.number: d for d in Document.objects.all()}
-    books.credit_note_allocate(credit_note=in_xero[credit_note.number], invoice=in_xero[other.number],
-                               amount=Decimal("100.00"), date=datetime.date.today())  # used in Xero meanwhile
+    books.credit_note_allocate(
+        credit_note=in_xero[credit_note.number],
+        invoice=in_xero[other.number],
+        amount=Decimal("100.00"),
+        date=datetime.date.today(),
+    )  # used in Xero meanwhile
     push_until_idle()
     record = state_of(credit_note)
     assert record.allocated_amount == Decimal("15.00") and record.allocation_error == ""
@@ -269,9 +313,8 @@ def test_an_allocation_is_at_most_the_credit_left_on_the_credit_note_and_says_wh
 
 
 def test_re_linking_another_organisation_lets_go_of_the_old_one_in_xero(linked, sandbox, admin_client):
-    from xero_sandbox.models import Connection
-
     from integrations.xero.conftest import link
+    from xero_sandbox.models import Connection
 
     assert Connection.objects.filter(organisation=sandbox["NZ"]).exists()
     link(admin_client, sandbox["GB"])
@@ -311,13 +354,15 @@ def test_a_429_or_5xx_from_the_sign_in_service_passes_and_other_refusals_do_not(
 def test_a_credit_note_another_worker_is_allocating_is_left_to_it(linked, codes):
     account = BillingAccountFactory(code="ACME01")
     invoice = issued(codes, account=account)
-    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40")
-    sending.push_round(), sending.push_round()  # the invoice, then the credit note
+    credit_note = issued(
+        codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40"
+    )
+    sending.sync_round_push(), sending.sync_round_push()  # the invoice, then the credit note
     record = state_of(credit_note)
-    assert sending._lease_allocation(record)  # another worker's: reading what is left now would race it
-    assert sending.push_round() == 0 and state_of(credit_note).allocated_amount is None
+    assert allocations._lease_allocation(record)  # another worker's: reading what is left now would race it
+    assert sending.sync_round_push() == 0 and state_of(credit_note).allocated_amount is None
     SyncRecord.objects.filter(pk=record.pk).update(claimed_until=timezone.now() - datetime.timedelta(seconds=1))
-    sending.push_round()  # its lease lapsed (that worker died): this one allocates, once
+    sending.sync_round_push()  # its lease lapsed (that worker died): this one allocates, once
     assert state_of(credit_note).allocated_amount == Decimal("115.00")
     assert sandbox_documents(invoice.number).get().amount_credited == Decimal("115.00")
 
@@ -327,8 +372,9 @@ def test_the_documents_xero_panel_lists_its_attempts_with_xeros_answer(linked, c
     from django.contrib.auth.models import Permission
 
     get_user_model().objects.get(username="admin").user_permissions.add(Permission.objects.get(codename="view_invoice"))
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.HTML_400, method="PUT",
-                         path_contains="/Invoices", remaining=1)
+    Fault.objects.create(
+        organisation=linked_org(linked), kind=Fault.Kind.HTML_400, method="PUT", path_contains="/Invoices", remaining=1
+    )
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     push_until_idle()
     page = admin_client.get(invoice.get_absolute_url()).content.decode()
@@ -340,7 +386,9 @@ def test_a_code_holding_a_double_quote_is_looked_up_safely_beside_ordinary_ones(
     # Xero's `where` cannot hold a `"` inside quoted text (escaped or not): such a code is looked for by
     # its longest part without one, guarded, and matched exactly here; the others in the batch are untouched.
     odd = BillingAccountFactory(code='AB"12', name="Quoted Code Ltd")
-    Contact.objects.create(organisation=linked_org(linked), name="Quoted Code Ltd", account_number='AB"12', is_customer=True)
+    Contact.objects.create(
+        organisation=linked_org(linked), name="Quoted Code Ltd", account_number='AB"12', is_customer=True
+    )
     Contact.objects.create(organisation=linked_org(linked), name="Near Miss Ltd", account_number="AB12")
     plain = BillingAccountFactory(code="PLAIN-1")
     invoices = [issued(codes, account=odd), issued(codes, account=plain)]

@@ -17,16 +17,14 @@ from billing import services
 from billing.models import BillingAccount, Invoice
 from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
 from integrations.xero.api import values
-from integrations.xero.inbound import reconciliation
-from integrations.xero.inbound import inbox
-from integrations.xero.outbound import sending
+from integrations.xero.conftest import link
+from integrations.xero.inbound import inbox, reconciliation
 from integrations.xero.models import Reconciliation, SyncRecord, WebhookEvent, XeroConnection
+from integrations.xero.outbound import sending
 from xero_sandbox import books
 from xero_sandbox import webhooks as sandbox_webhooks
 from xero_sandbox.models import App, Document, Organisation, RequestLog, WebhookDelivery
 from xero_sandbox.seeding import seed_demo_documents
-
-from integrations.xero.conftest import link
 
 RECEIVER = "/integrations/xero/webhooks/"
 Status = Invoice.Status
@@ -42,8 +40,10 @@ def linked(sandbox, admin_client, live_server, settings) -> XeroConnection:
 
 @pytest.fixture
 def codes(db):
-    return {"rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
-            "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")}
+    return {
+        "rate": RateFactory(label="Sea freight", revenue_account_code="SEA|200"),
+        "tax": TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2"),
+    }
 
 
 @pytest.fixture
@@ -57,13 +57,16 @@ def xero_staff() -> Client:
 def sent(codes, count=1, *, kind=Invoice.Kind.INVOICE) -> list[Invoice]:
     account = BillingAccount.objects.filter(code="ACME01").first() or BillingAccountFactory(code="ACME01")
     invoices = [
-        services.invoice_issue(invoice=draft_with_lines(
-            line(rate=codes["rate"], tax_rate=codes["tax"], unit_price="100.00", quantity="2.5"),
-            billing_account=account, kind=kind,
-        ))
+        services.invoice_issue(
+            invoice=draft_with_lines(
+                line(rate=codes["rate"], tax_rate=codes["tax"], unit_price="100.00", quantity="2.5"),
+                billing_account=account,
+                kind=kind,
+            )
+        )
         for _ in range(count)
     ]
-    while sending.push_round():
+    while sending.sync_round_push():
         pass
     assert SyncRecord.objects.filter(invoice__in=invoices, state="sent").count() == count
     return invoices
@@ -80,7 +83,9 @@ def act(staff: Client, name: str, invoice: Invoice, **data) -> None:
     url = reverse(f"xero_sandbox:{name}", kwargs={"org_pk": document.organisation_id, "pk": document.pk, **kwargs})
     answer = staff.post(url, data, follow=True)
     assert answer.status_code == 200
-    assert "error" not in [m.level_tag for m in answer.context["messages"]], [str(m) for m in answer.context["messages"]]
+    assert "error" not in [m.level_tag for m in answer.context["messages"]], [
+        str(m) for m in answer.context["messages"]
+    ]
 
 
 def deliver() -> list[WebhookDelivery]:
@@ -89,7 +94,7 @@ def deliver() -> list[WebhookDelivery]:
 
 def delivered_and_processed() -> inbox.Round:
     assert all(d.last_status_code == 200 for d in deliver())
-    return inbox.process_pending()
+    return inbox.webhook_events_process()
 
 
 def reloaded(invoice: Invoice) -> Invoice:
@@ -109,21 +114,25 @@ def xero_reads() -> int:
 
 
 def test_a_payment_recorded_in_xero_makes_the_invoice_paid_by_webhook(linked, codes, xero_staff):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     act(xero_staff, "document_pay_full", invoice)
     result = delivered_and_processed()
     assert (result.applied, result.changed) == (1, 1)
     assert reloaded(invoice).status == Status.PAID
     record = record_of(invoice)
     assert (record.status_source, record.xero_status, record.amount_paid, record.amount_due) == (
-        "webhook", "PAID", Decimal("287.50"), Decimal("0.00"))
+        "webhook",
+        "PAID",
+        Decimal("287.50"),
+        Decimal("0.00"),
+    )
     page = xero_staff.get(invoice.get_absolute_url()).content.decode()
     assert "Paid: learned from Xero&#x27;s webhook" in page
     assert "Paid 287.50, due 0.00" in page
 
 
 def test_an_invoice_paid_then_its_payment_deleted_goes_back_to_issued(linked, codes, xero_staff):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     act(xero_staff, "document_pay_full", invoice)
     delivered_and_processed()
     assert reloaded(invoice).status == Status.PAID
@@ -135,7 +144,7 @@ def test_an_invoice_paid_then_its_payment_deleted_goes_back_to_issued(linked, co
 
 
 def test_a_part_payment_is_recorded_without_changing_the_status(linked, codes, xero_staff):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     act(xero_staff, "document_pay_part", invoice, amount="100.00")
     delivered_and_processed()
     assert reloaded(invoice).status == Status.ISSUED
@@ -145,7 +154,7 @@ def test_a_part_payment_is_recorded_without_changing_the_status(linked, codes, x
 
 def test_void_and_delete_on_the_sandbox_pages_reach_the_platform_through_a_real_delivery(linked, codes, xero_staff):
     voided, deleted = sent(codes, 2)
-    credit_note, = sent(codes, kind=Invoice.Kind.CREDIT_NOTE)
+    (credit_note,) = sent(codes, kind=Invoice.Kind.CREDIT_NOTE)
     act(xero_staff, "document_void", voided)
     act(xero_staff, "document_void", credit_note)
     # Xero deletes only drafts and submitted documents, and the platform sends them approved: this one is
@@ -154,27 +163,35 @@ def test_void_and_delete_on_the_sandbox_pages_reach_the_platform_through_a_real_
     act(xero_staff, "document_delete", deleted)
     RequestLog.objects.all().delete()
     result = delivered_and_processed()
-    assert [reloaded(d).status for d in (voided, deleted, credit_note)] == [Status.VOIDED, Status.DELETED, Status.VOIDED]
+    assert [reloaded(d).status for d in (voided, deleted, credit_note)] == [
+        Status.VOIDED,
+        Status.DELETED,
+        Status.VOIDED,
+    ]
     assert result.changed == 3
     assert xero_reads() == 2  # one read for the invoices, one for the credit note
 
 
 def test_replayed_and_out_of_order_deliveries_never_move_a_document_back(linked, codes, xero_staff, settings):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     deliver()  # the creation events, out of the way
     act(xero_staff, "document_pay_full", invoice)
     act(xero_staff, "payment_delete", invoice, kwargs={"payment_pk": in_xero(invoice).payments.get().pk})
     settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "WEBHOOK_BATCH_SIZE": 1, "WEBHOOK_REORDER": True}
     deliveries = deliver()
     assert [d.last_status_code for d in deliveries] == [200, 200]  # newest first: payment deleted, then paid
-    inbox.process_pending()
+    inbox.webhook_events_process()
     assert reloaded(invoice).status == Status.ISSUED
     for delivery in deliveries:  # Xero sends them again
-        answer = urllib3.request("POST", linked_url(), body=delivery.body,
-                                 headers={"x-xero-signature": delivery.signature, "Content-Type": "application/json"})
+        answer = urllib3.request(
+            "POST",
+            linked_url(),
+            body=delivery.body,
+            headers={"x-xero-signature": delivery.signature, "Content-Type": "application/json"},
+        )
         assert answer.status == 200
     assert not WebhookEvent.objects.filter(state="pending").exists()  # the replays were known events
-    inbox.process_pending()
+    inbox.webhook_events_process()
     assert reloaded(invoice).status == Status.ISSUED
 
 
@@ -183,15 +200,18 @@ def linked_url() -> str:
 
 
 def test_an_older_read_arriving_late_changes_nothing(linked, codes, xero_staff):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     act(xero_staff, "document_pay_full", invoice)
     delivered_and_processed()
     record = record_of(invoice)
     older = values.DocumentState(
-        xero_id=str(record.xero_id), status="AUTHORISED", amount_paid=Decimal("0"), amount_due=Decimal("287.50"),
+        xero_id=str(record.xero_id),
+        status="AUTHORISED",
+        amount_paid=Decimal("0"),
+        amount_due=Decimal("287.50"),
         updated_at=record.xero_updated_at - datetime.timedelta(seconds=1),
     )
-    applied = inbox.apply_state(record_id=record.pk, state=older, source="webhook")
+    applied = inbox.document_state_apply(record_id=record.pk, state=older, source="webhook")
     assert not applied.changed
     assert reloaded(invoice).status == Status.PAID
     assert record_of(invoice).amount_paid == Decimal("287.50")
@@ -213,20 +233,20 @@ def test_events_of_an_organisation_that_is_not_linked_are_ignored(linked, client
     from integrations.xero.inbound.tests.test_webhooks import event, payload, post
 
     post(client, payload(event(tenant_id=str(uuid.uuid4()))))
-    result = inbox.process_pending()
+    result = inbox.webhook_events_process()
     assert result.ignored == 1
     assert WebhookEvent.objects.get().outcome == inbox.NOT_LINKED
 
 
 def test_events_wait_while_the_link_needs_re_linking(linked, codes, xero_staff):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     act(xero_staff, "document_pay_full", invoice)
     XeroConnection.objects.update(status=XeroConnection.Status.NEEDS_RELINK)
     result = delivered_and_processed()
     assert result.interrupted
     assert WebhookEvent.objects.filter(state="pending", event_type="UPDATE").count() == 1
     XeroConnection.objects.update(status=XeroConnection.Status.ACTIVE)
-    inbox.process_pending()
+    inbox.webhook_events_process()
     assert reloaded(invoice).status == Status.PAID
 
 
@@ -249,7 +269,7 @@ def test_a_hundred_events_cost_at_most_three_calls_to_xero(linked, codes):
 
 def test_a_subscription_that_failed_for_a_while_is_caught_up_by_the_reconciliation(linked, codes, xero_staff):
     paid, voided = sent(codes, 2)
-    credit_note, = sent(codes, kind=Invoice.Kind.CREDIT_NOTE)
+    (credit_note,) = sent(codes, kind=Invoice.Kind.CREDIT_NOTE)
     App.objects.update(webhook_url="http://127.0.0.1:9/integrations/xero/webhooks/")  # nobody answers
     act(xero_staff, "document_pay_full", paid)
     act(xero_staff, "document_void", voided)
@@ -257,14 +277,14 @@ def test_a_subscription_that_failed_for_a_while_is_caught_up_by_the_reconciliati
     assert not any(d.delivered_at for d in deliver())
     RequestLog.objects.all().delete()
 
-    row = reconciliation.reconcile()
+    row = reconciliation.reconciliation_run()
     assert [reloaded(d).status for d in (paid, voided, credit_note)] == [Status.PAID, Status.VOIDED, Status.VOIDED]
     assert record_of(paid).status_source == "reconciliation"
     assert (row.last_changed, row.last_error, row.last_success_at is not None) == (3, "", True)
     assert row.invoices_read_to and row.credit_notes_read_to
     assert xero_reads() == 2  # invoices, credit notes: one page each
 
-    again = reconciliation.reconcile()
+    again = reconciliation.reconciliation_run()
     assert again.last_changed == 0 and again.last_error == ""
 
 
@@ -275,7 +295,7 @@ def test_the_reconciliation_walks_the_changes_by_time_and_misses_none(linked, co
         books.document_pay(document=in_xero(invoice), amount=Decimal("287.50"))
     # All changed in the same millisecond: pages must then be turned rather than the time moved on.
     Document.objects.filter(type=Document.INVOICE).update(updated_at=timezone.now())
-    row = reconciliation.reconcile()
+    row = reconciliation.reconciliation_run()
     assert row.last_error == ""
     assert Invoice.objects.filter(pk__in=[i.pk for i in invoices], status=Status.PAID).count() == 5
 
@@ -283,13 +303,13 @@ def test_the_reconciliation_walks_the_changes_by_time_and_misses_none(linked, co
 def test_a_reconciliation_that_cannot_reach_xero_says_so_and_keeps_its_place(linked, codes, settings):
     sent(codes)
     settings.XERO_API_URL = "http://127.0.0.1:9"
-    row = reconciliation.reconcile()
+    row = reconciliation.reconciliation_run()
     assert "could not be reached" in row.last_error
     assert row.last_success_at is None and row.invoices_read_to is None
 
 
 def test_the_command_reconciles_a_date_range(linked, codes):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     books.document_pay(document=in_xero(invoice), amount=Decimal("287.50"))
     tomorrow = timezone.now().date() + datetime.timedelta(days=1)
     call_command("xero_reconcile", "--since", str(tomorrow))
@@ -302,7 +322,7 @@ def test_the_command_reconciles_a_date_range(linked, codes):
 
 
 def test_the_periodic_run_also_applies_events_whose_task_was_lost(linked, codes, xero_staff):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     act(xero_staff, "document_pay_full", invoice)
     deliver()
     assert WebhookEvent.objects.filter(state="pending").exists()
@@ -314,10 +334,10 @@ def test_the_periodic_run_also_applies_events_whose_task_was_lost(linked, codes,
 
 
 def test_the_add_ons_page_shows_the_receivers_health(linked, codes, xero_staff, admin_client):
-    invoice, = sent(codes)
+    (invoice,) = sent(codes)
     act(xero_staff, "document_pay_full", invoice)
     delivered_and_processed()
-    reconciliation.reconcile()
+    reconciliation.reconciliation_run()
     page = admin_client.get("/addons/").content.decode()
     assert "Statuses from Xero" in page
     assert "1 applied" in page

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from billing import services
 from billing.models import Invoice
 from billing.tests.factories import draft_with_lines
-from billing import services
 from integrations.xero.models import SyncRecord, WebhookEvent, WebhookRejection
 from xero_sandbox import webhooks as sandbox_webhooks
 from xero_sandbox.models import App
@@ -28,16 +28,29 @@ def sign(body: bytes, key: str | None = None) -> str:
     return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def event(resource_id=None, *, tenant_id="00000000-0000-0000-0000-0000000000aa", category="INVOICE",
-          event_type="UPDATE", at="2026-11-27T10:00:00.123") -> dict:
-    return {"resourceUrl": "https://api.xero.com/api.xro/2.0/Invoices/x", "resourceId": str(resource_id or uuid.uuid4()),
-            "eventDateUtc": at, "eventType": event_type, "eventCategory": category, "tenantId": tenant_id,
-            "tenantType": "ORGANISATION"}
+def event(
+    resource_id=None,
+    *,
+    tenant_id="00000000-0000-0000-0000-0000000000aa",
+    category="INVOICE",
+    event_type="UPDATE",
+    at="2026-11-27T10:00:00.123",
+) -> dict:
+    return {
+        "resourceUrl": "https://api.xero.com/api.xro/2.0/Invoices/x",
+        "resourceId": str(resource_id or uuid.uuid4()),
+        "eventDateUtc": at,
+        "eventType": event_type,
+        "eventCategory": category,
+        "tenantId": tenant_id,
+        "tenantType": "ORGANISATION",
+    }
 
 
 def payload(*events) -> bytes:
-    return json.dumps({"events": list(events), "firstEventSequence": 1, "lastEventSequence": len(events),
-                       "entropy": "ABCDEFGHIJ"}).encode()
+    return json.dumps(
+        {"events": list(events), "firstEventSequence": 1, "lastEventSequence": len(events), "entropy": "ABCDEFGHIJ"}
+    ).encode()
 
 
 def post(client, body: bytes, signature: str | None = "sign", **headers):
@@ -58,7 +71,10 @@ def test_a_correctly_signed_delivery_is_stored_and_answered_200_with_an_empty_bo
     answer = post(client, payload(event(), event(category="CREDITNOTE")))
     assert answer.status_code == 200
     assert_empty_answer_without_cookie(answer)
-    assert sorted(WebhookEvent.objects.values_list("category", "state")) == [("CREDITNOTE", "pending"), ("INVOICE", "pending")]
+    assert sorted(WebhookEvent.objects.values_list("category", "state")) == [
+        ("CREDITNOTE", "pending"),
+        ("INVOICE", "pending"),
+    ]
 
 
 def test_a_signed_in_browser_gets_no_cookie_back_either(admin_client):
@@ -125,7 +141,9 @@ def test_mixed_case_event_types_and_categories_are_understood(client, db):
     assert WebhookEvent.objects.get().category == "INVOICE"
 
 
-def test_creations_and_contact_events_are_kept_as_ignored_and_queue_nothing(client, db, django_capture_on_commit_callbacks):
+def test_creations_and_contact_events_are_kept_as_ignored_and_queue_nothing(
+    client, db, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         post(client, payload(event(event_type="CREATE"), event(category="CONTACT"), event(category="SUBSCRIPTION")))
     assert set(WebhookEvent.objects.values_list("state", flat=True)) == {"ignored"}
@@ -146,13 +164,16 @@ def test_the_events_of_many_deliveries_are_queued_for_processing_once(client, db
     cache.delete(EVENTS_QUEUED)
 
 
-@pytest.mark.parametrize("body, reason", [
-    (b"not json", "The body is not JSON."),
-    (b"[1, 2]", "The body has no list of events."),
-    (b'{"events": {"a": 1}}', "The body has no list of events."),
-    (b"[" * 100_000, "The body is not JSON."),
-    ("ü".encode("latin-1"), "The body is not JSON."),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"not json", "The body is not JSON."),
+        (b"[1, 2]", "The body has no list of events."),
+        (b'{"events": {"a": 1}}', "The body has no list of events."),
+        (b"[" * 100_000, "The body is not JSON."),
+        ("ü".encode("latin-1"), "The body is not JSON."),
+    ],
+)
 def test_a_signed_but_unusable_body_is_recorded_as_rejected_and_answered_200(client, db, body, reason):
     answer = post(client, body)
     assert answer.status_code == 200
@@ -161,14 +182,17 @@ def test_a_signed_but_unusable_body_is_recorded_as_rejected_and_answered_200(cli
     assert not WebhookEvent.objects.exists()
 
 
-@pytest.mark.parametrize("bad", [
-    {"resourceId": "not-an-id"},
-    {"tenantId": 42},
-    {"eventDateUtc": "yesterday"},
-    {"eventType": "DELETE"},
-    {"eventCategory": "INV\x00OICE"},
-    {"eventCategory": None},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"resourceId": "not-an-id"},
+        {"tenantId": 42},
+        {"eventDateUtc": "yesterday"},
+        {"eventType": "DELETE"},
+        {"eventCategory": "INV\x00OICE"},
+        {"eventCategory": None},
+    ],
+)
 def test_an_unusable_event_is_rejected_and_the_good_ones_of_its_delivery_kept(client, db, bad):
     answer = post(client, payload(event() | bad, event()))
     assert answer.status_code == 200
@@ -200,14 +224,17 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
-event_fields = st.fixed_dictionaries({}, optional={
-    "resourceId": st.uuids().map(str) | st.text(max_size=40),
-    "tenantId": st.uuids().map(str) | st.text(max_size=40),
-    "eventDateUtc": st.datetimes().map(datetime.datetime.isoformat) | st.text(max_size=30),
-    "eventType": st.sampled_from(["UPDATE", "Update", "create", "DELETE", ""]) | st.text(max_size=10),
-    "eventCategory": st.sampled_from(["INVOICE", "CREDITNOTE", "CONTACT", "invoice"]) | st.text(max_size=25),
-    "extra": json_values,
-})
+event_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "resourceId": st.uuids().map(str) | st.text(max_size=40),
+        "tenantId": st.uuids().map(str) | st.text(max_size=40),
+        "eventDateUtc": st.datetimes().map(datetime.datetime.isoformat) | st.text(max_size=30),
+        "eventType": st.sampled_from(["UPDATE", "Update", "create", "DELETE", ""]) | st.text(max_size=10),
+        "eventCategory": st.sampled_from(["INVOICE", "CREDITNOTE", "CONTACT", "invoice"]) | st.text(max_size=25),
+        "extra": json_values,
+    },
+)
 bodies = (
     st.binary(max_size=300)
     | json_values.map(lambda v: json.dumps(v).encode())
@@ -234,14 +261,20 @@ def test_fuzz_no_body_or_header_causes_a_500_and_nothing_changes_without_a_valid
 ):
     kept_before = WebhookEvent.objects.count() + WebhookRejection.objects.count()
     correct = signature == "right" or signature == sign(body)
-    given_signature = {"right": sign(body), "wrong": sign(body, key="wrong"), "missing": None, "empty": ""}.get(signature, signature)
+    given_signature = {"right": sign(body), "wrong": sign(body, key="wrong"), "missing": None, "empty": ""}.get(
+        signature, signature
+    )
     headers = {key: value for key, value in headers.items() if "\n" not in value and "\r" not in value}
-    answer = client.generic("POST", URL, body, content_type=headers.pop("content-type", "application/json"),
-                            headers=({"x-xero-signature": given_signature} if given_signature is not None else {}) | headers)
+    answer = client.generic(
+        "POST",
+        URL,
+        body,
+        content_type=headers.pop("content-type", "application/json"),
+        headers=({"x-xero-signature": given_signature} if given_signature is not None else {}) | headers,
+    )
     assert answer.status_code == (200 if correct else 401)
     assert answer.content == b"" and not answer.cookies
     if not correct:
         assert WebhookEvent.objects.count() + WebhookRejection.objects.count() == kept_before
     invoice = Invoice.objects.get(pk=paid_in_platform_if_changed.pk)
     assert invoice.status == Invoice.Status.ISSUED
-

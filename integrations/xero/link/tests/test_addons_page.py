@@ -1,7 +1,6 @@
 import pytest
 
 from integrations.models import AddOn
-
 from integrations.xero.conftest import make_admin
 
 

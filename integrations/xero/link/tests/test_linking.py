@@ -1,10 +1,9 @@
 from django.contrib.messages import get_messages
 from django.db import connection as db
 
+from integrations.xero.conftest import consent, link, make_admin, path_and_query, query_of
 from integrations.xero.models import XeroConnection
 from xero_sandbox.models import Connection as SandboxConnection
-
-from integrations.xero.conftest import consent, link, make_admin, path_and_query, query_of
 
 
 def messages_of(response) -> list[str]:
@@ -27,7 +26,10 @@ def test_linking_one_organisation_shows_it_on_the_add_ons_page(sandbox, admin_cl
     assert answer.url == "/integrations/xero/setup-check/"  # the set-up check comes first (test_setup_check.py)
     linked = XeroConnection.objects.get()
     assert (linked.status, linked.tenant_name, linked.country_code, linked.base_currency) == (
-        "active", "Demo Freight NZ Ltd", "NZ", "NZD",
+        "active",
+        "Demo Freight NZ Ltd",
+        "NZ",
+        "NZD",
     )
     assert str(linked.tenant_id) == str(sandbox["NZ"].tenant_id)
     assert linked.linked_by.username == "admin"
@@ -73,7 +75,9 @@ def test_a_state_is_used_once(sandbox, admin_client):
 def test_a_passing_failure_while_linking_asks_the_person_to_press_link_again(sandbox, admin_client):
     from xero_sandbox.models import Fault
 
-    Fault.objects.create(organisation=sandbox["NZ"], kind=Fault.Kind.RATE_LIMIT, path_contains="/Organisation", remaining=1)
+    Fault.objects.create(
+        organisation=sandbox["NZ"], kind=Fault.Kind.RATE_LIMIT, path_contains="/Organisation", remaining=1
+    )
     answer = link(admin_client, sandbox["NZ"])
     said = " ".join(messages_of(answer))
     assert "passing reason (Xero's minute limit was reached)" in said and "press LINK TO MY ACCOUNT again" in said

@@ -18,19 +18,20 @@ from django.utils import timezone
 
 from billing import services
 from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
-from integrations.xero.outbound import sending
-from integrations.xero.link import tokens
-from integrations.xero.models import SyncRecord, WebhookEvent, WebhookRejection, XeroConnection
-from xero_sandbox.models import AccessToken, RefreshToken
-
 from integrations.xero.conftest import consent, link, make_admin, path_and_query, query_of
 from integrations.xero.inbound.tests.test_webhooks import URL as WEBHOOK_PATH
 from integrations.xero.inbound.tests.test_webhooks import event, payload, sign
-
+from integrations.xero.link import tokens
+from integrations.xero.models import SyncRecord, WebhookEvent, WebhookRejection, XeroConnection
+from integrations.xero.outbound import sending
+from xero_sandbox.models import AccessToken, RefreshToken
 
 # --- OAuth: state bound to the session, redirect URI from settings -------------------------------
 
-def test_a_state_started_in_another_browser_session_is_refused_and_the_rightful_session_can_still_finish(sandbox, admin_client):
+
+def test_a_state_started_in_another_browser_session_is_refused_and_the_rightful_session_can_still_finish(
+    sandbox, admin_client
+):
     started = admin_client.post("/integrations/xero/link/")
     back = path_and_query(consent(admin_client, started.url, orgs=[sandbox["NZ"]]))
     intruder = Client()
@@ -68,7 +69,9 @@ def deliver(url: str, body: bytes, signature: str) -> int:
         return refused.code
 
 
-def test_a_flood_of_badly_signed_webhooks_is_all_refused_while_good_deliveries_interleaved_are_kept(live_server, transactional_db):
+def test_a_flood_of_badly_signed_webhooks_is_all_refused_while_good_deliveries_interleaved_are_kept(
+    live_server, transactional_db
+):
     url = f"{live_server.url}{WEBHOOK_PATH}"
     good_bodies = [payload(event()) for _ in range(GOOD_DELIVERIES)]
     bad_every = BAD_DELIVERIES // GOOD_DELIVERIES
@@ -88,6 +91,7 @@ def test_a_flood_of_badly_signed_webhooks_is_all_refused_while_good_deliveries_i
 
 
 # --- Secrets never in logs ----------------------------------------------------------------------
+
 
 class Everything(logging.Handler):
     """Keeps every record's final text, from every thread (the live server's included)."""
@@ -109,7 +113,9 @@ def every_log_line():
     handler = Everything()
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(exc_text)s"))
     root = logging.getLogger()
-    noisy = [logging.getLogger(name) for name in ("urllib3", "xero_python", "requests", "django", "celery", "integrations")]
+    noisy = [
+        logging.getLogger(name) for name in ("urllib3", "xero_python", "requests", "django", "celery", "integrations")
+    ]
     saved = [(root.level, None)] + [(one.level, one.propagate) for one in noisy]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
@@ -119,7 +125,7 @@ def every_log_line():
     yield handler.lines
     root.removeHandler(handler)
     root.setLevel(saved[0][0])
-    for one, (level, propagate) in zip(noisy, saved[1:]):
+    for one, (level, propagate) in zip(noisy, saved[1:], strict=True):
         one.setLevel(level)
         one.propagate = propagate
 
@@ -128,20 +134,32 @@ def test_no_token_or_secret_reaches_any_log_through_a_link_a_sync_and_a_refresh(
     link(admin_client, sandbox["NZ"])
     connection = XeroConnection.objects.get()
     draft = draft_with_lines(
-        line(rate=RateFactory(revenue_account_code="200"), tax_rate=TaxRateFactory(rate="15", accounting_code="OUTPUT2")),
+        line(
+            rate=RateFactory(revenue_account_code="200"), tax_rate=TaxRateFactory(rate="15", accounting_code="OUTPUT2")
+        ),
         billing_account=BillingAccountFactory(code="ACME01"),
     )
     invoice = services.invoice_issue(invoice=draft)
-    assert sending.push_round() == 1
-    XeroConnection.objects.filter(pk=connection.pk).update(access_token_expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert sending.sync_round_push() == 1
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        access_token_expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
     tokens.access_token_for(XeroConnection.objects.get())
     assert SyncRecord.objects.get(invoice=invoice).state == "sent"
     assert RefreshToken.objects.filter(used_at__isnull=False).exists()  # a refresh really happened
 
     basic = base64.b64encode(f"{settings.XERO_CLIENT_ID}:{settings.XERO_CLIENT_SECRET}".encode()).decode()
-    secrets = [*AccessToken.objects.values_list("token", flat=True), *RefreshToken.objects.values_list("token", flat=True),
-               settings.XERO_CLIENT_SECRET, basic, settings.XERO_WEBHOOK_KEY, *settings.XERO_TOKEN_KEYS]
+    secrets = [
+        *AccessToken.objects.values_list("token", flat=True),
+        *RefreshToken.objects.values_list("token", flat=True),
+        settings.XERO_CLIENT_SECRET,
+        basic,
+        settings.XERO_WEBHOOK_KEY,
+        *settings.XERO_TOKEN_KEYS,
+    ]
     seen = "\n".join(every_log_line)
-    assert seen.count("/connect/token") >= 2 and "PUT /xero-sandbox/api.xro/2.0/Invoices" in seen  # the capture saw the calls
+    assert (
+        seen.count("/connect/token") >= 2 and "PUT /xero-sandbox/api.xro/2.0/Invoices" in seen
+    )  # the capture saw the calls
     leaks = [line for line in every_log_line for secret in secrets if secret in line]
     assert leaks == []

@@ -8,14 +8,12 @@ from django.db import connection as db
 from django.utils import timezone
 
 from integrations.xero.api import oauth
-from integrations.xero.api.xero_api import XeroApi
-from integrations.xero.link import crypto
-from integrations.xero.link import tokens
 from integrations.xero.api.errors import XeroNeedsRelink
+from integrations.xero.api.xero_api import XeroApi
+from integrations.xero.conftest import link
+from integrations.xero.link import crypto, tokens
 from integrations.xero.models import XeroConnection
 from xero_sandbox.models import Grant, RefreshToken
-
-from integrations.xero.conftest import link
 
 
 @pytest.fixture
@@ -102,7 +100,9 @@ def test_a_refused_refresh_marks_the_link_for_relinking_with_a_reason(linked, ad
     assert "Xero needs to be linked again." in page and "Re-link" in page
 
 
-def test_a_refresh_refused_after_the_person_re_linked_leaves_the_new_link_alone(linked, sandbox, admin_client, monkeypatch):
+def test_a_refresh_refused_after_the_person_re_linked_leaves_the_new_link_alone(
+    linked, sandbox, admin_client, monkeypatch
+):
     Grant.objects.update(revoked_at=timezone.now())  # the user revoked the app in Xero
     expire(linked)
     real_refresh = oauth.refresh_tokens
@@ -120,15 +120,15 @@ def test_a_refresh_refused_after_the_person_re_linked_leaves_the_new_link_alone(
 def test_idle_links_are_refreshed_before_their_refresh_token_can_lapse(linked, settings):
     settings.XERO_IDLE_REFRESH_DAYS = 7
     old_refresh = linked.refresh_token
-    assert tokens.refresh_idle_connections(now=timezone.now() + datetime.timedelta(days=6)) == 0
-    assert tokens.refresh_idle_connections(now=timezone.now() + datetime.timedelta(days=8)) == 1
+    assert tokens.connections_refresh_idle(now=timezone.now() + datetime.timedelta(days=6)) == 0
+    assert tokens.connections_refresh_idle(now=timezone.now() + datetime.timedelta(days=8)) == 1
     assert XeroConnection.objects.get().refresh_token != old_refresh
 
 
 def test_tokens_cannot_be_read_without_the_key(linked, settings):
     settings.XERO_TOKEN_KEYS = ["rZEF1QDIbroWQFtnty1mnh96Zie-GI7pFju47jj4Vlw="]
     with pytest.raises(crypto.TokenUnreadable):
-        XeroConnection.objects.get().access_token
+        _ = XeroConnection.objects.get().access_token
 
 
 def test_a_new_key_put_first_keeps_the_link_working_and_rotation_moves_tokens_to_it(linked, settings):

@@ -1,18 +1,23 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.xero.setup import setup_check
 from integrations.xero.models import XeroConnection
+from integrations.xero.setup import setup_check
 
 BLOCKING_EXIT, CANNOT_RUN_EXIT = 1, 2
 
 
 class Command(BaseCommand):
-    help = ("Print the Xero set-up check: every billing account, rate and tax rate that Xero would reject. "
-            f"Exits {BLOCKING_EXIT} when there are blocking (✗) problems, {CANNOT_RUN_EXIT} when the check cannot run.")
+    help = (
+        "Print the Xero set-up check: every billing account, rate and tax rate that Xero would reject. "
+        f"Exits {BLOCKING_EXIT} when there are blocking (✗) problems, {CANNOT_RUN_EXIT} when the check cannot run."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--cached", action="store_true",
-                            help="Use the chart of accounts and tax rates read before, unless stale (default: read them again).")
+        parser.add_argument(
+            "--cached",
+            action="store_true",
+            help="Use the chart of accounts and tax rates read before, unless stale (default: read them again).",
+        )
 
     def handle(self, *args, cached=False, **options):
         connection = XeroConnection.objects.current()
@@ -23,5 +28,8 @@ class Command(BaseCommand):
         if report.errors:
             raise CommandError(" ".join(report.errors), returncode=CANNOT_RUN_EXIT)
         if report.blocking:
-            raise CommandError(f"{report.blocking} blocking problem{'s' if report.blocking != 1 else ''}: "
-                               "documents that use them will not reach Xero.", returncode=BLOCKING_EXIT)
+            raise CommandError(
+                f"{report.blocking} blocking problem{'s' if report.blocking != 1 else ''}: "
+                "documents that use them will not reach Xero.",
+                returncode=BLOCKING_EXIT,
+            )

@@ -13,8 +13,10 @@ def _day(text: str) -> datetime.date:
 
 
 class Command(BaseCommand):
-    help = ("Bring back from Xero the statuses (paid, voided, deleted) of documents Xero changed in a date range "
-            "(UTC), as the periodic reconciliation does; its own place is left where it is.")
+    help = (
+        "Bring back from Xero the statuses (paid, voided, deleted) of documents Xero changed in a date range "
+        "(UTC), as the periodic reconciliation does; its own place is left where it is."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--since", type=_day, required=True, help="first day, YYYY-MM-DD")
@@ -25,13 +27,17 @@ class Command(BaseCommand):
         end = until and datetime.datetime.combine(until, datetime.time.max, tzinfo=datetime.UTC)
         if end is not None and end < start:
             raise CommandError("--until is before --since.")
-        row = reconciliation.reconcile(since=start, until=end)
+        row = reconciliation.reconciliation_run(since=start, until=end)
         if row is None:
-            raise CommandError("Nothing done: the platform is not linked to Xero (or the link needs re-linking), "
-                               "or a reconciliation is running already.")
+            raise CommandError(
+                "Nothing done: the platform is not linked to Xero (or the link needs re-linking), "
+                "or a reconciliation is running already."
+            )
         if row.last_error:
             raise CommandError(f"Stopped: {row.last_error} ({row.last_checked} documents read back before that).")
-        self.stdout.write(self.style.SUCCESS(
-            f"Read back {row.last_checked} documents the platform sent: {row.last_changed} changed status. "
-            f"{row.last_ignored} other documents changed in Xero were ignored (not sent by the platform)."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Read back {row.last_checked} documents the platform sent: {row.last_changed} changed status. "
+                f"{row.last_ignored} other documents changed in Xero were ignored (not sent by the platform)."
+            )
+        )

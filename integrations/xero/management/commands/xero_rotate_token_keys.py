@@ -6,8 +6,10 @@ from integrations.xero.models import XeroConnection
 
 
 class Command(BaseCommand):
-    help = ("Re-encrypt the stored Xero tokens with the first key of XERO_TOKEN_KEYS, so that older keys "
-            "can then be removed from the setting.")
+    help = (
+        "Re-encrypt the stored Xero tokens with the first key of XERO_TOKEN_KEYS, so that older keys "
+        "can then be removed from the setting."
+    )
 
     def handle(self, *args, **options):
         count = 0

@@ -17,10 +17,9 @@ from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
 from integrations.context_processors import xero_sync_exceptions
 from integrations.xero.api import values
-from integrations.xero.outbound import sending, sync_exceptions
-from integrations.xero.models import SyncRecord
-
 from integrations.xero.conftest import link, make_admin
+from integrations.xero.models import SyncRecord
+from integrations.xero.outbound import sending, sync_exceptions
 
 PAGE = "/integrations/xero/exceptions/"
 NOW = timezone.now()
@@ -39,14 +38,26 @@ def viewer(client, db):
     return client
 
 
-def failed(error="Xero refused it: Account code '250' is not a valid code.", *, kind=Invoice.Kind.INVOICE,
-           account=None, attempts=2, last_failed_at=None, **fields) -> SyncRecord:
+def failed(
+    error="Xero refused it: Account code '250' is not a valid code.",
+    *,
+    kind=Invoice.Kind.INVOICE,
+    account=None,
+    attempts=2,
+    last_failed_at=None,
+    **fields,
+) -> SyncRecord:
     """An issued document whose sync failed (the add-on is off in these tests, so the row is made here)."""
     last_failed_at = last_failed_at or NOW - datetime.timedelta(minutes=5)
     draft = draft_with_lines(line(), billing_account=account or BillingAccountFactory(), kind=kind)
     return SyncRecord.objects.create(
-        invoice=services.invoice_issue(invoice=draft), state=SyncRecord.State.FAILED, error=error, attempts=attempts,
-        first_failed_at=last_failed_at - datetime.timedelta(days=1), last_failed_at=last_failed_at, **fields,
+        invoice=services.invoice_issue(invoice=draft),
+        state=SyncRecord.State.FAILED,
+        error=error,
+        attempts=attempts,
+        first_failed_at=last_failed_at - datetime.timedelta(days=1),
+        last_failed_at=last_failed_at,
+        **fields,
     )
 
 
@@ -75,8 +86,12 @@ def csrf_token(page: str) -> str:
 # --- What the page shows ----------------------------------------------------------------------
 def test_the_page_lists_a_failed_document_with_its_account_type_message_and_counts(manager):
     acme = BillingAccountFactory(code="ACME01", name="Acme Imports Ltd")
-    record = failed("Xero refused it: The TaxType code 'INPUT2' cannot be used with account code '200'.",
-                    account=acme, attempts=3, last_failed_at=datetime.datetime(2025, 3, 14, 9, 30, tzinfo=datetime.UTC))
+    record = failed(
+        "Xero refused it: The TaxType code 'INPUT2' cannot be used with account code '200'.",
+        account=acme,
+        attempts=3,
+        last_failed_at=datetime.datetime(2025, 3, 14, 9, 30, tzinfo=datetime.UTC),
+    )
     page = listed(manager)
     assert rows(page) == 1
     assert f'<a href="{record.invoice.get_absolute_url()}">{record.invoice.number}</a>' in page
@@ -89,8 +104,10 @@ def test_the_page_lists_a_failed_document_with_its_account_type_message_and_coun
 
 
 def test_a_credit_note_held_back_by_the_pre_send_check_is_listed_with_that_check_s_message(manager):
-    failed("Not sent: The rate “Old sales” (Rates › Old sales) has revenue account code 250, which is archived in Xero.",
-           kind=Invoice.Kind.CREDIT_NOTE)
+    failed(
+        "Not sent: The rate “Old sales” (Rates › Old sales) has revenue account code 250, which is archived in Xero.",
+        kind=Invoice.Kind.CREDIT_NOTE,
+    )
     page = listed(manager)
     assert "<td>Credit note</td>" in page
     assert "Not sent: The rate “Old sales” (Rates › Old sales) has revenue account code 250" in page
@@ -126,7 +143,11 @@ def test_an_empty_page_says_nothing_is_failing_and_what_the_page_is_for(manager)
 def test_when_every_failure_is_acknowledged_the_default_view_points_to_all_of_them(manager):
     failed(acknowledged_at=NOW)
     page = listed(manager)
-    assert rows(page) == 0 and "Every failure has been acknowledged." in page and "1 document still waits for a fix" in page
+    assert (
+        rows(page) == 0
+        and "Every failure has been acknowledged." in page
+        and "1 document still waits for a fix" in page
+    )
     assert rows(listed(manager, "?show=all")) == 1
 
 
@@ -180,8 +201,9 @@ def test_retry_from_the_page_puts_the_document_back_to_waiting_and_off_the_page(
 
 def test_a_later_success_resolves_the_exception_by_itself(manager):
     record = failed(acknowledged_at=NOW)
-    answer = values.DocumentIn(number=record.invoice.number, xero_id=str(uuid.uuid4()), status="AUTHORISED",
-                                    total=record.invoice.total)
+    answer = values.DocumentIn(
+        number=record.invoice.number, xero_id=str(uuid.uuid4()), status="AUTHORISED", total=record.invoice.total
+    )
     sending._succeed(record, answer, tenant_id=str(uuid.uuid4()))
     record.refresh_from_db()
     assert (record.first_failed_at, record.last_failed_at, record.acknowledged_at) == (None, None, None)
@@ -194,7 +216,7 @@ def test_a_bad_code_fails_in_the_sandbox_then_is_fixed_retried_and_leaves_the_pa
     gst = TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")
     draft = draft_with_lines(line(rate=old_sales, tax_rate=gst), billing_account=BillingAccountFactory(code="ACME01"))
     invoice = services.invoice_issue(invoice=draft)
-    sending.push_round()
+    sending.sync_round_push()
     page = listed(admin_client)
     assert rows(page) == 1 and "has revenue account code 250" in page and invoice.number in page
     record = SyncRecord.objects.get(invoice=invoice)
@@ -203,7 +225,7 @@ def test_a_bad_code_fails_in_the_sandbox_then_is_fixed_retried_and_leaves_the_pa
     old_sales.revenue_account_code = "OLD|260"
     old_sales.save()
     assert admin_client.post(retry_url(record)).status_code == 302
-    sending.push_round()
+    sending.sync_round_push()
     record.refresh_from_db()
     assert (record.state, record.acknowledged_at) == ("sent", None)
     assert rows(listed(admin_client, "?show=all")) == 0

@@ -10,11 +10,10 @@ from django.utils import timezone
 from billing import services
 from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
-from integrations.xero.outbound import sending, sync_exceptions
-from integrations.xero.models import ContactLink, SyncRecord, XeroConnection
-from xero_sandbox.models import Contact, Document, Fault, RequestLog
-
 from integrations.xero.conftest import issued, link, linked_org, sandbox_documents, state_of, wait_until
+from integrations.xero.models import ContactLink, SyncRecord, XeroConnection
+from integrations.xero.outbound import sending, sync_exceptions
+from xero_sandbox.models import Contact, Document, Fault, RequestLog
 
 
 def test_issuing_writes_the_outbox_row_in_the_same_transaction(linked, codes):
@@ -32,7 +31,7 @@ def test_a_batch_is_sent_in_one_call_and_each_answer_lands_on_its_own_document(l
     acme = BillingAccountFactory(code="ACME01", name="Acme Imports Ltd")
     invoices = [issued(codes, account=acme) for _ in range(3)]
     RequestLog.objects.all().delete()
-    assert sending.push_round() == 3
+    assert sending.sync_round_push() == 3
     for invoice in invoices:
         record = state_of(invoice)
         assert (record.state, record.xero_number, record.xero_status) == ("sent", invoice.number, "AUTHORISED")
@@ -44,7 +43,7 @@ def test_a_batch_is_sent_in_one_call_and_each_answer_lands_on_its_own_document(l
 def test_a_known_customer_is_matched_by_account_number_without_creating_a_contact(linked, codes):
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01", name="Acme Imports Ltd"))
     contacts_before = Contact.objects.count()
-    sending.push_round()
+    sending.sync_round_push()
     seeded = Contact.objects.get(account_number="ACME01")
     assert sandbox_documents(invoice.number).get().contact == seeded
     assert Contact.objects.count() == contacts_before
@@ -54,9 +53,9 @@ def test_a_known_customer_is_matched_by_account_number_without_creating_a_contac
 def test_a_new_billing_account_becomes_a_new_xero_contact_once(linked, codes):
     account = BillingAccountFactory(code="NEWCO-1", name="New Co Ltd")
     issued(codes, account=account)
-    sending.push_round()
+    sending.sync_round_push()
     issued(codes, account=account)
-    sending.push_round()
+    sending.sync_round_push()
     created = Contact.objects.get(account_number="NEWCO-1")
     assert created.name == "New Co Ltd"
     assert Document.objects.filter(contact=created).count() == 2
@@ -66,7 +65,7 @@ def test_an_archived_contact_or_a_name_clash_is_a_failure_saying_what_to_fix(lin
     archived = issued(codes, account=BillingAccountFactory(code="BLUEFIN", name="Bluefin Seafoods Ltd"))
     clash = issued(codes, account=BillingAccountFactory(code="KIWI-TRADERS", name="Kiwi Traders"))
     fine = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(archived).state == "failed" and "is archived: un-archive it in Xero" in state_of(archived).error
     assert state_of(clash).state == "failed"
     assert "Set that Xero contact's Account Number to KIWI-TRADERS" in state_of(clash).error
@@ -79,7 +78,7 @@ def test_a_bad_revenue_or_tax_code_is_caught_before_sending_and_the_retry_after_
     bad_rate = issued(codes, account=BillingAccountFactory(code="ACME01"), rate=archived_code)
     bad_tax = issued(codes, account=BillingAccountFactory(code="HARB-7"), tax=expenses_only)
     RequestLog.objects.all().delete()
-    sending.push_round()
+    sending.sync_round_push()
     assert "The rate “Old sales” (Rates › Old sales) has revenue account code 250" in state_of(bad_rate).error
     assert "is archived" in state_of(bad_rate).error
     assert "cannot be used on sales" in state_of(bad_tax).error
@@ -88,19 +87,24 @@ def test_a_bad_revenue_or_tax_code_is_caught_before_sending_and_the_retry_after_
     archived_code.revenue_account_code = "OLD|260"
     archived_code.save()
     sync_exceptions.sync_record_retry(record=state_of(bad_rate))
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(bad_rate).state == "sent"
 
 
 def test_a_500_after_xero_wrote_the_batch_does_not_duplicate_it(linked, codes):
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT",
-                         path_contains="/Invoices", remaining=1)
+    Fault.objects.create(
+        organisation=linked_org(linked),
+        kind=Fault.Kind.ERROR_AFTER_COMMIT,
+        method="PUT",
+        path_contains="/Invoices",
+        remaining=1,
+    )
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    sending.push_round()
+    sending.sync_round_push()
     record = state_of(invoice)
     assert (record.state, record.outcome_unknown) == ("waiting", True)
     SyncRecord.objects.update(next_attempt_at=timezone.now())
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(invoice).state == "sent"
     assert sandbox_documents(invoice.number).count() == 1
 
@@ -108,13 +112,18 @@ def test_a_500_after_xero_wrote_the_batch_does_not_duplicate_it(linked, codes):
 def test_a_document_paid_in_xero_before_its_unknown_outcome_was_settled_arrives_paid(linked, codes):
     from xero_sandbox import books
 
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT",
-                         path_contains="/Invoices", remaining=1)
+    Fault.objects.create(
+        organisation=linked_org(linked),
+        kind=Fault.Kind.ERROR_AFTER_COMMIT,
+        method="PUT",
+        path_contains="/Invoices",
+        remaining=1,
+    )
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    sending.push_round()  # Xero has it; the platform does not know (its webhook would be ignored as not ours)
+    sending.sync_round_push()  # Xero has it; the platform does not know (its webhook would be ignored as not ours)
     books.document_pay(document=sandbox_documents(invoice.number).get(), amount=Decimal("287.50"))
     SyncRecord.objects.update(next_attempt_at=timezone.now())
-    sending.push_round()  # found by number, its state read back
+    sending.sync_round_push()  # found by number, its state read back
     invoice.refresh_from_db()
     assert (state_of(invoice).state, invoice.status) == ("sent", Invoice.Status.PAID)
     assert state_of(invoice).amount_due == Decimal("0.00")
@@ -122,14 +131,20 @@ def test_a_document_paid_in_xero_before_its_unknown_outcome_was_settled_arrives_
 
 def test_a_timeout_while_xero_is_still_writing_does_not_duplicate(linked, codes, settings):
     settings.XERO_TIMEOUT = (5.0, 0.5)
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.SLOW, delay_seconds=1.0, method="PUT",
-                         path_contains="/Invoices", remaining=1)
+    Fault.objects.create(
+        organisation=linked_org(linked),
+        kind=Fault.Kind.SLOW,
+        delay_seconds=1.0,
+        method="PUT",
+        path_contains="/Invoices",
+        remaining=1,
+    )
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(invoice).outcome_unknown
     wait_until(lambda: sandbox_documents(invoice.number).exists())
     SyncRecord.objects.update(next_attempt_at=timezone.now())
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(invoice).state == "sent"
     assert sandbox_documents(invoice.number).count() == 1
 
@@ -137,7 +152,7 @@ def test_a_timeout_while_xero_is_still_writing_does_not_duplicate(linked, codes,
 def test_a_429_waits_its_retry_after_without_failing(linked, codes):
     Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.RATE_LIMIT, method="PUT", remaining=1)
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    sending.push_round()
+    sending.sync_round_push()
     record = state_of(invoice)
     assert (record.state, record.outcome_unknown) == ("waiting", False)
     assert record.next_attempt_at > timezone.now() + datetime.timedelta(seconds=30)
@@ -146,17 +161,17 @@ def test_a_429_waits_its_retry_after_without_failing(linked, codes):
 def test_a_link_that_needs_relinking_pauses_sending_and_loses_nothing(linked, codes, sandbox, admin_client):
     XeroConnection.objects.update(status="needs_relink", last_error="Xero no longer accepts this link")
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
-    assert sending.push_round() == 0
+    assert sending.sync_round_push() == 0
     assert state_of(invoice).state == "waiting"
     link(admin_client, sandbox["NZ"])
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(invoice).state == "sent"
 
 
 def test_a_credit_note_goes_to_xero_as_a_credit_note(linked, codes):
     account = BillingAccountFactory(code="ACME01")
     credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE)
-    sending.push_round()
+    sending.sync_round_push()
     sent = sandbox_documents(credit_note.number).get()
     assert (sent.type, sent.total, state_of(credit_note).state) == ("ACCRECCREDIT", Decimal("287.50"), "sent")
 
@@ -164,22 +179,21 @@ def test_a_credit_note_goes_to_xero_as_a_credit_note(linked, codes):
 def test_claims_of_a_dead_worker_go_back_to_waiting_with_their_outcome_unknown(linked, codes):
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     SyncRecord.objects.update(state="sending", claimed_until=timezone.now() - datetime.timedelta(seconds=1))
-    assert sending.release_stale_claims() == 1
+    assert sending.sync_claims_release_stale() == 1
     assert (state_of(invoice).state, state_of(invoice).outcome_unknown) == ("waiting", True)
-    sending.push_round()
+    sending.sync_round_push()
     assert sandbox_documents(invoice.number).count() == 1
 
 
 def test_the_document_page_shows_its_xero_state(linked, codes, admin_client):
-    from django.contrib.auth.models import Permission
-
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
 
     user = get_user_model().objects.get(username="admin")
     user.user_permissions.add(Permission.objects.get(codename="view_invoice"))
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     assert "Waiting to be sent" in admin_client.get(invoice.get_absolute_url()).content.decode()
-    sending.push_round()
+    sending.sync_round_push()
     page = admin_client.get(invoice.get_absolute_url()).content.decode()
     assert f'data-testid="xero-number">{invoice.number}<' in page and "Open in Xero" in page
 
@@ -187,19 +201,25 @@ def test_the_document_page_shows_its_xero_state(linked, codes, admin_client):
 def test_a_credit_note_naming_its_invoice_is_allocated_against_it_up_to_the_amount_due(linked, codes):
     account = BillingAccountFactory(code="ACME01")
     invoice = issued(codes, account=account)  # 287.50
-    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40")
-    while sending.push_round():
+    credit_note = issued(
+        codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40"
+    )
+    while sending.sync_round_push():
         pass
     in_xero = sandbox_documents(invoice.number).get()
     assert state_of(credit_note).allocated_amount == Decimal("115.00")
-    assert (in_xero.amount_credited, in_xero.amount_due, in_xero.status) == (Decimal("115.00"), Decimal("172.50"), "AUTHORISED")
+    assert (in_xero.amount_credited, in_xero.amount_due, in_xero.status) == (
+        Decimal("115.00"),
+        Decimal("172.50"),
+        "AUTHORISED",
+    )
 
 
 def test_a_credit_note_larger_than_what_is_due_is_allocated_only_up_to_the_amount_due(linked, codes):
     account = BillingAccountFactory(code="ACME01")
     invoice = issued(codes, account=account, unit_price="10")  # 28.75
     credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice)  # 287.50
-    while sending.push_round():
+    while sending.sync_round_push():
         pass
     assert state_of(credit_note).allocated_amount == Decimal("28.75")
     assert sandbox_documents(invoice.number).get().status == "PAID"
@@ -209,31 +229,40 @@ def test_an_allocation_that_got_through_before_a_500_is_recorded_not_refused_or_
     account = BillingAccountFactory(code="ACME01")
     invoice = issued(codes, account=account, unit_price="10")  # 28.75
     credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice)  # 287.50
-    Fault.objects.create(organisation=linked_org(linked), kind=Fault.Kind.ERROR_AFTER_COMMIT, method="PUT",
-                         path_contains="/Allocations", remaining=1)
-    while sending.push_round():
+    Fault.objects.create(
+        organisation=linked_org(linked),
+        kind=Fault.Kind.ERROR_AFTER_COMMIT,
+        method="PUT",
+        path_contains="/Allocations",
+        remaining=1,
+    )
+    while sending.sync_round_push():
         pass  # the allocation's answer was a 500, after Xero had made it
     assert state_of(credit_note).allocated_amount is None
-    sending.push_round()  # the invoice owes nothing now: what was allocated is read, not recomputed
+    sending.sync_round_push()  # the invoice owes nothing now: what was allocated is read, not recomputed
     record = state_of(credit_note)
     assert (record.allocated_amount, record.allocation_error) == (Decimal("28.75"), "")
     in_xero = sandbox_documents(invoice.number).get()
     assert (in_xero.amount_credited, in_xero.status) == (Decimal("28.75"), "PAID")
 
 
-def test_an_allocation_that_meets_a_link_needing_re_linking_is_made_once_linked_again(linked, codes, sandbox, admin_client):
+def test_an_allocation_that_meets_a_link_needing_re_linking_is_made_once_linked_again(
+    linked, codes, sandbox, admin_client
+):
     account = BillingAccountFactory(code="ACME01")
     invoice = issued(codes, account=account)  # 287.50
-    credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40")
-    sending.push_round(), sending.push_round()  # the invoice, then the credit note
+    credit_note = issued(
+        codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice, unit_price="40"
+    )
+    sending.sync_round_push(), sending.sync_round_push()  # the invoice, then the credit note
     connection = XeroConnection.objects.get()
     connection.refresh_token = "revoked-in-xero"  # the next refresh is refused: the link needs re-linking
     connection.access_token_expires_at = timezone.now()
     connection.save()
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(credit_note).allocation_error == ""  # not a refusal of the allocation: it waits
     link(admin_client, sandbox["NZ"])
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(credit_note).allocated_amount == Decimal("115.00")
     assert sandbox_documents(invoice.number).get().amount_credited == Decimal("115.00")
 
@@ -245,7 +274,7 @@ def test_the_document_list_shows_each_documents_xero_state(linked, codes, admin_
     get_user_model().objects.get(username="admin").user_permissions.add(Permission.objects.get(codename="view_invoice"))
     acme = BillingAccountFactory(code="ACME01")
     sent = issued(codes, account=acme)
-    sending.push_round()
+    sending.sync_round_push()
     waiting = issued(codes, account=acme)
     page = admin_client.get("/invoices/").content.decode()
     assert page.count("Xero: sent") == 1 and page.count("Xero: waiting") == 1
@@ -267,7 +296,7 @@ def test_a_contact_another_worker_created_meanwhile_is_adopted_not_failed(linked
 
     monkeypatch.setattr(accounting, "find_contacts", stale_first_lookup)
     invoice = issued(codes, account=account)
-    sending.push_round()
+    sending.sync_round_push()
     assert state_of(invoice).state == "sent"
     assert Contact.objects.filter(account_number="RACE-1").count() == 1
 
@@ -280,7 +309,7 @@ def test_new_customers_of_later_batches_are_resolved_with_the_first_batchs_calls
     sending.BATCH_SIZE, batch_size = 2, sending.BATCH_SIZE  # small batches, several rounds
     try:
         RequestLog.objects.all().delete()
-        while sending.push_round():
+        while sending.sync_round_push():
             pass
     finally:
         sending.BATCH_SIZE = batch_size

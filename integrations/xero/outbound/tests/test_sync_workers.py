@@ -29,12 +29,11 @@ from billing.models import Invoice
 from billing.signals import document_issued
 from billing.tests.factories import BillingAccountFactory, draft_with_lines, line
 from cocoonops_xero.celery import app
-from integrations.xero.outbound import receivers
 from integrations.xero import tasks
-from integrations.xero.models import SyncRecord, XeroConnection
-from xero_sandbox.models import Document, Fault, Organisation, RequestLog
-
 from integrations.xero.conftest import link
+from integrations.xero.models import SyncRecord, XeroConnection
+from integrations.xero.outbound import receivers
+from xero_sandbox.models import Document, Fault, Organisation, RequestLog
 
 INVOICES = 110  # a batch of 50 killed in flight, then 50 + 10 sent after it
 BATCH = 50
@@ -65,7 +64,10 @@ class Workers:
         with open(log_path, "w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-c", WORKER_MAIN, self.queue],
-                cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.started.append((process, log_path))
         return process
@@ -125,8 +127,9 @@ def linked(sandbox, admin_client):
 
 
 def issue(codes, account) -> Invoice:
-    draft = draft_with_lines(line(rate=codes["rate"], tax_rate=codes["tax"], unit_price="100.00", quantity="2.5"),
-                             billing_account=account)
+    draft = draft_with_lines(
+        line(rate=codes["rate"], tax_rate=codes["tax"], unit_price="100.00", quantity="2.5"), billing_account=account
+    )
     return services.invoice_issue(invoice=draft)
 
 
@@ -188,8 +191,14 @@ def issue_invoices(codes, count: int) -> list[str]:
 
 def kill_the_worker_sending(workers, organisation, numbers) -> list[str]:
     """Start a worker, SIGKILL it while its first PUT /Invoices is in Xero's hands; return that batch."""
-    slow_put = Fault.objects.create(organisation=organisation, kind=Fault.Kind.SLOW, delay_seconds=SLOW_PUT_SECONDS,
-                                    method="PUT", path_contains="/Invoices", remaining=1)
+    slow_put = Fault.objects.create(
+        organisation=organisation,
+        kind=Fault.Kind.SLOW,
+        delay_seconds=SLOW_PUT_SECONDS,
+        method="PUT",
+        path_contains="/Invoices",
+        remaining=1,
+    )
     worker = workers.start()
     tasks.push_documents.apply_async(queue=workers.queue)
     assert wait_for(lambda: Fault.objects.get(pk=slow_put.pk).remaining == 0, timeout=30), "the PUT never started"
@@ -223,9 +232,11 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(linked, codes, w
     copies = Counter(in_xero.filter(number__in=numbers).values_list("number", flat=True))
     puts = RequestLog.objects.filter(organisation=organisation, method="PUT", path__icontains="/Invoices")
     elements_sent = sum(puts.values_list("elements", flat=True))
-    print(f"\n{INVOICES} invoices, a worker killed with {len(killed_batch)} in flight; Xero holds {len(copies)} "
-          f"numbers in {sum(copies.values())} documents; {puts.count()} PUT /Invoices carrying {elements_sent} "
-          f"invoices; {RequestLog.objects.filter(organisation=organisation).count()} calls in all; {phases}")
+    print(
+        f"\n{INVOICES} invoices, a worker killed with {len(killed_batch)} in flight; Xero holds {len(copies)} "
+        f"numbers in {sum(copies.values())} documents; {puts.count()} PUT /Invoices carrying {elements_sent} "
+        f"invoices; {RequestLog.objects.filter(organisation=organisation).count()} calls in all; {phases}"
+    )
     assert sorted(copies) == sorted(numbers)  # none missing
     assert set(copies.values()) == {1}  # none twice
     assert elements_sent == INVOICES  # the killed batch was looked up, not sent again

@@ -15,17 +15,30 @@ from hypothesis import strategies as st
 from billing import services
 from billing.tests.factories import draft_with_lines
 from integrations.models import AddOn
+from integrations.xero.conftest import link, query_of
 from integrations.xero.link import linking
 from integrations.xero.models import SyncRecord, XeroConnection
 
-from integrations.xero.conftest import link, query_of
-
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-junk_text = st.text(max_size=40) | st.sampled_from(["", "//evil.example/", "https://evil.example/x", "/\\evil.example",
-                                                     "javascript:alert(1)", "all", "1", "-1", "9" * 30])
-junk_post = st.dictionaries(st.sampled_from(["next", "show", "tenant_id", "state", "code", "redirect_uri"]) | st.text(max_size=8),
-                            junk_text, max_size=4)
+junk_text = st.text(max_size=40) | st.sampled_from(
+    [
+        "",
+        "//evil.example/",
+        "https://evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "all",
+        "1",
+        "-1",
+        "9" * 30,
+    ]
+)
+junk_post = st.dictionaries(
+    st.sampled_from(["next", "show", "tenant_id", "state", "code", "redirect_uri"]) | st.text(max_size=8),
+    junk_text,
+    max_size=4,
+)
 
 
 @pytest.fixture
@@ -35,7 +48,10 @@ def linked(sandbox, admin_client):
     sent = services.invoice_issue(invoice=draft_with_lines())
     SyncRecord.objects.filter(invoice=failed).update(state="failed", error="Xero refused it")
     SyncRecord.objects.filter(invoice=sent).update(state="sent", xero_id=uuid.uuid4())
-    return admin_client, {"failed": SyncRecord.objects.get(invoice=failed).pk, "sent": SyncRecord.objects.get(invoice=sent).pk}
+    return admin_client, {
+        "failed": SyncRecord.objects.get(invoice=failed).pk,
+        "sent": SyncRecord.objects.get(invoice=sent).pk,
+    }
 
 
 def snapshot():
@@ -55,13 +71,19 @@ def said(response) -> list[str]:
 
 @FUZZ
 @example(action="retry", target="failed", data={"next": "0"})  # was a 500: redirect() took "0" for a view's name
-@given(action=st.sampled_from(["retry", "acknowledge", "recheck"]), target=st.sampled_from(["failed", "sent", "missing"]),
-       data=junk_post)
+@given(
+    action=st.sampled_from(["retry", "acknowledge", "recheck"]),
+    target=st.sampled_from(["failed", "sent", "missing"]),
+    data=junk_post,
+)
 def test_no_post_to_a_sync_action_is_a_server_error_and_each_redirect_stays_on_this_site(linked, action, target, data):
     client, records = linked
     pk = records.get(target, 999999)
-    url = {"retry": f"/integrations/xero/documents/{pk}/retry/", "acknowledge": f"/integrations/xero/exceptions/{pk}/acknowledge/",
-           "recheck": "/integrations/xero/setup-check/recheck/"}[action]
+    url = {
+        "retry": f"/integrations/xero/documents/{pk}/retry/",
+        "acknowledge": f"/integrations/xero/exceptions/{pk}/acknowledge/",
+        "recheck": "/integrations/xero/setup-check/recheck/",
+    }[action]
     before = snapshot()
     response = client.post(url, data)
     if target == "missing" and action != "recheck":
@@ -80,9 +102,17 @@ def test_no_post_to_a_sync_action_is_a_server_error_and_each_redirect_stays_on_t
 def test_choosing_an_organisation_that_was_not_offered_links_nothing_and_says_so(linked, tenant_id, data):
     client, _ = linked
     session = client.session
-    session[linking.PENDING_KEY] = {"tokens": "not-used", "tenants": [
-        {"tenant_id": str(uuid.uuid4()), "tenant_name": "Offered Ltd", "tenant_type": "ORGANISATION", "connection_id": str(uuid.uuid4())}
-    ]}
+    session[linking.PENDING_KEY] = {
+        "tokens": "not-used",
+        "tenants": [
+            {
+                "tenant_id": str(uuid.uuid4()),
+                "tenant_name": "Offered Ltd",
+                "tenant_type": "ORGANISATION",
+                "connection_id": str(uuid.uuid4()),
+            }
+        ],
+    }
     session.save()
     before = snapshot()
     response = client.post("/integrations/xero/choose/", {**data, "tenant_id": tenant_id})
@@ -92,7 +122,10 @@ def test_choosing_an_organisation_that_was_not_offered_links_nothing_and_says_so
 
 
 @FUZZ
-@given(params=st.dictionaries(st.sampled_from(["state", "code", "error", "scope"]), junk_text, max_size=4), started=st.booleans())
+@given(
+    params=st.dictionaries(st.sampled_from(["state", "code", "error", "scope"]), junk_text, max_size=4),
+    started=st.booleans(),
+)
 def test_no_callback_from_xero_is_a_server_error_and_a_bad_one_changes_the_link_not_at_all(linked, params, started):
     client, _ = linked
     if started:  # a genuine state from this session, with whatever else Xero might send
@@ -119,6 +152,7 @@ def test_linking_and_disconnecting_ignore_whatever_else_is_posted(sandbox, admin
 
 # --- The add-on switch (the vendor's, in the admin) ---------------------------------------------
 
+
 @pytest.fixture
 def vendor(admin_client):
     from django.contrib.auth import get_user_model
@@ -128,8 +162,11 @@ def vendor(admin_client):
 
 
 @FUZZ
-@given(key=st.sampled_from(["xero", ""]) | junk_text, enabled=st.sampled_from(["on", "", "true", "0"]) | junk_text,
-       editing=st.booleans())
+@given(
+    key=st.sampled_from(["xero", ""]) | junk_text,
+    enabled=st.sampled_from(["on", "", "true", "0"]) | junk_text,
+    editing=st.booleans(),
+)
 def test_no_post_to_the_add_on_switch_is_a_server_error_and_a_refused_one_saves_nothing(vendor, key, enabled, editing):
     AddOn.objects.all().delete()
     existing = AddOn.objects.create(key="xero") if editing else None

@@ -10,17 +10,23 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 
-from billing.models import BillingAccount, Invoice, Rate
 from billing import services
-from billing.tests.factories import BillingAccountFactory, InvoiceFactory, RateFactory, TaxRateFactory, draft_with_lines, line
-from integrations.xero.setup import setup_check
+from billing.models import BillingAccount, Invoice, Rate
+from billing.tests.factories import (
+    BillingAccountFactory,
+    InvoiceFactory,
+    RateFactory,
+    TaxRateFactory,
+    draft_with_lines,
+    line,
+)
 from integrations.xero.api.values import XeroContact
+from integrations.xero.conftest import link, make_admin
 from integrations.xero.models import XeroConnection
+from integrations.xero.setup import setup_check
 from xero_sandbox.models import Account, Contact, Organisation, RequestLog
 from xero_sandbox.models import TaxRate as SandboxTaxRate
 from xero_sandbox.page_services import contact_set_archived
-
-from integrations.xero.conftest import link, make_admin
 
 
 @pytest.fixture
@@ -30,22 +36,43 @@ def mismatches(sandbox):
     Contact.objects.create(organisation=nz, name="Pacific Shipping Co", account_number="PAC 02", status="ACTIVE")
     Contact.objects.create(organisation=nz, name="Tasman Freight", account_number="TASMAN9", status="ACTIVE")
     SandboxTaxRate.objects.filter(organisation=nz, tax_type="ZERORATED").update(status="ARCHIVED")
-    accounts = {code: BillingAccountFactory(code=code, name=name) for code, name in [
-        ("ACME01", "Acme Imports Ltd"), ("BLUEFIN", "Bluefin Seafoods Ltd"), ("KIWI-TRADERS", "Kiwi Traders"),
-        ("harb-7", "Harbour Logistics Ltd"), ("PAC02", "Pacific Shipping"), ("TASMAN 9", "Tasman"),
-        ("NEWCO", "New Customer Ltd"),
-    ]}
-    rates = {label: RateFactory(label=label, revenue_account_code=code, cost_account_code="") for label, code in [
-        ("Sea freight", "SEA|200"), ("Old sales", "OLD|250"), ("Courier recharge", "425"), ("GST clearing", "820"),
-        ("Future revenue", "299"), ("Handling", "298"),
-    ]}
+    accounts = {
+        code: BillingAccountFactory(code=code, name=name)
+        for code, name in [
+            ("ACME01", "Acme Imports Ltd"),
+            ("BLUEFIN", "Bluefin Seafoods Ltd"),
+            ("KIWI-TRADERS", "Kiwi Traders"),
+            ("harb-7", "Harbour Logistics Ltd"),
+            ("PAC02", "Pacific Shipping"),
+            ("TASMAN 9", "Tasman"),
+            ("NEWCO", "New Customer Ltd"),
+        ]
+    }
+    rates = {
+        label: RateFactory(label=label, revenue_account_code=code, cost_account_code="")
+        for label, code in [
+            ("Sea freight", "SEA|200"),
+            ("Old sales", "OLD|250"),
+            ("Courier recharge", "425"),
+            ("GST clearing", "820"),
+            ("Future revenue", "299"),
+            ("Handling", "298"),
+        ]
+    }
     rates["Cost only"] = RateFactory(label="Cost only", cost_account_code="310", revenue_account_code="")
-    taxes = {name: TaxRateFactory(name=name, rate=Decimal(rate), accounting_code=code) for name, rate, code in [
-        ("GST", "15", "OUTPUT2"), ("GST on imports", "15", "INPUT2"), ("Old GST", "12.5", "OUTPUT2"),
-        ("Zero rated", "0", "ZERORATED"), ("Made up", "0", "MADEUP"),
-    ]}
+    taxes = {
+        name: TaxRateFactory(name=name, rate=Decimal(rate), accounting_code=code)
+        for name, rate, code in [
+            ("GST", "15", "OUTPUT2"),
+            ("GST on imports", "15", "INPUT2"),
+            ("Old GST", "12.5", "OUTPUT2"),
+            ("Zero rated", "0", "ZERORATED"),
+            ("Made up", "0", "MADEUP"),
+        ]
+    }
     services.invoice_save_draft(  # not draft_with_lines: it would add a billing account of its own
-        invoice=InvoiceFactory.build(billing_account=accounts["ACME01"]), lines=[line(rate=rates["Handling"], tax_rate=taxes["GST"])]
+        invoice=InvoiceFactory.build(billing_account=accounts["ACME01"]),
+        lines=[line(rate=rates["Handling"], tax_rate=taxes["GST"])],
     )
     return {"accounts": accounts, "rates": rates, "taxes": taxes}
 
@@ -90,13 +117,21 @@ def test_linking_shows_the_set_up_check_right_away(sandbox, admin_client):
 def test_billing_accounts_are_matched_exactly_and_every_near_miss_says_which_contact(linked, admin_client):
     report = check_page(admin_client).context["report"]
     assert statuses(report, "billing_accounts") == {
-        "Acme Imports Ltd": "✓", "Bluefin Seafoods Ltd": "✗", "Kiwi Traders": "✗", "Harbour Logistics Ltd": "✗",
-        "Pacific Shipping": "✗", "Tasman": "✗", "New Customer Ltd": "•",
+        "Acme Imports Ltd": "✓",
+        "Bluefin Seafoods Ltd": "✗",
+        "Kiwi Traders": "✗",
+        "Harbour Logistics Ltd": "✗",
+        "Pacific Shipping": "✗",
+        "Tasman": "✗",
+        "New Customer Ltd": "•",
     }
     found = lines_of(report, "billing_accounts")
     assert "archived" in found["Bluefin Seafoods Ltd"].says and "Un-archive" in found["Bluefin Seafoods Ltd"].todo
     assert "Xero will refuse to create one" in found["Kiwi Traders"].says
-    assert "“Kiwi Traders”" in found["Kiwi Traders"].says and "Account Number to “KIWI-TRADERS”" in found["Kiwi Traders"].todo
+    assert (
+        "“Kiwi Traders”" in found["Kiwi Traders"].says
+        and "Account Number to “KIWI-TRADERS”" in found["Kiwi Traders"].todo
+    )
     for subject, number in [("Harbour Logistics Ltd", "HARB-7"), ("Pacific Shipping", "PAC 02"), ("Tasman", "TASMAN9")]:
         assert f"Account Number “{number}”" in found[subject].says and "case or spaces" in found[subject].says
     assert found["New Customer Ltd"].says.startswith("No Xero contact has this Account Number")
@@ -111,8 +146,13 @@ def test_rates_say_what_is_wrong_with_their_revenue_code_those_on_drafts_first(l
     report = check_page(admin_client).context["report"]
     rates = lines_of(report, "rates")
     assert statuses(report, "rates") == {
-        "Handling": "✗", "Sea freight": "✓", "Old sales": "✗", "Courier recharge": "✗", "GST clearing": "✗",
-        "Future revenue": "⚠", "Cost only": "•",
+        "Handling": "✗",
+        "Sea freight": "✓",
+        "Old sales": "✗",
+        "Courier recharge": "✗",
+        "GST clearing": "✗",
+        "Future revenue": "⚠",
+        "Cost only": "•",
     }
     assert next(s for s in report.sections if s.key == "rates").lines[0].subject == "Handling"  # on a draft
     assert "is archived" in rates["Old sales"].says
@@ -125,7 +165,11 @@ def test_rates_say_what_is_wrong_with_their_revenue_code_those_on_drafts_first(l
 def test_tax_rates_must_exist_apply_to_sales_be_active_and_agree_on_the_percentage(linked, admin_client):
     report = check_page(admin_client).context["report"]
     assert statuses(report, "tax_rates") == {
-        "GST": "✓", "GST on imports": "✗", "Old GST": "⚠", "Zero rated": "✗", "Made up": "⚠",
+        "GST": "✓",
+        "GST on imports": "✗",
+        "Old GST": "⚠",
+        "Zero rated": "✗",
+        "Made up": "⚠",
     }
     taxes = lines_of(report, "tax_rates")
     assert "cannot be used on sales" in taxes["GST on imports"].says
@@ -173,7 +217,9 @@ def test_contact_lookups_take_as_few_calls_as_the_length_budget_allows(linked, a
     report = setup_check.setup_check_run(connection=linked, refresh=True)
     lookups = list(RequestLog.objects.filter(path__icontains="/contacts"))
     # Each code and each name is a `Field=="…"` term of the where, joined by " OR ", URL-encoded.
-    terms = [f'AccountNumber=="{a.code}"' for a in BillingAccount.objects.all()] + [f'Name=="{a.name}"' for a in BillingAccount.objects.all()]
+    terms = [f'AccountNumber=="{a.code}"' for a in BillingAccount.objects.all()] + [
+        f'Name=="{a.name}"' for a in BillingAccount.objects.all()
+    ]
     encoded = sum(len(quote_plus(term)) + len(quote_plus(" OR ")) for term in terms)
     room = settings.XERO_REQUEST_BUDGET - len(urlsplit(lookups[0].path).path) - len("?where=&includeArchived=true")
     assert len(lookups) <= math.ceil(encoded / room) + 1
@@ -219,18 +265,30 @@ def test_a_billing_account_code_longer_than_xero_allows_is_blocking():
 def test_the_rate_form_offers_xeros_revenue_accounts_and_warns_on_a_code_it_would_reject(linked, finance_client):
     form = finance_client.get("/rates/new/").content.decode()
     assert 'list="revenue_account_code-choices"' in form
-    assert '<option value="200">200 — Sales</option>' in form and 'value="250"' not in form and 'value="425"' not in form
-    saved = finance_client.post("/rates/new/", {"label": "Storage", "category": "other", "revenue_account_code": "ST|250"}, follow=True)
+    assert (
+        '<option value="200">200 — Sales</option>' in form and 'value="250"' not in form and 'value="425"' not in form
+    )
+    saved = finance_client.post(
+        "/rates/new/", {"label": "Storage", "category": "other", "revenue_account_code": "ST|250"}, follow=True
+    )
     assert "Rate “Storage” added." in saved.content.decode()
-    assert "Xero would reject invoices using this rate: revenue account code 250, but Xero&#x27;s account 250" in saved.content.decode()
+    assert (
+        "Xero would reject invoices using this rate: revenue account code 250, but Xero&#x27;s account 250"
+        in saved.content.decode()
+    )
     rate = Rate.objects.get(label="Storage")
     edit = finance_client.get(f"/rates/{rate.pk}/").content.decode()
     assert 'data-testid="code-warning"' in edit and "is archived" in edit
 
 
 def test_a_code_not_in_xero_is_saved_with_a_warning(linked, finance_client):
-    saved = finance_client.post("/rates/new/", {"label": "Later", "category": "other", "revenue_account_code": "297"}, follow=True)
-    assert "Rate “Later” added." in saved.content.decode() and "Not in Xero yet: revenue account code 297" in saved.content.decode()
+    saved = finance_client.post(
+        "/rates/new/", {"label": "Later", "category": "other", "revenue_account_code": "297"}, follow=True
+    )
+    assert (
+        "Rate “Later” added." in saved.content.decode()
+        and "Not in Xero yet: revenue account code 297" in saved.content.decode()
+    )
     assert statuses(setup_check.setup_check_run(connection=linked), "rates")["Later"] == "⚠"
 
 
@@ -238,7 +296,9 @@ def test_the_tax_rate_form_offers_the_tax_rates_that_apply_to_sales(linked, fina
     form = finance_client.get("/settings/tax/new/").content.decode()
     assert 'list="accounting_code-choices"' in form
     assert 'value="OUTPUT2">OUTPUT2 — 15% GST on Income' in form and 'value="INPUT2"' not in form
-    saved = finance_client.post("/settings/tax/new/", {"name": "Imports", "rate": "15", "accounting_code": "INPUT2"}, follow=True)
+    saved = finance_client.post(
+        "/settings/tax/new/", {"name": "Imports", "rate": "15", "accounting_code": "INPUT2"}, follow=True
+    )
     page = saved.content.decode()
     assert "Tax rate “Imports” added." in page and "cannot be used on sales" in page
 
@@ -271,18 +331,39 @@ def demo(settings, live_server, transactional_db, client):
 def test_the_demo_data_shows_a_problem_of_each_kind_and_a_fix_clears_it_on_recheck(demo):
     report = check_page(demo).context["report"]
     accounts, rates, taxes = (statuses(report, key) for key in ("billing_accounts", "rates", "tax_rates"))
-    assert accounts == {"Acme Imports Ltd": "✓", "Bluefin Seafoods Ltd": "✗", "Kiwi Traders": "✗",
-                        "Harbour Logistics": "✗", "Pacific Shipping Co": "✗", "Portside Cold Storage Ltd": "•"}
-    assert (rates["Sea freight"], rates["Warehousing"], rates["Courier recharge"], rates["Port handling"]) == ("✓", "✗", "✗", "⚠")
-    assert (taxes["GST on income"], taxes["GST on imports"], taxes["GST (before 2010)"], taxes["GST on freight"]) == ("✓", "✗", "✗", "⚠")
+    assert accounts == {
+        "Acme Imports Ltd": "✓",
+        "Bluefin Seafoods Ltd": "✗",
+        "Kiwi Traders": "✗",
+        "Harbour Logistics": "✗",
+        "Pacific Shipping Co": "✗",
+        "Portside Cold Storage Ltd": "•",
+    }
+    assert (rates["Sea freight"], rates["Warehousing"], rates["Courier recharge"], rates["Port handling"]) == (
+        "✓",
+        "✗",
+        "✗",
+        "⚠",
+    )
+    assert (taxes["GST on income"], taxes["GST on imports"], taxes["GST (before 2010)"], taxes["GST on freight"]) == (
+        "✓",
+        "✗",
+        "✗",
+        "⚠",
+    )
     nz = Organisation.objects.get(country_code="NZ")
     bluefin = nz.contacts.get(account_number="BLUEFIN")
     assert demo.post(f"/xero-sandbox/orgs/{nz.pk}/contacts/{bluefin.pk}/unarchive/").status_code == 302
     harbour = BillingAccount.objects.get(code="harb-7")
-    edited = demo.post(harbour.get_absolute_url(), {"code": "HARB-7", "name": harbour.name, "currency": "NZD", "payment_terms_days": 30})
+    edited = demo.post(
+        harbour.get_absolute_url(),
+        {"code": "HARB-7", "name": harbour.name, "currency": "NZD", "payment_terms_days": 30},
+    )
     assert edited.status_code == 302
     warehousing = Rate.objects.get(label="Warehousing")
-    demo.post(f"/rates/{warehousing.pk}/", {"label": "Warehousing", "category": "other", "revenue_account_code": "WH|270"})
+    demo.post(
+        f"/rates/{warehousing.pk}/", {"label": "Warehousing", "category": "other", "revenue_account_code": "WH|270"}
+    )
     demo.post("/integrations/xero/setup-check/recheck/")
     after = check_page(demo).context["report"]
     assert statuses(after, "billing_accounts")["Bluefin Seafoods Ltd"] == "✓"
@@ -294,8 +375,12 @@ def test_sales_documents_already_in_xero_under_numbers_the_platform_will_give_ar
     from xero_sandbox import books
 
     nz = Organisation.objects.get(tenant_id=linked.tenant_id)
-    books.outside_document_create(nz, type="ACCREC", number="INV-000005", contact_name="Old Customer Ltd", total=Decimal("50"))
-    books.outside_document_create(nz, type="ACCPAY", number="INV-000006", contact_name="A Supplier Ltd", total=Decimal("70"))
+    books.outside_document_create(
+        nz, type="ACCREC", number="INV-000005", contact_name="Old Customer Ltd", total=Decimal("50")
+    )
+    books.outside_document_create(
+        nz, type="ACCPAY", number="INV-000006", contact_name="A Supplier Ltd", total=Decimal("70")
+    )
     report = setup_check.setup_check_run(connection=linked)
     numbers = {line.subject: line for line in next(s for s in report.sections if s.key == "numbers").lines}
     warned = numbers["Sales invoice INV-000005 in Xero"]
