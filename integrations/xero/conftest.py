@@ -15,7 +15,7 @@ from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateF
 from integrations.xero.api.fake import FakeXeroApi
 from integrations.xero.models import SyncRecord, XeroConnection
 from integrations.xero.tests.factories import XeroConnectionFactory
-from xero_sandbox.models import Document, Organisation
+from xero_sandbox.models import Document, Fault, Organisation
 from xero_sandbox.seeding import seed_if_empty
 
 
@@ -125,6 +125,13 @@ def sandbox_documents(number):
 
 def linked_org(connection):
     return Organisation.objects.get(tenant_id=connection.tenant_id)
+
+
+def fault_once(connection, kind, *, method="PUT", path="/Invoices", **fields) -> Fault:
+    """The next matching call to the linked organisation meets this sandbox fault."""
+    return Fault.objects.create(
+        organisation=linked_org(connection), kind=kind, method=method, path_contains=path, remaining=1, **fields
+    )
 
 
 def wait_until(predicate, timeout=10.0):

@@ -12,7 +12,7 @@ from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory
 from integrations.xero.api import oauth, transport
 from integrations.xero.api.xero_api import XeroApi
-from integrations.xero.conftest import issued, linked_org, sandbox_documents, state_of
+from integrations.xero.conftest import fault_once, issued, linked_org, sandbox_documents, state_of
 from integrations.xero.inbound import inbox
 from integrations.xero.models import SyncAttempt, SyncRecord, XeroConnection
 from integrations.xero.outbound import allocations, sending, sync_exceptions
@@ -92,13 +92,7 @@ def test_the_still_failing_document_says_so_on_the_sync_exceptions_page(linked, 
 def unknown_outcome_then_push(connection, invoice):
     """The first attempt is answered with a 500 before Xero writes anything: its outcome is unknown,
     so the next attempt looks the number up first."""
-    Fault.objects.create(
-        organisation=linked_org(connection),
-        kind=Fault.Kind.ERROR_BEFORE_COMMIT,
-        method="PUT",
-        path_contains="/Invoices",
-        remaining=1,
-    )
+    fault_once(connection, Fault.Kind.ERROR_BEFORE_COMMIT, method="PUT", path="/Invoices")
     sending.sync_round_push()
     assert state_of(invoice).outcome_unknown
     push_until_idle()
@@ -178,13 +172,7 @@ def test_a_voided_namesake_of_another_customer_is_a_clash_not_ours(linked, codes
 def test_a_supplier_credit_note_with_the_platforms_number_is_not_taken_for_its_credit_note(linked, codes):
     note = issued(codes, account=BillingAccountFactory(code="ACME01"), kind=Invoice.Kind.CREDIT_NOTE)
     outside_document(linked, type="ACCPAYCREDIT", number=note.number)
-    Fault.objects.create(
-        organisation=linked_org(linked),
-        kind=Fault.Kind.ERROR_BEFORE_COMMIT,
-        method="PUT",
-        path_contains="/CreditNotes",
-        remaining=1,
-    )
+    fault_once(linked, Fault.Kind.ERROR_BEFORE_COMMIT, method="PUT", path="/CreditNotes")
     push_until_idle()
     record = state_of(note)
     assert record.state == "sent"
@@ -192,13 +180,7 @@ def test_a_supplier_credit_note_with_the_platforms_number_is_not_taken_for_its_c
 
 
 def test_the_documents_own_earlier_attempt_is_still_recognised_after_an_unknown_outcome(linked, codes):
-    Fault.objects.create(
-        organisation=linked_org(linked),
-        kind=Fault.Kind.ERROR_AFTER_COMMIT,
-        method="PUT",
-        path_contains="/Invoices",
-        remaining=1,
-    )
+    fault_once(linked, Fault.Kind.ERROR_AFTER_COMMIT, method="PUT", path="/Invoices")
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     outside_document(linked, type="ACCPAY", number=invoice.number)
     push_until_idle()
@@ -225,9 +207,7 @@ def test_a_contact_with_a_tax_number_type_the_sdk_does_not_know_is_still_matched
 
 
 def test_an_html_400_from_xeros_edge_is_retried_with_its_reason_not_a_crash(linked, codes):
-    Fault.objects.create(
-        organisation=linked_org(linked), kind=Fault.Kind.HTML_400, method="PUT", path_contains="/Invoices", remaining=1
-    )
+    fault_once(linked, Fault.Kind.HTML_400, method="PUT", path="/Invoices")
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     sending.sync_round_push()
     record = state_of(invoice)
@@ -372,9 +352,7 @@ def test_the_documents_xero_panel_lists_its_attempts_with_xeros_answer(linked, c
     from django.contrib.auth.models import Permission
 
     get_user_model().objects.get(username="admin").user_permissions.add(Permission.objects.get(codename="view_invoice"))
-    Fault.objects.create(
-        organisation=linked_org(linked), kind=Fault.Kind.HTML_400, method="PUT", path_contains="/Invoices", remaining=1
-    )
+    fault_once(linked, Fault.Kind.HTML_400, method="PUT", path="/Invoices")
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     push_until_idle()
     page = admin_client.get(invoice.get_absolute_url()).content.decode()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing import services
 from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
-from integrations.xero.conftest import issued, link, linked_org, sandbox_documents, state_of, wait_until
+from integrations.xero.conftest import fault_once, issued, link, linked_org, sandbox_documents, state_of, wait_until
 from integrations.xero.models import ContactLink, SyncRecord, XeroConnection
 from integrations.xero.outbound import sending, sync_exceptions
 from xero_sandbox.models import Contact, Document, Fault, RequestLog
@@ -92,13 +92,7 @@ def test_a_bad_revenue_or_tax_code_is_caught_before_sending_and_the_retry_after_
 
 
 def test_a_500_after_xero_wrote_the_batch_does_not_duplicate_it(linked, codes):
-    Fault.objects.create(
-        organisation=linked_org(linked),
-        kind=Fault.Kind.ERROR_AFTER_COMMIT,
-        method="PUT",
-        path_contains="/Invoices",
-        remaining=1,
-    )
+    fault_once(linked, Fault.Kind.ERROR_AFTER_COMMIT, method="PUT", path="/Invoices")
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     sending.sync_round_push()
     record = state_of(invoice)
@@ -112,13 +106,7 @@ def test_a_500_after_xero_wrote_the_batch_does_not_duplicate_it(linked, codes):
 def test_a_document_paid_in_xero_before_its_unknown_outcome_was_settled_arrives_paid(linked, codes):
     from xero_sandbox import books
 
-    Fault.objects.create(
-        organisation=linked_org(linked),
-        kind=Fault.Kind.ERROR_AFTER_COMMIT,
-        method="PUT",
-        path_contains="/Invoices",
-        remaining=1,
-    )
+    fault_once(linked, Fault.Kind.ERROR_AFTER_COMMIT, method="PUT", path="/Invoices")
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     sending.sync_round_push()  # Xero has it; the platform does not know (its webhook would be ignored as not ours)
     books.document_pay(document=sandbox_documents(invoice.number).get(), amount=Decimal("287.50"))
@@ -131,14 +119,7 @@ def test_a_document_paid_in_xero_before_its_unknown_outcome_was_settled_arrives_
 
 def test_a_timeout_while_xero_is_still_writing_does_not_duplicate(linked, codes, settings):
     settings.XERO_TIMEOUT = (5.0, 0.5)
-    Fault.objects.create(
-        organisation=linked_org(linked),
-        kind=Fault.Kind.SLOW,
-        delay_seconds=1.0,
-        method="PUT",
-        path_contains="/Invoices",
-        remaining=1,
-    )
+    fault_once(linked, Fault.Kind.SLOW, method="PUT", path="/Invoices", delay_seconds=1.0)
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01"))
     sending.sync_round_push()
     assert state_of(invoice).outcome_unknown
@@ -229,13 +210,7 @@ def test_an_allocation_that_got_through_before_a_500_is_recorded_not_refused_or_
     account = BillingAccountFactory(code="ACME01")
     invoice = issued(codes, account=account, unit_price="10")  # 28.75
     credit_note = issued(codes, account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice)  # 287.50
-    Fault.objects.create(
-        organisation=linked_org(linked),
-        kind=Fault.Kind.ERROR_AFTER_COMMIT,
-        method="PUT",
-        path_contains="/Allocations",
-        remaining=1,
-    )
+    fault_once(linked, Fault.Kind.ERROR_AFTER_COMMIT, method="PUT", path="/Allocations")
     while sending.sync_round_push():
         pass  # the allocation's answer was a 500, after Xero had made it
     assert state_of(credit_note).allocated_amount is None
