@@ -1,5 +1,5 @@
 """The set-up check: every billing account, rate and tax rate that Xero would reject, what to do about
-each, and where. Shown on the Set-up check page and printed by `manage.py xero_check`.
+each, and where. Shown on the Set-up check page and printed by `manage.py xero_setup_check`.
 
 Rates and tax rates are judged from the organisation's cached chart of accounts and tax rates (re-read
 when stale, or on Recheck) with the rules the sync uses (mapping.py). Billing accounts are looked up in
@@ -114,7 +114,7 @@ def reference_data_refresh(*, connection: XeroConnection) -> None:
 
 
 def report_text(report: Report) -> str:
-    """The report as `xero_check` prints it."""
+    """The report as `xero_setup_check` prints it."""
     loaded = report.reference_data_loaded_at
     out = [
         f"Xero set-up check: {report.organisation}"

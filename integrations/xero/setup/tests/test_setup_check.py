@@ -231,7 +231,7 @@ def test_contact_lookups_take_as_few_calls_as_the_length_budget_allows(linked, a
 
 def test_the_command_prints_the_report_and_exits_non_zero_on_blocking_problems(linked, capsys):
     with pytest.raises(CommandError) as failed:
-        call_command("xero_check")
+        call_command("xero_setup_check")
     output = capsys.readouterr().out
     assert failed.value.returncode == 1 and "11 blocking problems" in str(failed.value)
     assert "✗ 11 to fix before syncing" in output
@@ -244,13 +244,13 @@ def test_the_command_exits_zero_when_nothing_blocks(sandbox, admin_client, capsy
     BillingAccountFactory(code="ACME01", name="Acme Imports Ltd")
     RateFactory(label="Sea freight", revenue_account_code="SEA|200")
     TaxRateFactory(name="GST", rate=Decimal("15"), accounting_code="OUTPUT2")
-    call_command("xero_check", "--cached")
+    call_command("xero_setup_check", "--cached")
     assert "✗ 0 to fix before syncing" in capsys.readouterr().out
 
 
 def test_the_command_says_when_xero_is_not_linked(db):
     with pytest.raises(CommandError, match="Xero is not linked") as failed:
-        call_command("xero_check")
+        call_command("xero_setup_check")
     assert failed.value.returncode == 2
 
 
