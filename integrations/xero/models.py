@@ -31,7 +31,7 @@ class XeroConnection(models.Model):
     refresh_token_encrypted = models.TextField(blank=True, editable=False)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
-    # While set and in the future, one worker is refreshing the tokens (see tokens.py).
+    # While set and in the future, one worker is refreshing the tokens (see link/tokens.py).
     refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     linked_at = models.DateTimeField()
@@ -209,7 +209,7 @@ class CallPace(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """One event of a correctly signed Xero webhook, as received: the inbox that `statuses.py` works through.
+    """One event of a correctly signed Xero webhook, as received: the inbox that `inbound/inbox.py` works through.
 
     Xero gives an event no id, so its identity is what it says: this organisation's document (category
     and resource id) changed (event type) at this moment (eventDateUtc, to the millisecond). A retried or

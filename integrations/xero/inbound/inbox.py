@@ -2,7 +2,7 @@
 
 Webhook events only name documents. The events waiting in the inbox are claimed together, grouped by
 organisation and category, and their documents read back in bulk — up to 50 a call — and applied
-through billing's services. The reconciliation (`reconcile.py`) applies its reads with `document_state_apply` too.
+through billing's services. The reconciliation (`reconciliation.py`) applies its reads with `document_state_apply` too.
 
 Xero promises neither order nor uniqueness: applying is idempotent, and a read whose UpdatedDateUTC is
 not newer than the one last applied changes nothing, so a late, older read never moves a document back.

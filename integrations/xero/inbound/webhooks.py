@@ -2,7 +2,7 @@
 
 The receiver does no Xero call and no heavy work: it checks the signature over the raw body bytes,
 keeps the events in the inbox (`WebhookEvent`, once each) and queues their processing after commit
-(`statuses.py` reads the documents back from Xero and applies them). A correctly signed payload that
+(`inbox.py` reads the documents back from Xero and applies them). A correctly signed payload that
 cannot be used is kept as a `WebhookRejection` and still answered 200, so that Xero does not disable
 the subscription over it.
 """
