@@ -11,7 +11,7 @@ what the sandbox must catch is the sales side's rules, not a bookkeeper's choice
 import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .books import LINE_AMOUNT_TYPES, DocumentInput, LineInput, RuleBroken
+from .books_totals import LINE_AMOUNT_TYPES, DocumentInput, LineInput, RuleBroken
 from .models import Document, Organisation
 from .xero_json import parse_xero_date
 

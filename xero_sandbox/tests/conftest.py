@@ -1,4 +1,5 @@
-"""Fixtures that talk to the sandbox as the integration will: over HTTP, through xero-python."""
+"""Fixtures that talk to the sandbox as the integration will: over HTTP, through xero-python; and the
+few that several test files share (a customer of the NZ organisation, a signed-in staff user)."""
 
 import secrets
 from dataclasses import dataclass
@@ -7,6 +8,8 @@ from datetime import timedelta
 import pytest
 import urllib3
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
 from django.utils import timezone
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
@@ -14,6 +17,8 @@ from xero_python.api_client.oauth2 import OAuth2Token
 
 from xero_sandbox.models import AccessToken, App, Connection, Grant, Organisation
 from xero_sandbox.seeding import seed_if_empty
+
+from .books_factories import contact
 
 
 @pytest.fixture
@@ -84,3 +89,21 @@ def linked(orgs, sandbox_url) -> Linked:
 def nz(linked):
     """The NZ organisation, linked."""
     return linked.orgs["NZ"]
+
+
+@pytest.fixture
+def acme(nz):
+    """Acme Imports Ltd, an active customer of the linked NZ organisation."""
+    return contact(nz, "ACME01")
+
+
+def signed_in(username: str, **flags) -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.create_user(username, password="pw", **flags))
+    return client
+
+
+@pytest.fixture
+def staff(orgs) -> Client:
+    """A browser signed in as a superuser, for the staff pages."""
+    return signed_in("finance", is_staff=True, is_superuser=True)

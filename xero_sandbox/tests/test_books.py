@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from xero_sandbox import books
+from xero_sandbox import books, books_totals
 from xero_sandbox.models import Document, Payment, WebhookEvent
 
 from .books_factories import DAY, contact, document, line
@@ -35,7 +35,7 @@ def updates() -> list[tuple]:
     ],
 )
 def test_line_amounts_are_rounded_line_by_line_half_away_from_zero(quantity, unit_amount, line_amount_types, expected):
-    amounts = books.line_amounts(line(unit_amount, quantity), line_amount_types)
+    amounts = books_totals.line_amounts(line(unit_amount, quantity), line_amount_types)
     assert amounts == tuple(Decimal(x) for x in expected)
 
 
