@@ -20,12 +20,13 @@ install: $(STAMP)
 .env:
 	$(PYTHON) bin/make-dev-env
 
+# The development targets read .env (settings read it only when READ_ENV_FILE says so).
 migrate: $(STAMP) .env
-	$(BIN)/python manage.py migrate --noinput
+	READ_ENV_FILE=true $(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	$(BIN)/python manage.py demo_setup
-	$(BIN)/honcho start -f Procfile.dev
+	READ_ENV_FILE=true $(BIN)/python manage.py demo_setup
+	READ_ENV_FILE=true $(BIN)/honcho start -f Procfile.dev
 
 # The browser journey (e2e/) is part of it when /usr/bin/chromium is there (it skips otherwise, and fails
 # when CI is set).

@@ -183,6 +183,7 @@ def base_env(config: BenchConfig) -> dict:
             "VAR_DIR": str(Path(config.run_dir) / "var"),
             "XERO_ENABLED": "true",
             "XERO_SANDBOX_ENABLED": "true",
+            "XERO_SANDBOX_WITHOUT_DEBUG": "true",  # the benchmark's gunicorn runs with DEBUG off, as production
             "XERO_LOGIN_URL": config.sandbox_url,
             "XERO_IDENTITY_URL": config.sandbox_url,
             "XERO_API_URL": config.sandbox_url,

@@ -62,6 +62,10 @@ class Run:
             "calls": figures.api_calls(self.org, started, timezone.now()),
         }
 
+    # --- what a crafted form costs ---------------------------------------------------------------
+    def oversized_form_cost(self, accounts) -> dict:
+        return workload.oversized_form_cost(account_pk=accounts[0].pk)
+
     # --- what issuing costs ----------------------------------------------------------------------
     def issue_cost(self, accounts) -> dict:
         count = self.config.issues

@@ -86,6 +86,8 @@ def run(config) -> dict:
     _step(f"issue cost: {config.issues} issues with the add-on on, {config.issues} with billing alone")
     unpaced_accounts = bench.new_accounts("U")
     results["issue_cost"] = bench.issue_cost(unpaced_accounts)
+    _step("a crafted new-invoice POST asking for 2,000 line forms, 50 times")
+    results["oversized_form"] = bench.oversized_form_cost(unpaced_accounts)
 
     _step("sync with the sandbox's limits off (worker CPU and memory)")
     bench.serve(bench_config.LIMITS_OFF)

@@ -174,6 +174,29 @@ def _one_issue(pk: int) -> dict:
 
 
 @contextmanager
+def oversized_form_cost(*, account_pk: int, posts: int = 50) -> dict:
+    """What a crafted new-invoice POST asking for 2,000 line forms (and holding none) costs the server:
+    through the whole middleware stack, in this process, signed in as a finance user who may add invoices."""
+    from django.test import Client
+
+    finance, _ = get_user_model().objects.get_or_create(username="bench-finance", defaults={"is_staff": True})
+    finance.user_permissions.add(Permission.objects.get(codename="add_invoice"))
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(finance)
+    data = {"billing_account": account_pk, "reference": "X", "form-TOTAL_FORMS": "2000", "form-INITIAL_FORMS": "0"}
+    samples, statuses = [], set()
+    for _ in range(posts):
+        started = time.perf_counter()
+        statuses.add(client.post("/invoices/new/", data).status_code)
+        samples.append((time.perf_counter() - started) * 1000)
+    return {
+        "posts": posts,
+        "statuses": sorted(statuses),
+        "ms_median": round(statistics.median(samples), 2),
+        "ms_max": round(max(samples), 2),
+    }
+
+
 def _billing_alone():
     """No receiver on billing's issue signals for a moment: the baseline the add-on adds to."""
     saved = {signal: signal.receivers for signal in (document_issuing, document_issued)}

@@ -115,12 +115,34 @@ class InvoiceForm(forms.ModelForm):
         return cleaned
 
 
+MAX_LINES = 200  # lines on one document: the form refuses more before building a single line form
+
+
+class ListedChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose rows its formset reads once (`use`): rendering and validating a line then
+    costs no query, however many lines the document has."""
+
+    def use(self, rows: list) -> None:
+        self._rows = {str(row.pk): row for row in rows}
+        self.choices = [("", self.empty_label), *((row.pk, self.label_from_instance(row)) for row in rows)]
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not hasattr(self, "_rows"):
+            return super().to_python(value)
+        row = self._rows.get(str(value))
+        if row is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return row
+
+
 class InvoiceLineForm(forms.Form):
-    rate = forms.ModelChoiceField(queryset=Rate.objects.all())
+    rate = ListedChoiceField(queryset=Rate.objects.all())
     description = forms.CharField(max_length=4000, required=False, help_text="Leave empty to use the rate's label.")
     quantity = forms.DecimalField(**FOUR_PLACES, min_value=Decimal("0.0001"))
     unit_price = forms.DecimalField(**FOUR_PLACES)
-    tax_rate = forms.ModelChoiceField(queryset=TaxRate.objects.all())
+    tax_rate = ListedChoiceField(queryset=TaxRate.objects.all())
 
     def to_line_input(self) -> LineInput:
         data = self.cleaned_data
@@ -134,6 +156,23 @@ class InvoiceLineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._rates, self._tax_rates = list(Rate.objects.all()), list(TaxRate.objects.all())
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.fields["rate"].use(self._rates)
+        form.fields["tax_rate"].use(self._tax_rates)
+        return form
+
+    @property
+    def empty_form(self):
+        form = super().empty_form
+        form.fields["rate"].use(self._rates)
+        form.fields["tax_rate"].use(self._tax_rates)
+        return form
+
     def kept_forms(self) -> list[InvoiceLineForm]:
         return [form for form in self.forms if form.has_changed() and not self._should_delete_form(form)]
 
@@ -143,7 +182,29 @@ class BaseLineFormSet(forms.BaseFormSet):
             raise forms.ValidationError("Add at least one line.")
 
 
-InvoiceLineFormSet = forms.formset_factory(InvoiceLineForm, formset=BaseLineFormSet, extra=2, can_delete=True)
+InvoiceLineFormSet = forms.formset_factory(
+    InvoiceLineForm,
+    formset=BaseLineFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=MAX_LINES,
+    absolute_max=MAX_LINES,
+    validate_max=True,
+)
+
+
+def too_many_lines(data) -> str:
+    """Why a posted line formset is refused before any line form is built ("" when it is not): Django
+    would build up to `absolute_max` forms, each with its drop-downs, for a count the client chose."""
+    try:
+        asked = int(data.get("form-TOTAL_FORMS", 0))
+    except (TypeError, ValueError):
+        return "The line count posted is not a number."
+    if asked < 0:
+        return "The line count posted is negative."
+    if asked > MAX_LINES:
+        return f"A document has at most {MAX_LINES} lines; {asked} were posted."
+    return ""
 
 
 def line_initial(invoice: Invoice) -> list[dict]:

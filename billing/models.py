@@ -7,7 +7,13 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from .currencies import CURRENCY_CHOICES
-from .validators import no_surrounding_spaces, validate_account_code
+from .validators import (
+    code_skeleton,
+    no_surrounding_spaces,
+    normalized_code,
+    validate_account_code,
+    validate_code_characters,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
 # Freight is priced per kilo or cubic metre: quantities and unit prices keep 4 decimal places.
@@ -21,14 +27,24 @@ def accounting_part(code: str) -> str:
     return code.rpartition("|")[2]
 
 
+class CodeField(models.CharField):
+    """Text another system must match exactly: kept NFKC-normalised (a fullwidth ＵＮＩ１ is UNI1), and
+    refused, naming the character, when it holds an invisible, control or quote character."""
+
+    default_validators = [no_surrounding_spaces, validate_code_characters]
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalized_code(value) if isinstance(value, str) else value
+
+
 class BillingAccount(models.Model):
     """A customer organisation in the address book, as it is billed."""
 
-    code = models.CharField(
+    code = CodeField(
         "billing account code",
         max_length=50,
         unique=True,
-        validators=[no_surrounding_spaces],
         help_text="Must equal the Account Number of the customer in your accounting system, exactly.",
     )
     name = models.CharField(max_length=255)
@@ -67,6 +83,24 @@ class BillingAccount(models.Model):
 
     def get_absolute_url(self):
         return reverse("billing:account_edit", args=[self.pk])
+
+    def clean(self):
+        # Xero matches Account Numbers without regard to case, and a person cannot tell look-alikes apart:
+        # a code that differs from another only so is the same customer entered twice, or a trap.
+        twin = self.look_alike()
+        if twin is not None:
+            raise ValidationError(
+                {
+                    "code": f"{self.code} looks like the billing account code {twin.code} of {twin.name}: they "
+                    "differ only in case, spaces or look-alike letters, which Xero and people do not tell apart. "
+                    "Use that billing account, or a clearly different code."
+                }
+            )
+
+    def look_alike(self) -> "BillingAccount | None":
+        skeleton = code_skeleton(self.code or "")
+        others = BillingAccount.objects.exclude(pk=self.pk).exclude(code=self.code).only("code", "name")
+        return next((other for other in others.iterator() if code_skeleton(other.code) == skeleton), None)
 
 
 class Rate(models.Model):
@@ -172,7 +206,7 @@ class DocumentSequence(models.Model):
     """The last number given to each kind of document; its row is locked while a number is taken."""
 
     kind = models.CharField(max_length=20, choices=DocumentKind.choices, unique=True)
-    prefix = models.CharField(max_length=10)
+    prefix = CodeField(max_length=10)
     last_number = models.PositiveIntegerField(default=0)
 
     def __str__(self):

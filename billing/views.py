@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse_lazy
 from django.views import View
@@ -16,6 +17,7 @@ from .forms import (
     RateForm,
     TaxRateForm,
     line_initial,
+    too_many_lines,
 )
 from .models import BillingAccount, Invoice, Rate, TaxRate
 from .panels import annotate_document_list, document_panels
@@ -178,6 +180,9 @@ class InvoiceEditView(PermissionRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form, formset=formset))
 
     def post(self, request, *args, **kwargs):
+        refusal = too_many_lines(request.POST)
+        if refusal:
+            return HttpResponseBadRequest(refusal, content_type="text/plain; charset=utf-8")
         form = InvoiceForm(request.POST, instance=self.invoice)
         formset = InvoiceLineFormSet(request.POST)
         if form.is_valid() and formset.is_valid():

@@ -6,4 +6,4 @@ class CocoonopsXeroConfig(AppConfig):
     verbose_name = "CocoonOPS"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the deployment checks)
+        from . import checks, receivers  # noqa: F401  (registers the deployment checks and the sign-in log)

@@ -10,15 +10,22 @@ Everything comes from the environment (django-environ), optionally through a `.e
   Celery broker and the Django cache. More web processes and workers can then run on more machines.
 """
 
+import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if env.bool("READ_ENV_FILE", default=True) and (BASE_DIR / ".env").is_file():
-    env.read_env(BASE_DIR / ".env")
+# `.env` is the development file (bin/make-dev-env: DEBUG on): read only when asked (`make run` and
+# `make migrate` ask), so a copy left on a server never switches DEBUG or the sandbox on there.
+ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+if env.bool("READ_ENV_FILE", default=False) and ENV_FILE.is_file():
+    env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=False)
 # No default: a production deployment that forgot its secret must not start.
@@ -39,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "cocoonops_xero",
     "billing",
     "integrations",
@@ -47,8 +56,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cocoonops_xero.middleware.RefuseNulInQueryMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "cocoonops_xero.middleware.SessionMiddleware",  # Django's, that leaves the signed webhook's answer alone
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -57,7 +68,18 @@ MIDDLEWARE = [
     "cocoonops_xero.middleware.StaffOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in throttling (django-axes): wrong passwords in a row pause the account, and separately the address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit pauses it
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # failed sign-ins are logged by cocoonops_xero.receivers, in one line each
 
 ROOT_URLCONF = "cocoonops_xero.urls"
 WSGI_APPLICATION = "cocoonops_xero.wsgi.application"
@@ -155,11 +177,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A document of billing.forms.MAX_LINES (200) lines posts about 1,200 fields; Django's default allows 1,000.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1500
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "billing:invoice_list"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after SESSION_IDLE_HOURS without a request (default 9: a working day); each request
+# starts the count again.
+SESSION_COOKIE_AGE = int(env.float("SESSION_IDLE_HOURS", default=9.0) * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
@@ -244,7 +273,30 @@ XERO_SCOPES = env.str(
 )
 
 # --- Xero sandbox (a local stand-in for Xero; never on unless set) ---------------------------
+# Content-Security-Policy (django-csp): scripts and styles from this site's own static files only (no
+# inline script anywhere), no framing; forms may also lead to Xero's sign-in page (LINK TO MY ACCOUNT).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF, "{0.scheme}://{0.netloc}".format(urlsplit(XERO_LOGIN_URL))],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
 XERO_SANDBOX_ENABLED = env.bool("XERO_SANDBOX_ENABLED", default=False)
+if XERO_SANDBOX_ENABLED and not DEBUG and not env.bool("XERO_SANDBOX_WITHOUT_DEBUG", default=False):
+    # A fake Xero with a consent page anyone can open, and the app's secrets in its tables: development,
+    # tests and the benchmark only (they say so with XERO_SANDBOX_WITHOUT_DEBUG=true).
+    raise ImproperlyConfigured(
+        "XERO_SANDBOX_ENABLED is on while DEBUG is off: the Xero sandbox is for development only. Unset "
+        "XERO_SANDBOX_ENABLED (and point the XERO_*_URL settings at Xero), or set DEBUG=true on a developer's machine."
+    )
 if XERO_SANDBOX_ENABLED:
     INSTALLED_APPS.append("xero_sandbox")
 XERO_SANDBOX_PUBLIC_API_URL = env.str("XERO_SANDBOX_PUBLIC_API_URL", default="")

@@ -7,6 +7,7 @@ os.environ.setdefault("READ_ENV_FILE", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else")
 # Each test run gets its own broker folders and cache, so runs never see each other's messages.
 os.environ.setdefault("XERO_SANDBOX_ENABLED", "true")
+os.environ.setdefault("XERO_SANDBOX_WITHOUT_DEBUG", "true")  # tests run with DEBUG off, as production does
 os.environ.setdefault("XERO_CLIENT_ID", "TESTCLIENTID0000000000000000000")
 os.environ.setdefault("XERO_CLIENT_SECRET", "test-client-secret")
 os.environ.setdefault("XERO_WEBHOOK_KEY", "test-webhook-key")
@@ -35,3 +36,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not SQLite's shared in-memory database: the live server's threads and the worker
     # processes that tests start then each open their own connection, as they do in production.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+
+# Tests sign in with Client.login(), which gives django-axes' backend no request (it refuses that even
+# when switched off): only the sign-in throttle's own tests put it back (test_sign_in_throttle.py).
+AXES_ENABLED = False
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+SILENCED_SYSTEM_CHECKS = ["axes.W003"]  # the warning that says just that

@@ -1,6 +1,7 @@
 from django.shortcuts import render
 
 from integrations.xero.link.addon_card import xero_card
+from integrations.xero.permissions import may_see_sync
 
 from .models import AddOn, addon_enabled
 
@@ -13,6 +14,7 @@ def addons(request):
         "integrations/addons.html",
         {
             "xero_enabled": xero_enabled,
-            "xero": xero_card() if xero_enabled else None,
+            "xero_visible": may_see_sync(request.user),
+            "xero": xero_card() if xero_enabled and may_see_sync(request.user) else None,
         },
     )

@@ -4,6 +4,7 @@ covered without editing this file), and the production settings' deployment chec
 The Xero sandbox (/xero-sandbox/) is left out: it is a stand-in for Xero, mounted only when
 XERO_SANDBOX_ENABLED is on, which the deployment check refuses in production (see the last tests)."""
 
+import datetime
 import os
 import re
 import secrets
@@ -26,7 +27,9 @@ SANDBOX_PREFIX = "xero-sandbox/"
 # Reached without signing in, on purpose: the sign-in page itself, and the webhook that Xero signs.
 PUBLIC = {"/login/", "/admin/login/", "/integrations/xero/webhooks/"}
 # Any staff member may open these without a particular permission (read-only, or their own session).
-ANY_STAFF = {"/", "/logout/", "/addons/", "/integrations/xero/exceptions/"}
+ANY_STAFF = {"/", "/logout/", "/addons/"}
+# The add-on's read-only pages that billing staff (view invoices) may see as well as its managers.
+BILLING_MAY_SEE = {"/integrations/xero/exceptions/"}
 # A sample value for each kind of path parameter; no row has it, so a 404 would show a check made too late.
 SAMPLE_FOR_CONVERTER = {
     "int": "1",
@@ -139,6 +142,34 @@ def test_staff_without_permissions_only_reach_the_pages_every_staff_member_may_s
         assert_refused(answers(client, page), page)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/accounts/?q=ac%00me",
+        "/invoices/?q=%00",
+        "/admin/billing/billingaccount/?q=%00",
+        "/admin/billing/billingaccount/?currency__exact=NZ%00D",
+        "/admin/xero/xeroconnection/?status__exact=%00",
+    ],
+)
+def test_a_nul_in_a_search_or_filter_is_refused_with_400_before_any_query(url, django_assert_max_num_queries):
+    client = signed_in(is_superuser=True)
+    with django_assert_max_num_queries(0):
+        response = client.get(url)
+    assert response.status_code == 400
+    assert (
+        response.content.decode()
+        == "A search or filter holds a NUL character (U+0000), which no text here can contain."
+    )
+
+
+def test_the_sync_exceptions_page_needs_a_billing_or_the_add_on_permission():
+    page = "/integrations/xero/exceptions/"
+    assert signed_in().get(page).status_code == 403
+    assert signed_in(permissions=Permission.objects.filter(codename="view_invoice")).get(page).status_code == 200
+    assert signed_in(permissions=Permission.objects.filter(codename="manage_xero_addon")).get(page).status_code == 200
+
+
 def test_every_xero_action_needs_the_manage_xero_add_on_permission_even_with_all_others():
     everything_else = Permission.objects.exclude(codename="manage_xero_addon")
     client = signed_in(permissions=everything_else)
@@ -151,7 +182,7 @@ def test_every_xero_action_needs_the_manage_xero_add_on_permission_even_with_all
         "/integrations/xero/exceptions/1/acknowledge/",
     } <= {p.url for p in xero_pages}
     for page in xero_pages:
-        if page.url in PUBLIC | ANY_STAFF:
+        if page.url in PUBLIC | ANY_STAFF | BILLING_MAY_SEE:
             continue
         assert_refused(answers(client, page), page)
 
@@ -197,6 +228,47 @@ def test_the_deployment_check_is_clean_with_production_settings(tmp_path):
 
 
 def test_the_deployment_check_refuses_the_sandbox_and_a_missing_token_key(tmp_path):
-    result = deploy_check(tmp_path, XERO_SANDBOX_ENABLED="true", XERO_TOKEN_KEYS="")
+    result = deploy_check(tmp_path, XERO_SANDBOX_ENABLED="true", XERO_SANDBOX_WITHOUT_DEBUG="true", XERO_TOKEN_KEYS="")
     assert result.returncode != 0
     assert "cocoonops.E001" in result.stderr and "xero.E001" in result.stderr
+
+
+# --- Content-Security-Policy and sessions ----------------------------------------------------------
+TEMPLATE_DIRS = [
+    settings.BASE_DIR / "templates",
+    *settings.BASE_DIR.glob("*/templates"),
+    *settings.BASE_DIR.glob("*/*/templates"),
+]
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.IGNORECASE)
+
+
+def test_no_template_holds_an_inline_script_the_policy_would_block():
+    inline = [
+        str(path.relative_to(settings.BASE_DIR))
+        for folder in TEMPLATE_DIRS
+        for path in folder.rglob("*.html")
+        if INLINE_SCRIPT.search(path.read_text())
+    ]
+    assert inline == []
+
+
+def test_every_page_carries_a_policy_that_allows_only_the_sites_own_scripts_and_no_framing():
+    client = signed_in(is_superuser=True)
+    for page in all_pages():
+        policy = client.get(page.url).headers.get("Content-Security-Policy", "")
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, page.url
+        assert "unsafe-inline" not in policy
+
+
+def test_a_session_ends_after_a_working_day_without_a_request_and_each_request_starts_the_count_again():
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client = signed_in()
+    Session.objects.update(expire_date=timezone.now() + datetime.timedelta(minutes=1))
+    assert client.get("/addons/").status_code == 200
+    left = Session.objects.get().expire_date - timezone.now()
+    assert datetime.timedelta(hours=8, minutes=59) < left <= datetime.timedelta(hours=9)
+    Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))  # idle for too long
+    answer = client.get("/addons/")
+    assert answer.status_code == 302 and answer.url.startswith("/login/")

@@ -15,7 +15,11 @@ from integrations.xero.inbound import webhooks
 @require_POST
 def receive(request):
     # Neither the session nor the CSRF token is touched here, so the answer sets no cookie (Xero requires none).
-    if _declared_length(request) > settings.XERO_WEBHOOK_MAX_BYTES:
+    request.sessionless = True  # not even to extend a signed-in browser's session (cocoonops_xero.middleware)
+    length = _declared_length(request)
+    if length is None:
+        return HttpResponse(status=400)  # a Content-Length that is not a number: nothing is read
+    if length > settings.XERO_WEBHOOK_MAX_BYTES:
         return HttpResponse(status=413)
     body = request.body
     if not webhooks.webhook_signature_valid(body=body, signature=request.headers.get("x-xero-signature", "")):
@@ -24,8 +28,9 @@ def receive(request):
     return HttpResponse(status=200)
 
 
-def _declared_length(request) -> int:
+def _declared_length(request) -> int | None:
     try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return 0
+        return None
+    return length if length >= 0 else None

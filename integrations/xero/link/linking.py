@@ -44,9 +44,12 @@ def link_start(*, session) -> str:
 
 
 def link_callback(*, session, params, user) -> LinkOutcome:
-    expected = session.pop(STATE_KEY, None)
+    # Used up only by its own answer: a forged or stray callback (a cross-site link, say) is refused and
+    # leaves the person's link in progress as it was.
+    expected = session.get(STATE_KEY)
     if not expected or not constant_time_compare(expected, params.get("state", "")):
         raise StateMismatch("This link request did not start here, or was already used.")
+    del session[STATE_KEY]
     if params.get("error") == "access_denied":
         return LinkOutcome(cancelled=True)
     if params.get("error") or not params.get("code"):

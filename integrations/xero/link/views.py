@@ -10,8 +10,7 @@ from integrations.xero.api.errors import XeroError
 from integrations.xero.link import linking
 from integrations.xero.link.addon_card import configuration_problems
 from integrations.xero.models import XeroConnection
-
-MANAGE = "xero.manage_xero_addon"
+from integrations.xero.permissions import MANAGE
 
 
 @require_POST

@@ -10,15 +10,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.xero.link.views import MANAGE
 from integrations.xero.models import SyncRecord
 from integrations.xero.outbound import sync_exceptions
+from integrations.xero.permissions import MANAGE, sync_viewer_required
 
 SHOW_ALL = "all"
 PAGE_SIZE = 50
 
 
 @require_GET
+@sync_viewer_required
 def sync_exception_list(request):
     show_all = request.GET.get("show") == SHOW_ALL
     records = sync_exceptions.sync_exception_list(include_acknowledged=show_all)

@@ -6,8 +6,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.xero.api.errors import XeroError
-from integrations.xero.link.views import MANAGE
 from integrations.xero.models import XeroConnection
+from integrations.xero.permissions import MANAGE
 from integrations.xero.setup import setup_check
 
 

@@ -205,6 +205,16 @@ def test_unknown_organisations_are_kept_for_processing_to_ignore(client, db):
     assert WebhookEvent.objects.get().state == "pending"
 
 
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3"])
+def test_a_content_length_that_is_not_a_length_is_refused_unread(client, db, length):
+    body = payload(event())
+    answer = client.post(
+        URL, data=body, content_type="application/json", headers={"x-xero-signature": sign(body)}, CONTENT_LENGTH=length
+    )
+    assert (answer.status_code, answer.content) == (400, b"")
+    assert not WebhookEvent.objects.exists() and not WebhookRejection.objects.exists()
+
+
 def test_an_oversized_body_is_refused_unread(client, db, settings):
     settings.XERO_WEBHOOK_MAX_BYTES = 1000
     body = payload(*[event() for _ in range(20)])

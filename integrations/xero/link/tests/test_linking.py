@@ -65,6 +65,16 @@ def test_a_callback_with_a_wrong_or_missing_state_is_refused_and_stores_nothing(
     assert not XeroConnection.objects.exists()
 
 
+def test_a_stray_callback_leaves_the_persons_link_in_progress_to_finish(sandbox, admin_client):
+    started = admin_client.post("/integrations/xero/link/")
+    back = consent(admin_client, started.url, orgs=[sandbox["NZ"]])
+    # A cross-site page sends the person's browser to the callback with no state, then with a made-up one.
+    assert admin_client.get("/integrations/xero/callback/").status_code == 403
+    assert admin_client.get("/integrations/xero/callback/?state=made-up&code=x").status_code == 403
+    assert admin_client.get(path_and_query(back)).status_code == 302  # the real answer still links
+    assert XeroConnection.objects.current().tenant_name == "Demo Freight NZ Ltd"
+
+
 def test_a_state_is_used_once(sandbox, admin_client):
     started = admin_client.post("/integrations/xero/link/")
     back = consent(admin_client, started.url, orgs=[sandbox["NZ"]])

