@@ -30,7 +30,6 @@ State = SyncRecord.State
 # --- quiet ------------------------------------------------------------------------------------------
 def still_moving(org) -> dict:
     """What has not settled yet: documents to send, allocations to make, webhooks to deliver or apply."""
-    now = timezone.now()
     return {
         "documents waiting or sending": SyncRecord.objects.filter(state__in=[State.WAITING, State.SENDING]).count(),
         "credit notes to allocate": _allocations_due().count(),
@@ -38,8 +37,9 @@ def still_moving(org) -> dict:
         "webhook deliveries not yet accepted": WebhookDelivery.objects.filter(
             kind=WebhookDelivery.Kind.EVENTS, delivered_at=None, failed_at=None
         ).count(),
+        # A claim that lapsed (its worker was killed) is still to apply: the platform must take it up again.
         "webhook events to apply": WebhookEvent.objects.filter(
-            Q(state=WebhookEvent.State.PENDING) | Q(state=WebhookEvent.State.PROCESSING, claimed_until__gte=now)
+            state__in=[WebhookEvent.State.PENDING, WebhookEvent.State.PROCESSING]
         ).count(),
     }
 

@@ -149,8 +149,9 @@ def webhook_events_prune(*, now: datetime.datetime | None = None) -> int:
     return events + rejections
 
 
-def webhook_events_waiting() -> bool:
-    return WebhookEvent.objects.filter(state=Event.PENDING).exists()
+def webhook_events_waiting(*, now: datetime.datetime | None = None) -> bool:
+    """Events not applied yet that no live worker holds: waiting ones, and those whose worker died mid-round."""
+    return WebhookEvent.objects.filter(_due(now or timezone.now())).exists()
 
 
 def _process_group(connection, tenant_id, category: str, events: list[WebhookEvent], result: Round) -> None:
@@ -246,8 +247,7 @@ def _note(invoice: Invoice, state: values.DocumentState, changed: bool) -> str:
 
 
 def _claim(now: datetime.datetime) -> list[WebhookEvent]:
-    # Waiting events, and events whose worker died mid-round (their claim has lapsed).
-    due = Q(state=Event.PENDING) | Q(state=Event.PROCESSING, claimed_until__lt=now)
+    due = _due(now)
     candidates = list(WebhookEvent.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:ROUND_SIZE])
     if not candidates:
         return []
@@ -256,6 +256,11 @@ def _claim(now: datetime.datetime) -> list[WebhookEvent]:
         state=Event.PROCESSING, claim_token=token, claimed_until=now + datetime.timedelta(seconds=CLAIM_SECONDS)
     )
     return list(WebhookEvent.objects.filter(claim_token=token, state=Event.PROCESSING))
+
+
+def _due(now: datetime.datetime) -> Q:
+    # Waiting events, and events whose worker died mid-round (their claim has lapsed).
+    return Q(state=Event.PENDING) | Q(state=Event.PROCESSING, claimed_until__lt=now)
 
 
 def _finish(events: list[WebhookEvent], state: str, outcome: str) -> int:

@@ -7,6 +7,8 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from billing.models import Invoice
 from integrations.xero.conftest import issued, state_of
 from integrations.xero.inbound import inbox
@@ -82,3 +84,16 @@ def test_a_voided_invoice_in_xero_is_voided_in_the_platform(fake_xero, codes):
     announce(fake_xero, invoice)
     inbox.webhook_events_process()
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.VOIDED
+
+
+def test_events_a_killed_worker_held_are_applied_by_the_periodic_run_once_its_claim_lapses(fake_xero, codes):
+    from integrations.xero.inbound import reconciliation
+
+    (invoice,) = sent(fake_xero, codes)
+    fake_xero.org.pay(str(state_of(invoice).xero_id))
+    lapsed = timezone.now() - datetime.timedelta(seconds=1)
+    announce(fake_xero, invoice, state=WebhookEvent.State.PROCESSING, claimed_until=lapsed, claim_token="dead")
+    assert inbox.webhook_events_waiting()
+    reconciliation.reconciliation_run_periodic()
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.APPLIED
