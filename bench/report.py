@@ -24,10 +24,11 @@ def contact_lookups_per_resolution(code_length: int, budget: int) -> int:
 
 def call_bound(invoices: int, accounts: int, code_length: int, budget: int) -> int:
     """ceil(N/50) PUT /Invoices, and per 50 new accounts their look-ups within the request budget and one
-    PUT /Contacts, plus 3 for the link's reads (or a re-read of the chart of accounts and tax rates).
-    With one look-up per 50 accounts this is the first release's bound, ceil(N/50) + 2·ceil(A/50) + 3."""
+    PUT /Contacts, plus 4 for the link's reads: the organisation, its chart of accounts, tax rates and
+    enabled currencies (or a re-read of the last three). With one look-up per 50 accounts this is the first
+    release's bound, ceil(N/50) + 2·ceil(A/50) + 3, plus the currencies read since issue 16."""
     per_resolution = contact_lookups_per_resolution(code_length, budget) + 1
-    return math.ceil(invoices / BATCH) + per_resolution * math.ceil(accounts / BATCH) + 3
+    return math.ceil(invoices / BATCH) + per_resolution * math.ceil(accounts / BATCH) + 4
 
 
 def goals(results: dict) -> list[dict]:

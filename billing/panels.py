@@ -1,4 +1,5 @@
-"""Add-ons show their own panel on a document's page (its accounting sync state, say) by registering
+"""Add-ons say, before a document is issued, why their accounting system would refuse it (registering an
+issue check); they show their own panel on a document's page (its accounting sync state, say) by registering
 a function here, and an accounting state in the document list (`accounting_state`, with a label in
 `accounting_state_label`) by registering a queryset annotation, and help with the codes typed into
 the rate and tax rate forms by registering a code advisor; billing renders whatever they return and
@@ -78,3 +79,27 @@ def revenue_account_advice(code: str) -> list[CodeAdvice]:
 
 def tax_code_advice(code: str, percentage: Decimal | None) -> list[CodeAdvice]:
     return [advice for advice in (a.tax_code_advice(code, percentage) for a in _code_advisors) if advice]
+
+
+@dataclass(frozen=True)
+class IssueConcern:
+    """Why an add-on expects its accounting system to refuse a document, in a sentence. `final` when issuing
+    anyway would only leave a locked document nobody can send (a currency the system lacks, say); otherwise
+    the person may issue anyway and fix the cause before the document is sent again."""
+
+    says: str
+    final: bool = False
+
+
+IssueCheck = Callable[[Invoice], list[IssueConcern]]
+_issue_checks: list[IssueCheck] = []
+
+
+def register_issue_check(check: IssueCheck) -> IssueCheck:
+    if check not in _issue_checks:
+        _issue_checks.append(check)
+    return check
+
+
+def issue_concerns(invoice: Invoice) -> list[IssueConcern]:
+    return [concern for check in _issue_checks for concern in check(invoice)]

@@ -20,7 +20,7 @@ from .forms import (
     too_many_lines,
 )
 from .models import BillingAccount, Invoice, Rate, TaxRate
-from .panels import annotate_document_list, document_panels
+from .panels import annotate_document_list, document_panels, issue_concerns
 
 PAGE_SIZE = 50
 
@@ -210,12 +210,37 @@ class InvoiceEditView(PermissionRequiredMixin, TemplateView):
         return Invoice(kind=kind)
 
 
-class InvoiceIssueView(PermissionRequiredMixin, View):
+class InvoiceIssueView(PermissionRequiredMixin, TemplateView):
+    """Issue, after a confirmation that says what happens next and, from the add-ons, why the accounting
+    system would refuse the document: "Issue anyway" where fixing it later makes sense, no issue at all
+    where it would leave a locked document nobody can send."""
+
     permission_required = "billing.issue_invoice"
-    http_method_names = ["post"]
+    template_name = "billing/invoice_issue.html"
+
+    def get(self, request, pk):
+        invoice = get_object_or_404(Invoice, pk=pk)
+        if not invoice.is_draft:
+            return redirect(invoice)
+        concerns = issue_concerns(invoice)
+        return self.render_to_response(
+            self.get_context_data(
+                invoice=invoice,
+                concerns=concerns,
+                blocked=any(c.final for c in concerns),
+                page_title=f"Issue {invoice}?",
+            )
+        )
 
     def post(self, request, pk):
         invoice = get_object_or_404(Invoice, pk=pk)
+        if request.POST.get("confirmed") != "yes":
+            return redirect("billing:invoice_issue", pk=invoice.pk)
+        final = [concern.says for concern in issue_concerns(invoice) if concern.final]
+        if final and invoice.is_draft:
+            for says in final:
+                messages.error(request, f"Not issued: {says}")
+            return redirect("billing:invoice_issue", pk=invoice.pk)
         try:
             invoice = services.invoice_issue(invoice=invoice)
         except ValidationError as error:

@@ -78,7 +78,8 @@ def new_invoice(page, account_label: str, lines: list[tuple[str, str, str, str]]
 
 
 def issue(page) -> str:
-    page.get_by_role("button", name="Issue").click()
+    page.get_by_test_id("issue").click()  # "Issue…": the confirmation says what happens next
+    page.get_by_test_id("issue-now").click()
     expect_message(page, "issued")
     return re.search(r"(INV|CN)-\d+", page.locator("h1").inner_text()).group(0)  # "Invoice INV-000001 Issued"
 

@@ -1,8 +1,8 @@
-"""Organisation, chart of accounts and tax rates: read-only reference data."""
+"""Organisation, chart of accounts, tax rates and currencies: read-only reference data."""
 
 from . import where
 from .gateway import ApiCall, ApiResult, accounting_endpoint
-from .serializers import account_element, organisation_element, tax_rate_element
+from .serializers import account_element, currency_element, organisation_element, tax_rate_element
 from .xero_json import envelope
 
 
@@ -30,3 +30,10 @@ def accounts(call: ApiCall) -> ApiResult:
 def tax_rates(call: ApiCall) -> ApiResult:
     elements = filtered(call, [tax_rate_element(r) for r in call.organisation.tax_rates.all()])
     return ApiResult(envelope(TaxRates=elements), elements=len(elements))
+
+
+@accounting_endpoint
+def currencies(call: ApiCall) -> ApiResult:
+    """The organisation's enabled currencies, base currency first (Xero lists only these)."""
+    elements = filtered(call, [currency_element(code) for code in call.organisation.enabled_currencies()])
+    return ApiResult(envelope(Currencies=elements), elements=len(elements))

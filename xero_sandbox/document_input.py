@@ -132,8 +132,7 @@ class DocumentReader:
 
     def _currency(self, element: dict) -> str | None:
         code = str(value(element, "CurrencyCode") or "").upper()
-        if code and code != self.organisation.base_currency:
-            # The sandbox's organisations have their base currency only.
+        if code and code not in self.organisation.enabled_currencies():
             self.problems.append(f"Organisation is not subscribed to currency {code}")
         return code or None
 

@@ -39,6 +39,7 @@ SCOPES_NEEDED = {
     "payments": (*INVOICING, "accounting.payments"),
     "accounts": ("accounting.settings",),
     "taxrates": ("accounting.settings",),
+    "currencies": ("accounting.settings",),
     "organisation": ("accounting.settings",),
 }
 API_COLLECTION = re.compile(r"/api\.xro/2\.0/(?P<collection>[^/]+)", re.IGNORECASE)

@@ -14,6 +14,7 @@ ROUTES = {
     "organisation": api_reference.organisation,
     "accounts": api_reference.accounts,
     "taxrates": api_reference.tax_rates,
+    "currencies": api_reference.currencies,
     **api_contacts.ROUTES,
     **api_documents.ROUTES,
 }

@@ -76,6 +76,7 @@ ORGANISATIONS = [
         "name": "Demo Freight NZ Ltd",
         "country_code": "NZ",
         "base_currency": "NZD",
+        "currencies": ["AUD"],  # enabled besides NZD; GBP and USD are not
         "short_code": "!nz001",
         "accounts": NZ_ACCOUNTS,
         "tax_rates": NZ_TAX_RATES,

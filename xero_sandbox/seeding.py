@@ -33,6 +33,7 @@ def seed_organisation(spec: dict) -> Organisation:
         name=spec["name"],
         country_code=spec["country_code"],
         base_currency=spec["base_currency"],
+        currencies=spec.get("currencies", []),
         short_code=spec["short_code"],
     )
     for status, rows in (("ACTIVE", spec["accounts"]), ("ARCHIVED", ARCHIVED_ACCOUNTS)):

@@ -2,6 +2,20 @@
 
 from .models import Account, Organisation, TaxRate
 
+CURRENCY_NAMES = {
+    "AUD": "Australian Dollar",
+    "CAD": "Canadian Dollar",
+    "EUR": "Euro",
+    "GBP": "British Pound",
+    "NZD": "New Zealand Dollar",
+    "SGD": "Singapore Dollar",
+    "USD": "United States Dollar",
+}
+
+
+def currency_element(code: str) -> dict:
+    return {"Code": code, "Description": CURRENCY_NAMES.get(code, code)}
+
 
 def organisation_element(org: Organisation) -> dict:
     return {

@@ -138,8 +138,8 @@ def test_deleting_an_issued_invoice_is_refused_and_it_stays(staff):
 
 def test_issuing_twice_in_a_row_gives_one_number_and_says_why(staff):
     draft = draft_with_lines()
-    staff.post(reverse("billing:invoice_issue", args=[draft.pk]))
-    response = staff.post(reverse("billing:invoice_issue", args=[draft.pk]), follow=True)
+    staff.post(reverse("billing:invoice_issue", args=[draft.pk]), {"confirmed": "yes"})
+    response = staff.post(reverse("billing:invoice_issue", args=[draft.pk]), {"confirmed": "yes"}, follow=True)
     assert "INV-000001 is issued: an issued document cannot be changed." in page(response)
     assert Invoice.objects.get(pk=draft.pk).number == "INV-000001"
     assert DocumentSequence.objects.get(kind=Invoice.Kind.INVOICE).last_number == 1
@@ -147,7 +147,7 @@ def test_issuing_twice_in_a_row_gives_one_number_and_says_why(staff):
 
 def test_an_issue_date_too_late_to_add_the_payment_terms_to_is_refused_with_a_message(staff):
     draft = draft_with_lines(issue_date=datetime.date(9999, 12, 31))
-    response = staff.post(reverse("billing:invoice_issue", args=[draft.pk]), follow=True)
+    response = staff.post(reverse("billing:invoice_issue", args=[draft.pk]), {"confirmed": "yes"}, follow=True)
     assert "The issue date 9999-12-31 leaves no room for the payment terms" in page(response)
     draft.refresh_from_db()
     assert (draft.status, draft.number) == (Invoice.Status.DRAFT, None)

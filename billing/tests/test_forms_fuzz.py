@@ -173,7 +173,11 @@ def test_pressing_issue_on_any_document_is_never_a_server_error_and_a_refusal_ch
     with transaction.atomic():
         draft = a_draft(kind)
         before = documents()
-        response = staff.post(reverse("billing:invoice_issue", args=[draft.pk if draft else 999999]), junk)
+        url = reverse("billing:invoice_issue", args=[draft.pk if draft else 999999])
+        unconfirmed = staff.post(url, junk) if "confirmed" not in junk else None
+        if draft is not None and unconfirmed is not None:  # only to the confirmation, nothing changed
+            assert unconfirmed.url == url and documents() == before
+        response = staff.post(url, {**junk, "confirmed": "yes"})
         if draft is None:
             assert response.status_code == 404
         else:

@@ -154,6 +154,6 @@ def test_no_post_to_the_invoice_form_is_a_server_error_and_a_refused_one_saves_n
         else:
             saved = Invoice.objects.get(pk=int(response.url.strip("/").rsplit("/", 1)[1]))
             assert saved.lines.count() >= 1
-            issued = client.post(reverse("billing:invoice_issue", args=[saved.pk]))
+            issued = client.post(reverse("billing:invoice_issue", args=[saved.pk]), {"confirmed": "yes"})
             assert issued.status_code == 302
         transaction.set_rollback(True)

@@ -72,7 +72,7 @@ def test_state_changes_need_a_csrf_token():
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     draft = draft_with_lines()
-    assert client.post(reverse("billing:invoice_issue", args=[draft.pk])).status_code == 403
+    assert client.post(reverse("billing:invoice_issue", args=[draft.pk]), {"confirmed": "yes"}).status_code == 403
     draft.refresh_from_db()
     assert draft.is_draft
 
@@ -169,7 +169,9 @@ def test_a_draft_with_two_lines_is_created_then_issued(staff):
     assert (invoice.currency, invoice.total) == ("AUD", Decimal("741.61"))
     assert invoice.lines.first().description == "Sea freight"  # defaulted from the rate's label
 
-    page = staff.post(reverse("billing:invoice_issue", args=[invoice.pk]), follow=True).content.decode()
+    page = staff.post(
+        reverse("billing:invoice_issue", args=[invoice.pk]), {"confirmed": "yes"}, follow=True
+    ).content.decode()
     invoice.refresh_from_db()
     assert (invoice.status, invoice.number) == ("issued", "INV-000001")
     assert "INV-000001 issued." in page
@@ -192,7 +194,9 @@ def test_a_draft_needs_at_least_one_line(staff):
 
 def test_issuing_a_draft_with_no_lines_shows_why_and_changes_nothing(staff):
     draft = Invoice.objects.create(billing_account=BillingAccountFactory(), currency="NZD")
-    page = staff.post(reverse("billing:invoice_issue", args=[draft.pk]), follow=True).content.decode()
+    page = staff.post(
+        reverse("billing:invoice_issue", args=[draft.pk]), {"confirmed": "yes"}, follow=True
+    ).content.decode()
     assert "Add at least one line before issuing." in page
     draft.refresh_from_db()
     assert (draft.status, draft.number) == ("draft", None)
@@ -200,7 +204,7 @@ def test_issuing_a_draft_with_no_lines_shows_why_and_changes_nothing(staff):
 
 def test_an_issued_invoice_cannot_be_edited_through_the_form(staff):
     draft = draft_with_lines()
-    staff.post(reverse("billing:invoice_issue", args=[draft.pk]))
+    staff.post(reverse("billing:invoice_issue", args=[draft.pk]), {"confirmed": "yes"})
     response = staff.get(reverse("billing:invoice_edit", args=[draft.pk]), follow=True)
     assert "is issued and can no longer be edited" in response.content.decode()
 
@@ -208,7 +212,7 @@ def test_an_issued_invoice_cannot_be_edited_through_the_form(staff):
 def test_the_invoice_list_filters_by_status_kind_and_account(staff):
     account = BillingAccountFactory()
     issued = draft_with_lines(billing_account=account, reference="REF-ISSUED")
-    staff.post(reverse("billing:invoice_issue", args=[issued.pk]))
+    staff.post(reverse("billing:invoice_issue", args=[issued.pk]), {"confirmed": "yes"})
     draft_with_lines(billing_account=account, reference="REF-DRAFT")
     draft_with_lines(kind="credit_note", reference="REF-CREDIT")
     page = staff.get(reverse("billing:invoice_list"), {"status": "issued"}).content.decode()

@@ -41,6 +41,7 @@ class XeroConnection(models.Model):
     # The organisation's chart of accounts and tax rates as last read (used by the sync and set-up check).
     chart_of_accounts = models.JSONField(default=list, blank=True)
     tax_rates = models.JSONField(default=list, blank=True)
+    currencies = models.JSONField(default=list, blank=True)  # codes enabled in the organisation
     reference_data_loaded_at = models.DateTimeField(null=True, blank=True)
 
     objects = ConnectionQuerySet.as_manager()

@@ -35,6 +35,9 @@ class Organisation(models.Model):
     name = models.CharField(max_length=255)
     country_code = models.CharField(max_length=2)
     base_currency = models.CharField(max_length=3)
+    # The currencies enabled in the organisation (Settings › Currencies), the base currency among them:
+    # Xero refuses a document in any other with "Organisation is not subscribed to currency XXX".
+    currencies = models.JSONField(default=list, blank=True)
     short_code = models.CharField(max_length=20, blank=True)
     # Requests in flight now, for the 5-concurrent-calls limit (updated with F() expressions).
     in_flight = models.IntegerField(default=0)
@@ -45,6 +48,9 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    def enabled_currencies(self) -> list[str]:
+        return list(dict.fromkeys([self.base_currency, *self.currencies]))
 
 
 class Grant(models.Model):

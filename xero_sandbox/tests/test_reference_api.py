@@ -44,3 +44,12 @@ def test_every_call_is_logged_with_its_tenant_and_status(linked):
         linked.orgs["NZ"],
         19 + 1,
     )
+
+
+def test_currencies_lists_the_organisations_enabled_currencies_base_first(linked):
+    currencies = linked.api.get_currencies(linked.tenant()).currencies
+    assert [(c.code.value, c.description) for c in currencies] == [
+        ("NZD", "New Zealand Dollar"),
+        ("AUD", "Australian Dollar"),
+    ]
+    assert [c.code.value for c in linked.api.get_currencies(linked.tenant("GB")).currencies] == ["GBP"]

@@ -87,6 +87,12 @@ def read_tax_rates(session: Session) -> list[dict]:
     ]
 
 
+def read_currencies(session: Session) -> list[str]:
+    """The codes of the currencies enabled in the organisation (its base currency among them)."""
+    currencies = _request(session, "get_currencies").get("Currencies") or []
+    return [str(c.get("Code")) for c in currencies if isinstance(c, dict) and c.get("Code")]
+
+
 # --- Contacts ---------------------------------------------------------------------------------
 def find_contacts(session: Session, *, account_numbers: list[str]) -> Found:
     """Contacts whose Account Number may be one of these (archived ones too), in as few requests as the

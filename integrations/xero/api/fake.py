@@ -75,6 +75,7 @@ class FakeDocument:
 class FakeOrganisation:
     name: str = "Fake Freight NZ Ltd"
     account_codes: set[str] = field(default_factory=lambda: {"200"})  # active revenue accounts
+    currencies: list[str] = field(default_factory=lambda: ["NZD"])  # enabled; the base currency first
     tax_percent: dict[str, Decimal] = field(default_factory=lambda: {"OUTPUT2": Decimal("15"), "NONE": Decimal("0")})
     contacts: dict[str, XeroContact] = field(default_factory=dict)
     documents: dict[str, FakeDocument] = field(default_factory=dict)
@@ -152,6 +153,10 @@ class FakeXeroApi:
             for tax_type, percent in self.org.tax_percent.items()
         ]
 
+    def read_currencies(self) -> list[str]:
+        self._call("read_currencies")
+        return list(self.org.currencies)
+
     # --- contacts ----------------------------------------------------------------------------------
     def find_contacts(self, account_numbers: list[str]) -> Found:
         self._call("find_contacts")
@@ -189,6 +194,8 @@ class FakeXeroApi:
         noun = "Credit Note" if sent.credit_note else "Invoice"
         if any(d.type == SALES[sent.credit_note] for d in self.org.sales(sent.number)):
             return DocumentIn(sent.number, messages=(f"{noun} # must be unique.",))
+        if sent.currency not in self.org.currencies:
+            return DocumentIn(sent.number, messages=(f"Organisation is not subscribed to currency {sent.currency}",))
         contact = self.org.contacts.get(sent.contact_id)
         if contact is None:
             return DocumentIn(sent.number, messages=("The contact could not be found.",))

@@ -56,6 +56,9 @@ class XeroApi:
     def read_tax_rates(self) -> list[dict]:
         return accounting.read_tax_rates(self._session)
 
+    def read_currencies(self) -> list[str]:
+        return accounting.read_currencies(self._session)
+
     # --- contacts ----------------------------------------------------------------------------------
     def find_contacts(self, account_numbers: list[str]) -> Found:
         return accounting.find_contacts(self._session, account_numbers=account_numbers)

@@ -155,10 +155,11 @@ def connection_disconnect(*, connection: XeroConnection) -> None:
 
 
 def reference_data_load(*, connection: XeroConnection) -> None:
-    """Read and keep the organisation's chart of accounts and tax rates."""
+    """Read and keep the organisation's chart of accounts, tax rates and enabled currencies."""
     api = xero_api_for(connection)
     try:
-        accounts, tax_rates = api.read_accounts(), api.read_tax_rates()  # paced: they count against the same limits
+        # Paced: they count against the same limits.
+        accounts, tax_rates, currencies = api.read_accounts(), api.read_tax_rates(), api.read_currencies()
     except Paused:
         return  # the Add Ons page says why; the caches are read again once sending resumes
     except XeroError as error:
@@ -167,6 +168,7 @@ def reference_data_load(*, connection: XeroConnection) -> None:
     XeroConnection.objects.filter(pk=connection.pk).update(
         chart_of_accounts=accounts,
         tax_rates=tax_rates,
+        currencies=currencies,
         reference_data_loaded_at=timezone.now(),
         last_success_at=timezone.now(),
     )

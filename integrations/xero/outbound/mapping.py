@@ -47,6 +47,26 @@ def document_out(invoice: Invoice, *, contact_id: str) -> DocumentOut:
     )
 
 
+def document_problems(invoice: Invoice, *, connection) -> list[str]:
+    """What Xero would refuse in this document that the platform can know: a currency the organisation has
+    not enabled, and codes not in its cached chart of accounts and tax rates."""
+    problems = [currency_problem(invoice.currency, connection.currencies, organisation=connection.tenant_name)]
+    problems += code_problems(invoice, accounts=connection.chart_of_accounts, tax_rates=connection.tax_rates)
+    return [problem for problem in problems if problem]
+
+
+def currency_problem(currency: str, enabled: list[str], *, organisation: str) -> str:
+    """ "" when the organisation has the currency enabled (or its currencies were never read)."""
+    if not enabled or currency in enabled:
+        return ""
+    return (
+        f"its currency {currency} is not enabled in the Xero organisation {organisation}, which has "
+        f"{', '.join(enabled)} (Xero refuses it: “Organisation is not subscribed to currency {currency}”). "
+        f"Enable {currency} in Xero under Settings › Currencies (then Recheck on the Set-up check), or use one "
+        "of those currencies."
+    )
+
+
 def code_problems(invoice: Invoice, *, accounts: list[dict], tax_rates: list[dict]) -> list[str]:
     """What Xero would refuse in this document's codes, judged from the organisation's cached lists."""
     by_code, by_tax_type = accounts_by_code(accounts), tax_rates_by_type(tax_rates)

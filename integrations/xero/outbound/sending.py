@@ -212,9 +212,7 @@ def _prepare(api: XeroApi, records: list[SyncRecord]) -> list[tuple[SyncRecord, 
     _refresh_reference_data_if_stale(connection)
     checked = []
     for record in records:
-        problems = mapping.code_problems(
-            record.invoice, accounts=connection.chart_of_accounts, tax_rates=connection.tax_rates
-        )
+        problems = mapping.document_problems(record.invoice, connection=connection)
         if problems:
             _fail(record, "Not sent: " + " ".join(p[0].upper() + p[1:] for p in problems))
         else:

@@ -1,12 +1,20 @@
-"""Help at the point of entry, from the cached chart of accounts and tax rates (no call to Xero): the
-rate and tax rate forms offer the organisation's codes and warn on one Xero would reject (billing asks
-through billing.panels' code advisors), and a draft whose codes Xero would reject says so before issue."""
+"""Help at the point of entry, from the cached chart of accounts, tax rates and currencies (no call to
+Xero): the rate and tax rate forms offer the organisation's codes and warn on one Xero would reject
+(billing asks through billing.panels' code advisors); a draft Xero would reject says so on its page, and
+issuing it is stopped with the reason (a currency the organisation lacks), or confirmed anyway (codes,
+which may be fixed before the document is sent again)."""
 
 from decimal import Decimal
 
 from django.template.loader import render_to_string
 
-from billing.panels import CodeAdvice, register_code_advisor, register_document_panel
+from billing.panels import (
+    CodeAdvice,
+    IssueConcern,
+    register_code_advisor,
+    register_document_panel,
+    register_issue_check,
+)
 from integrations.models import AddOn, addon_enabled
 from integrations.xero.models import XeroConnection
 from integrations.xero.outbound import mapping
@@ -73,13 +81,13 @@ register_code_advisor(XeroCodeAdvisor())
 
 @register_document_panel
 def xero_code_check_panel(request, invoice) -> str:
-    """On a draft: the rates and tax rates Xero would reject, so nobody issues it unaware."""
+    """On a draft: its currency, rates and tax rates Xero would reject, so nobody issues it unaware."""
     if not invoice.is_draft:
         return ""
     connection = linked_connection()
     if connection is None:
         return ""
-    problems = mapping.code_problems(invoice, accounts=connection.chart_of_accounts, tax_rates=connection.tax_rates)
+    problems = mapping.document_problems(invoice, connection=connection)
     if not problems:
         return ""
     return render_to_string(
@@ -90,3 +98,14 @@ def xero_code_check_panel(request, invoice) -> str:
         },
         request=request,
     )
+
+
+@register_issue_check
+def xero_issue_concerns(invoice) -> list[IssueConcern]:
+    connection = linked_connection()
+    if connection is None:
+        return []
+    currency = mapping.currency_problem(invoice.currency, connection.currencies, organisation=connection.tenant_name)
+    codes = mapping.code_problems(invoice, accounts=connection.chart_of_accounts, tax_rates=connection.tax_rates)
+    concerns = [IssueConcern(f"Xero would refuse it: {currency}", final=True)] if currency else []
+    return concerns + [IssueConcern(f"Xero would refuse it: {problem}") for problem in codes]

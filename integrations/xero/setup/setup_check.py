@@ -10,7 +10,6 @@ spaces are ignored is found without one call per row.
 """
 
 import datetime
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -24,67 +23,12 @@ from integrations.xero.api.errors import XeroError
 from integrations.xero.api.xero_api import xero_api_for
 from integrations.xero.models import XeroConnection
 from integrations.xero.outbound import mapping
+from integrations.xero.setup.report import BLOCKING, NOTE, OK, WARNING, Line, Report, Section, sorted_lines
 
-OK, BLOCKING, WARNING, NOTE = "ok", "blocking", "warning", "note"
-SYMBOLS = {OK: "✓", BLOCKING: "✗", WARNING: "⚠", NOTE: "•"}
-LABELS = {BLOCKING: "to fix before syncing", WARNING: "warnings", NOTE: "to note", OK: "fine"}
-SEVERITY = {BLOCKING: 0, WARNING: 1, NOTE: 2, OK: 3}
 ACCOUNT_NUMBER_MAX = 50  # Xero's limit on a contact's Account Number
 IN_USE = [Invoice.Status.DRAFT, Invoice.Status.ISSUED]
 XERO_CONTACT_URL = "https://go.xero.com/Contacts/View/{contact_id}"
 XERO_SALES_URL = "https://go.xero.com/AccountsReceivable/Search.aspx"
-
-
-@dataclass(frozen=True)
-class Line:
-    status: str
-    subject: str  # the row, as the platform names it
-    code: str  # its code (billing account code, revenue account code, accounting code)
-    says: str  # what was found
-    todo: str = ""  # what to do about it
-    fix_url: str = ""  # the platform screen where it is fixed
-    xero_url: str = ""  # the Xero screen, when the fix may be made there
-    used: int = 0  # draft and issued documents that use it
-
-    @property
-    def symbol(self) -> str:
-        return SYMBOLS[self.status]
-
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    lines: list[Line] = field(default_factory=list)
-    error: str = ""  # Xero could not be read for this section
-
-    @property
-    def summary(self) -> list[tuple[str, str, int]]:
-        return _summary(self.lines)
-
-
-@dataclass
-class Report:
-    organisation: str
-    reference_data_loaded_at: datetime.datetime | None
-    sections: list[Section]
-
-    @property
-    def lines(self) -> list[Line]:
-        return [line for section in self.sections for line in section.lines]
-
-    @property
-    def summary(self) -> list[tuple[str, str, int]]:
-        """(symbol, label, count) for each status, the blocking first."""
-        return _summary(self.lines)
-
-    @property
-    def blocking(self) -> int:
-        return sum(line.status == BLOCKING for line in self.lines)
-
-    @property
-    def errors(self) -> list[str]:
-        return [section.error for section in self.sections if section.error]
 
 
 def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Report:
@@ -96,19 +40,27 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
     except XeroError as error:
         reference_error = f"The chart of accounts and tax rates could not be read again from Xero: {error.message}"
     accounts = _billing_account_section(connection)
-    rates = Section("rates", "Rates (revenue account codes)", _sorted(_rate_lines(connection)), reference_error)
-    taxes = Section("tax_rates", "Tax rates (accounting codes)", _sorted(_tax_lines(connection)), reference_error)
+    rates = Section("rates", "Rates (revenue account codes)", sorted_lines(_rate_lines(connection)), reference_error)
+    taxes = Section("tax_rates", "Tax rates (accounting codes)", sorted_lines(_tax_lines(connection)), reference_error)
+    currencies = Section(
+        "currencies", "Currencies (of billing accounts)", sorted_lines(_currency_lines(connection)), reference_error
+    )
     numbers = _numbers_section(connection)
-    return Report(connection.tenant_name, connection.reference_data_loaded_at, [accounts, rates, taxes, numbers])
+    sections = [accounts, currencies, rates, taxes, numbers]
+    return Report(connection.tenant_name, connection.reference_data_loaded_at, sections)
 
 
 def reference_data_refresh(*, connection: XeroConnection) -> None:
-    """Read the organisation's chart of accounts and tax rates again, at Xero's pace, into the caches."""
+    """Read the organisation's chart of accounts, tax rates and currencies again, at Xero's pace, into the caches."""
     api = xero_api_for(connection)
-    accounts, tax_rates = api.read_accounts(), api.read_tax_rates()
+    accounts, tax_rates, currencies = api.read_accounts(), api.read_tax_rates(), api.read_currencies()
     now = timezone.now()
     XeroConnection.objects.filter(pk=connection.pk).update(
-        chart_of_accounts=accounts, tax_rates=tax_rates, reference_data_loaded_at=now, last_success_at=now
+        chart_of_accounts=accounts,
+        tax_rates=tax_rates,
+        currencies=currencies,
+        reference_data_loaded_at=now,
+        last_success_at=now,
     )
     connection.refresh_from_db()
 
@@ -135,15 +87,6 @@ def report_text(report: Report) -> str:
     return "\n".join(out)
 
 
-def _summary(lines: list[Line]) -> list[tuple[str, str, int]]:
-    return [(SYMBOLS[status], LABELS[status], sum(line.status == status for line in lines)) for status in SEVERITY]
-
-
-def _sorted(lines: list[Line]) -> list[Line]:
-    """What draft and issued documents use first, then the worst first."""
-    return sorted(lines, key=lambda line: (line.used == 0, SEVERITY[line.status], line.subject.casefold()))
-
-
 def _stale(connection: XeroConnection) -> bool:
     loaded = connection.reference_data_loaded_at
     return loaded is None or timezone.now() - loaded > datetime.timedelta(seconds=settings.XERO_REFERENCE_DATA_SECONDS)
@@ -152,6 +95,35 @@ def _stale(connection: XeroConnection) -> bool:
 def _in_use(path: str) -> Count:
     """How many draft or issued documents are reached through `path`."""
     return Count(path, filter=Q(**{f"{path}__status__in": IN_USE}), distinct=True)
+
+
+# --- Currencies ------------------------------------------------------------------------------
+def _currency_lines(connection: XeroConnection) -> list[Line]:
+    """One line per currency the address book bills in: Xero refuses a document in a currency the
+    organisation has not enabled, and the platform will not issue one."""
+    used = (
+        BillingAccount.objects.values("currency")
+        .annotate(accounts=Count("pk"), documents=_in_use("invoices"))
+        .order_by("currency")
+    )
+    return [_currency_line(connection, row["currency"], row["accounts"], row["documents"]) for row in used]
+
+
+def _currency_line(connection: XeroConnection, currency: str, accounts: int, documents: int) -> Line:
+    problem = mapping.currency_problem(currency, connection.currencies, organisation=connection.tenant_name)
+    subject = f"{accounts} billing account{'s' if accounts != 1 else ''} in {currency}"
+    if problem:
+        says, _, todo = problem.partition(". ")
+        return Line(
+            BLOCKING,
+            subject,
+            currency,
+            says[0].upper() + says[1:] + ".",
+            todo,
+            reverse("billing:account_list"),
+            used=documents,
+        )
+    return Line(OK, subject, currency, f"{currency} is enabled in Xero.", used=documents)
 
 
 # --- Document numbers ------------------------------------------------------------------------
@@ -226,7 +198,7 @@ def _billing_account_section(connection: XeroConnection) -> Section:
             "Xero could not read the look-up of " + "; ".join(sorted(refused)) + f": “{next(iter(refused.values()))}” "
             "The lines below may miss a contact that has one of these."
         )
-    section.lines = _sorted([_billing_account_line(account, contacts) for account in accounts])
+    section.lines = sorted_lines([_billing_account_line(account, contacts) for account in accounts])
     return section
 
 

@@ -50,6 +50,7 @@ class XeroConnectionFactory(factory.django.DjangoModelFactory):
             },  # fmt: skip
         ]
     )
+    currencies = factory.LazyFunction(lambda: ["NZD"])
     reference_data_loaded_at = factory.LazyFunction(timezone.now)
 
 

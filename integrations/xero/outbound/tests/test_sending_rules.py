@@ -13,7 +13,7 @@ from billing.tests.factories import BillingAccountFactory, RateFactory
 from integrations.xero.api.errors import XeroError, XeroNeedsRelink
 from integrations.xero.conftest import issued, state_of
 from integrations.xero.models import SyncRecord, XeroConnection
-from integrations.xero.outbound import sending
+from integrations.xero.outbound import sending, sync_exceptions
 
 
 def due_now():
@@ -150,3 +150,19 @@ def test_a_credit_note_is_allocated_at_most_what_its_invoice_still_owes(fake_xer
         == f"Allocated 87.50 of 287.50 to invoice {number}: invoice {number} had 87.50 left to pay in Xero."
     )
     assert fake_xero.org.calls.count("allocate_credit_note") == 1
+
+
+def test_a_document_in_a_currency_the_organisation_lacks_is_held_back_with_how_to_fix_it(fake_xero, codes):
+    # Issued before the organisation's currencies were known, say: it is never sent to be refused.
+    invoice = issued(codes, account=BillingAccountFactory(currency="GBP"))
+    sending.sync_round_push()
+    record = state_of(invoice)
+    assert record.state == "failed" and "create_documents" not in fake_xero.org.calls
+    assert record.error.startswith("Not sent: Its currency GBP is not enabled in the Xero organisation")
+    assert "Settings › Currencies" in record.error
+
+    fake_xero.org.currencies.append("GBP")  # enabled in Xero, then read again (Recheck)
+    XeroConnection.objects.update(currencies=["NZD", "GBP"])
+    sync_exceptions.sync_record_retry(record=record)
+    sending.sync_round_push()
+    assert state_of(invoice).state == "sent"

@@ -132,7 +132,7 @@ def test_no_callback_from_xero_is_a_server_error_and_a_bad_one_changes_the_link_
         params = {**params, "state": query_of(client.post("/integrations/xero/link/").url)["state"]}
     before = snapshot()
     response = client.get("/integrations/xero/callback/", params)
-    assert response.status_code in (302, 403)
+    assert response.status_code in (302, 403, 400)  # 400: a NUL in the query, refused before the view
     assert_stays_on_this_site(response)
     if response.status_code == 302:
         assert said(response)

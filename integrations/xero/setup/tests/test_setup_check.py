@@ -177,6 +177,19 @@ def test_tax_rates_must_exist_apply_to_sales_be_active_and_agree_on_the_percenta
     assert "is 15%, not 12.5%" in taxes["Old GST"].says
 
 
+def test_currencies_the_organisation_has_not_enabled_are_named_with_those_it_has(linked, admin_client):
+    BillingAccountFactory(currency="NZD"), BillingAccountFactory(currency="AUD"), BillingAccountFactory(currency="GBP")
+    assert linked.currencies == ["NZD", "AUD"]  # read with the chart of accounts when linking
+    report = check_page(admin_client).context["report"]
+    currencies = {line.code: line for line in lines_of(report, "currencies").values()}
+    assert {code: line.symbol for code, line in currencies.items() if code in ("NZD", "AUD", "GBP")} == {
+        "NZD": "✓",
+        "AUD": "✓",
+        "GBP": "✗",
+    }
+    assert "which has NZD, AUD" in currencies["GBP"].says and "Settings › Currencies" in currencies["GBP"].todo
+
+
 def test_the_page_shows_counts_each_line_with_what_to_do_and_a_link_to_fix_it(linked, admin_client, mismatches):
     page = check_page(admin_client).content.decode()
     assert "✗ 11</strong> to fix before syncing" in page
@@ -224,7 +237,8 @@ def test_contact_lookups_take_as_few_calls_as_the_length_budget_allows(linked, a
     room = settings.XERO_REQUEST_BUDGET - len(urlsplit(lookups[0].path).path) - len("?where=&includeArchived=true")
     assert len(lookups) <= math.ceil(encoded / room) + 1
     assert max(r.target_length for r in lookups) <= settings.XERO_REQUEST_BUDGET
-    assert RequestLog.objects.count() == len(lookups) + 2 + 2  # the chart of accounts and tax rates; the numbers check
+    # The chart of accounts, tax rates and currencies; the numbers check.
+    assert RequestLog.objects.count() == len(lookups) + 3 + 2
     assert statuses(report, "billing_accounts")["Bulk Customer 7"] == "•"
     assert statuses(report, "billing_accounts")["Pacific Shipping"] == "✗"  # found through the spaced numbers
 
