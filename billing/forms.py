@@ -161,14 +161,13 @@ class BaseLineFormSet(forms.BaseFormSet):
         self._rates, self._tax_rates = list(Rate.objects.all()), list(TaxRate.objects.all())
 
     def _construct_form(self, i, **kwargs):
-        form = super()._construct_form(i, **kwargs)
-        form.fields["rate"].use(self._rates)
-        form.fields["tax_rate"].use(self._tax_rates)
-        return form
+        return self._with_choices(super()._construct_form(i, **kwargs))
 
     @property
     def empty_form(self):
-        form = super().empty_form
+        return self._with_choices(super().empty_form)
+
+    def _with_choices(self, form: InvoiceLineForm) -> InvoiceLineForm:
         form.fields["rate"].use(self._rates)
         form.fields["tax_rate"].use(self._tax_rates)
         return form

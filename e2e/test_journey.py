@@ -37,6 +37,7 @@ def test_the_whole_journey_in_a_browser(page, stack, step):
     record_a_payment_in_xero_and_see_the_invoice_paid_in_the_app(page, stack, step)
     allocate_a_credit_note_and_see_an_invoice_voided_in_xero_become_voided(page, stack, step)
     break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step)
+    draft_in_a_currency_xero_lacks_and_see_the_issue_stopped_with_why(page, stack, step)
 
 
 # --- helpers: what a person does, in a few words each ------------------------------------------
@@ -253,3 +254,19 @@ def break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step):
         wait_until_sent(page)
         open_menu(page, "Sync exceptions")
         expect(page.get_by_test_id("sync-exceptions-empty")).to_be_visible()
+
+
+def draft_in_a_currency_xero_lacks_and_see_the_issue_stopped_with_why(page, stack, step):
+    with step("7a-a-gbp-draft-cannot-be-issued-to-a-nzd-organisation"):
+        open_menu(page, "Address book")
+        page.get_by_role("link", name="New billing account").click()
+        page.fill("#id_code", "LONDON-1")
+        page.fill("#id_name", "London Forwarding Ltd")
+        page.select_option("#id_currency", "GBP")
+        page.get_by_role("button", name="Save").click()
+        expect_message(page, "Billing account LONDON-1 added.")
+        new_invoice(page, "London Forwarding Ltd (LONDON-1)", [("Sea freight", "1", "100", GST)])
+        expect(page.get_by_test_id("xero-code-check")).to_contain_text("GBP is not enabled")
+        page.get_by_test_id("issue").click()
+        expect(page.get_by_test_id("issue-concern")).to_contain_text("its currency GBP is not enabled")
+        expect(page.get_by_test_id("issue-now")).to_have_count(0)  # nothing to confirm: it would never be sent
