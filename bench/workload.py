@@ -173,7 +173,6 @@ def _one_issue(pk: int) -> dict:
     return {"ms": elapsed * 1000, "sql": [query["sql"] for query in captured.captured_queries]}
 
 
-@contextmanager
 def oversized_form_cost(*, account_pk: int, posts: int = 50) -> dict:
     """What a crafted new-invoice POST asking for 2,000 line forms (and holding none) costs the server:
     through the whole middleware stack, in this process, signed in as a finance user who may add invoices."""
@@ -197,6 +196,7 @@ def oversized_form_cost(*, account_pk: int, posts: int = 50) -> dict:
     }
 
 
+@contextmanager
 def _billing_alone():
     """No receiver on billing's issue signals for a moment: the baseline the add-on adds to."""
     saved = {signal: signal.receivers for signal in (document_issuing, document_issued)}
