@@ -187,6 +187,7 @@ def base_env(config: BenchConfig) -> dict:
             "XERO_LOGIN_URL": config.sandbox_url,
             "XERO_IDENTITY_URL": config.sandbox_url,
             "XERO_API_URL": config.sandbox_url,
+            "XERO_WEB_URL": f"{config.sandbox_url}/go",
             "XERO_SANDBOX_PUBLIC_API_URL": f"{config.sandbox_url}/api.xro/2.0",
             "XERO_REDIRECT_URI": f"http://127.0.0.1:{config.port}/integrations/xero/callback/",
             # No webhook URL: the sandbox records no events and no webhook sender runs (see README); the

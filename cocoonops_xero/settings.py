@@ -224,6 +224,8 @@ XERO_ENABLED = env.bool("XERO_ENABLED", default=False)
 XERO_LOGIN_URL = env.str("XERO_LOGIN_URL", default="https://login.xero.com")
 XERO_IDENTITY_URL = env.str("XERO_IDENTITY_URL", default="https://identity.xero.com")
 XERO_API_URL = env.str("XERO_API_URL", default="https://api.xero.com")
+# Xero's web app, for "Open in Xero" links (the sandbox answers the same deep links under its /go).
+XERO_WEB_URL = env.str("XERO_WEB_URL", default="https://go.xero.com")
 XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
 XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
 XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default="http://127.0.0.1:8000/integrations/xero/callback/")

@@ -2,10 +2,14 @@
 
 from django.urls import include, path, re_path
 
-from . import router
+from . import deep_links, router
 
 urlpatterns = [
     re_path(r"^api\.xro/2\.0/(?P<path>.+)$", router.accounting_api),
+    # Xero's web app's deep links ("Open in Xero"), when XERO_WEB_URL points at <sandbox>/go.
+    re_path(r"^go/AccountsReceivable/View(?:CreditNote)?\.aspx$", deep_links.document, name="sandbox_go_document"),
+    path("go/Contacts/View/<uuid:contact_id>", deep_links.contact, name="sandbox_go_contact"),
+    path("go/AccountsReceivable/Search.aspx", deep_links.sales, name="sandbox_go_sales"),
     path("", include("xero_sandbox.page_urls")),  # the staff pages: orgs/, webhooks/, requests/
 ]
 

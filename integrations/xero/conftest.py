@@ -32,6 +32,7 @@ def sandbox(settings, live_server, transactional_db) -> dict[str, Organisation]:
     """Point the integration's three Xero hosts at the sandbox; return its organisations by country."""
     base = f"{live_server.url}/xero-sandbox"
     settings.XERO_LOGIN_URL = settings.XERO_IDENTITY_URL = settings.XERO_API_URL = base
+    settings.XERO_WEB_URL = f"{base}/go"
     settings.XERO_ENABLED = True
     seed_if_empty()
     return {org.country_code: org for org in Organisation.objects.all()}

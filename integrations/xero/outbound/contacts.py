@@ -134,10 +134,29 @@ def _adopt(api: XeroApi, accounts, contact_ids, problems) -> None:
         if len(matches) == 1:
             contact_ids[account.pk] = _remember(account, api.tenant_id, matches[0].contact_id)
         else:
-            problems[account.pk] = (
-                f"Xero says the Account Number {account.code} is already taken, but no active "
-                "contact has it exactly: check the archived contacts in Xero."
-            )
+            problems[account.pk] = _number_taken_problem(account, found.items)
+
+
+def _number_taken_problem(account: BillingAccount, found: list) -> str:
+    """Xero refused the new contact's Account Number as taken: name the contact that has it, and what differs."""
+    namesakes = [c for c in found if c.account_number.casefold() == account.code.casefold()]
+    if not namesakes:
+        return (
+            f"Xero says the Account Number {account.code} is already taken, but no contact it lists has it, even "
+            "ignoring case (a contact deleted in Xero may keep it): find it in Xero, or change the billing "
+            "account code in the Address book, then retry."
+        )
+    contact = namesakes[0]
+    if contact.account_number == account.code:
+        return (
+            f"Xero's contact “{contact.name}” has the Account Number {account.code} and is "
+            f"{contact.status.lower() or 'not active'} in Xero: un-archive it (Contacts › Archived), then retry."
+        )
+    return (
+        f"Xero's contact “{contact.name}” has the Account Number {contact.account_number}, which differs from the "
+        f"billing account code {account.code} only in case: Xero takes them for the same number. Make the two "
+        "identical (in Xero, or in the Address book), then retry."
+    )
 
 
 def _creation_problem(account: BillingAccount, messages: tuple[str, ...]) -> str:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.models import BillingAccount, DocumentSequence, Invoice, Rate, TaxRate
 from billing.services import NUMBER_PREFIXES
+from integrations.xero import web_links
 from integrations.xero.api import values
 from integrations.xero.api.errors import XeroError
 from integrations.xero.api.xero_api import xero_api_for
@@ -27,8 +28,6 @@ from integrations.xero.setup.report import BLOCKING, NOTE, OK, WARNING, Line, Re
 
 ACCOUNT_NUMBER_MAX = 50  # Xero's limit on a contact's Account Number
 IN_USE = [Invoice.Status.DRAFT, Invoice.Status.ISSUED]
-XERO_CONTACT_URL = "https://go.xero.com/Contacts/View/{contact_id}"
-XERO_SALES_URL = "https://go.xero.com/AccountsReceivable/Search.aspx"
 
 
 def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Report:
@@ -172,7 +171,7 @@ def _number_lines(noun: str, prefix: str, last: int, found: list[values.Document
             todo=f"Give that {noun} another number in Xero, or change the platform's {noun} number prefix "
             f"({prefix}) before issuing that many",
             fix_url=reverse("xero:setup_check"),
-            xero_url=XERO_SALES_URL,
+            xero_url=web_links.sales_url(),
         )
         for document in ahead
     ]
@@ -259,7 +258,7 @@ def _exact_match_line(contact: values.XeroContact, line: dict) -> Line:
         "and will not give its Account Number to a new contact.",
         todo=f"Un-archive “{contact.name}” in Xero (Contacts › Archived), or give this billing account the Account "
         "Number of an active contact.",
-        xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
+        xero_url=web_links.contact_url(contact.contact_id),
         **line,
     )
 
@@ -272,7 +271,7 @@ def _near_match_line(contact: values.XeroContact, line: dict) -> Line:
         f"matches only if case or spaces are ignored{archived}; Xero needs them to be exactly equal.",
         todo=f"Change the billing account code to “{contact.account_number}” in the Address book, or that contact's "
         f"Account Number to “{line['code']}” in Xero.",
-        xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
+        xero_url=web_links.contact_url(contact.contact_id),
         **line,
     )
 
@@ -285,7 +284,7 @@ def _name_clash_line(contact: values.XeroContact, line: dict) -> Line:
         f"contact “{contact.name}”{number} already has this name.",
         todo=f"Set that contact's Account Number to “{line['code']}” in Xero, or rename the billing account in the "
         "Address book.",
-        xero_url=XERO_CONTACT_URL.format(contact_id=contact.contact_id),
+        xero_url=web_links.contact_url(contact.contact_id),
         **line,
     )
 

@@ -166,3 +166,20 @@ def test_a_document_in_a_currency_the_organisation_lacks_is_held_back_with_how_t
     sync_exceptions.sync_record_retry(record=record)
     sending.sync_round_push()
     assert state_of(invoice).state == "sent"
+
+
+def test_a_customer_whose_code_xero_holds_in_another_case_fails_naming_that_contact(fake_xero, codes):
+    fake_xero.org.add_contact(name="Acme Freight (old)", account_number="acme01")
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01", name="Acme Ltd"))
+    sending.sync_round_push()
+    record = state_of(invoice)
+    assert record.state == "failed"
+    assert "Xero's contact “Acme Freight (old)” has the Account Number acme01" in record.error
+    assert "only in case" in record.error and "archived" not in record.error
+
+
+def test_a_customer_whose_code_an_archived_contact_holds_fails_saying_so(fake_xero, codes):
+    fake_xero.org.add_contact(name="Acme Ltd", account_number="ACME01", status="ARCHIVED")
+    invoice = issued(codes, account=BillingAccountFactory(code="ACME01", name="Acme Ltd"))
+    sending.sync_round_push()
+    assert "archived" in state_of(invoice).error and "Acme Ltd" in state_of(invoice).error

@@ -1,6 +1,7 @@
 """Issued documents reach the sandbox's Xero exactly once, over HTTP, in batches."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,16 @@ from django.utils import timezone
 from billing import services
 from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
-from integrations.xero.conftest import fault_once, issued, link, linked_org, sandbox_documents, state_of, wait_until
+from integrations.xero.conftest import (
+    fault_once,
+    issued,
+    link,
+    linked_org,
+    path_and_query,
+    sandbox_documents,
+    state_of,
+    wait_until,
+)
 from integrations.xero.models import ContactLink, SyncRecord, XeroConnection
 from integrations.xero.outbound import sending, sync_exceptions
 from xero_sandbox.models import Contact, Document, Fault, RequestLog
@@ -291,3 +301,16 @@ def test_new_customers_of_later_batches_are_resolved_with_the_first_batchs_calls
     assert SyncRecord.objects.filter(state="sent").count() == 8
     contact_calls = RequestLog.objects.filter(path__icontains="/Contacts").count()
     assert contact_calls == 2  # one lookup and one create for all four new customers
+
+
+def test_open_in_xero_leads_to_the_document_in_the_configured_xero(linked, codes, client, settings):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("finance", password="pw"))
+    invoice = issued(codes)
+    sending.sync_round_push()
+    page = client.get(invoice.get_absolute_url()).content.decode()
+    link = re.search(r'href="([^"]+)"[^>]*data-testid="open-in-xero"', page).group(1)
+    assert link.startswith(f"{settings.XERO_WEB_URL}/AccountsReceivable/View.aspx?InvoiceID=")
+    opened = client.get(path_and_query(link), follow=True)
+    assert opened.status_code == 200 and invoice.number in opened.content.decode()  # the sandbox's page of it

@@ -190,13 +190,15 @@ def test_currencies_the_organisation_has_not_enabled_are_named_with_those_it_has
     assert "which has NZD, AUD" in currencies["GBP"].says and "Settings › Currencies" in currencies["GBP"].todo
 
 
-def test_the_page_shows_counts_each_line_with_what_to_do_and_a_link_to_fix_it(linked, admin_client, mismatches):
+def test_the_page_shows_counts_each_line_with_what_to_do_and_a_link_to_fix_it(
+    linked, admin_client, mismatches, settings
+):
     page = check_page(admin_client).content.decode()
     assert "✗ 11</strong> to fix before syncing" in page
     assert "⚠ 3</strong> warnings" in page
     assert f'href="/rates/{mismatches["rates"]["Old sales"].pk}/"' in page
     assert f'href="/settings/tax/{mismatches["taxes"]["Old GST"].pk}/"' in page
-    assert "https://go.xero.com/Contacts/View/" in page
+    assert f"{settings.XERO_WEB_URL}/Contacts/View/" in page
     assert 'action="/integrations/xero/setup-check/recheck/"' in page and "csrfmiddlewaretoken" in page
 
 
