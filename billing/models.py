@@ -1,4 +1,5 @@
 from decimal import Decimal
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -320,8 +321,19 @@ class Invoice(models.Model):
 
     @property
     def signed_total(self) -> Decimal:
-        """The total as the platform shows it: a credit note's is negative."""
+        """The total as lists show it: a credit note's is negative."""
         return -self.total if self.is_credit_note else self.total
+
+    @cached_property
+    def issued_credit_notes(self) -> list["Invoice"]:
+        """The credit notes issued against this invoice (drafts, voided and deleted ones left out)."""
+        if self.is_credit_note or not self.pk:
+            return []
+        return list(self.credit_notes.filter(status__in=[self.Status.ISSUED, self.Status.PAID]).order_by("number"))
+
+    @property
+    def credited_total(self) -> Decimal:
+        return sum((note.total for note in self.issued_credit_notes), Decimal("0.00"))
 
 
 class InvoiceLine(models.Model):

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -5,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from billing import services
 from billing.models import BillingAccount, Invoice, Rate, TaxRate
 
 from .factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
@@ -221,3 +223,27 @@ def test_the_invoice_list_filters_by_status_kind_and_account(staff):
     assert "REF-CREDIT" in page and "REF-ISSUED" not in page
     page = staff.get(reverse("billing:invoice_list"), {"billing_account": account.pk}).content.decode()
     assert "REF-DRAFT" in page and "REF-CREDIT" not in page
+
+
+def test_an_invoice_shows_the_credit_notes_issued_against_it_and_a_credit_note_its_amounts_positive(staff):
+    account, gst = BillingAccountFactory(), TaxRateFactory(rate=Decimal("15"))
+    invoice = services.invoice_issue(
+        invoice=draft_with_lines(line(unit_price="100", tax_rate=gst), billing_account=account)
+    )
+    credit = services.invoice_issue(
+        invoice=draft_with_lines(
+            line(unit_price="40", tax_rate=gst),
+            billing_account=account,
+            kind=Invoice.Kind.CREDIT_NOTE,
+            credited_invoice=invoice,
+        )
+    )
+    draft_with_lines(
+        line(unit_price="5"), billing_account=account, kind=Invoice.Kind.CREDIT_NOTE, credited_invoice=invoice
+    )
+    page = staff.get(invoice.get_absolute_url()).content.decode()
+    assert 'data-testid="credit-notes"' in page and credit.number in page
+    assert re.search(r'data-testid="credited">46.00<', page)  # the draft credit note is not counted
+    note_page = staff.get(credit.get_absolute_url()).content.decode()
+    assert "Total credited" in note_page
+    assert re.search(r'data-testid="total">46.00<', note_page) and "-46.00" not in note_page

@@ -77,13 +77,18 @@ def test_a_state_older_than_the_one_applied_changes_nothing(fake_xero, codes):
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
 
 
-def test_a_voided_invoice_in_xero_is_voided_in_the_platform(fake_xero, codes):
+def test_a_voided_invoice_in_xero_is_voided_in_the_platform_and_shows_nothing_due(fake_xero, codes, client):
+    from django.contrib.auth import get_user_model
+
     (invoice,) = sent(fake_xero, codes)
     document = fake_xero.org.documents[str(state_of(invoice).xero_id)]
     document.status = "VOIDED"
     announce(fake_xero, invoice)
     inbox.webhook_events_process()
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.VOIDED
+    client.force_login(get_user_model().objects.create_superuser("finance", password="pw"))
+    page = client.get(invoice.get_absolute_url()).content.decode()
+    assert "Voided in Xero: nothing is due on it." in page and "due 287.50" not in page
 
 
 def test_events_a_killed_worker_held_are_applied_by_the_periodic_run_once_its_claim_lapses(fake_xero, codes):
