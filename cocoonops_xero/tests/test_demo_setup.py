@@ -14,8 +14,8 @@ def test_demo_setup_refuses_to_run_without_debug(settings):
 
 
 @pytest.mark.django_db
-def test_demo_setup_prints_working_credentials_and_can_run_twice(settings, capsys, client):
-    settings.DEBUG = True
+def test_demo_setup_prints_working_credentials_and_can_run_twice(settings, capsys, client, tmp_path):
+    settings.DEBUG, settings.VAR_DIR = True, tmp_path
     call_command("demo_setup")
     call_command("demo_setup")
     output = capsys.readouterr().out
@@ -25,3 +25,16 @@ def test_demo_setup_prints_working_credentials_and_can_run_twice(settings, capsy
     assert BillingAccount.objects.filter(code="ACME01").count() == 1
     draft = Invoice.objects.get()
     assert (draft.status, draft.lines.count()) == ("draft", 2)
+
+
+@pytest.mark.django_db
+def test_running_demo_setup_again_keeps_the_password_and_signs_nobody_out(settings, capsys, client, tmp_path):
+    settings.DEBUG, settings.VAR_DIR = True, tmp_path
+    call_command("demo_setup")
+    first = [line for line in capsys.readouterr().out.splitlines() if "sign in as" in line][-1]
+    assert client.login(username="demo", password=first.split(" / ")[-1].strip())
+    call_command("demo_setup")
+    again = [line for line in capsys.readouterr().out.splitlines() if "sign in as" in line][-1]
+    assert again == first
+    assert client.get("/addons/").status_code == 200  # still signed in
+    assert oct((tmp_path / "demo-password").stat().st_mode & 0o777) == "0o600"

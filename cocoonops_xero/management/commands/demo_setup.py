@@ -1,5 +1,6 @@
 import secrets
 from decimal import Decimal
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
@@ -109,13 +110,26 @@ TAX_RATES = [
 ]
 
 
+def _kept_password() -> str:
+    """The demo password, kept in VAR_DIR between runs (only its owner may read it), so that `make run`
+    prints the same one and signs nobody out. Delete the file for a new one."""
+    kept = Path(settings.VAR_DIR) / "demo-password"
+    if kept.is_file() and kept.read_text().strip():
+        return kept.read_text().strip()
+    password = secrets.token_urlsafe(9)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.touch(mode=0o600)
+    kept.write_text(password + "\n")
+    return password
+
+
 class Command(BaseCommand):
     help = "Create the demo staff user (printing its credentials) and a little demo data. DEBUG only."
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("demo_setup only runs with DEBUG on: it prints a password.")
-        password = secrets.token_urlsafe(9)
+        password = _kept_password()
         with transaction.atomic():
             self._reset_demo_user(password)
             self._create_demo_data()
@@ -128,7 +142,8 @@ class Command(BaseCommand):
     def _reset_demo_user(self, password: str) -> None:
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
         user.is_staff = user.is_superuser = True
-        user.set_password(password)
+        if not user.check_password(password):  # the same password keeps everyone's session
+            user.set_password(password)
         user.save()
 
     def _create_demo_data(self) -> None:
