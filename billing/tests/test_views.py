@@ -247,3 +247,9 @@ def test_an_invoice_shows_the_credit_notes_issued_against_it_and_a_credit_note_i
     note_page = staff.get(credit.get_absolute_url()).content.decode()
     assert "Total credited" in note_page
     assert re.search(r'data-testid="total">46.00<', note_page) and "-46.00" not in note_page
+
+
+def test_a_drafts_page_is_titled_by_what_it_is_not_by_its_kind_twice(staff):
+    draft = draft_with_lines(line())
+    page = staff.get(draft.get_absolute_url()).content.decode()
+    assert f"<title>Draft invoice #{draft.pk}" in page and "Invoice Draft invoice" not in page

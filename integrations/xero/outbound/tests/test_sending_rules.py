@@ -183,3 +183,14 @@ def test_a_customer_whose_code_an_archived_contact_holds_fails_saying_so(fake_xe
     invoice = issued(codes, account=BillingAccountFactory(code="ACME01", name="Acme Ltd"))
     sending.sync_round_push()
     assert "archived" in state_of(invoice).error and "Acme Ltd" in state_of(invoice).error
+
+
+def test_a_document_sent_a_moment_ago_does_not_say_zero_minutes(fake_xero, codes, client):
+    from django.contrib.auth import get_user_model
+
+    invoice = issued(codes)
+    sending.sync_round_push()
+    client.force_login(get_user_model().objects.create_superuser("finance", password="pw"))
+    page = client.get(invoice.get_absolute_url()).content.decode()
+    assert "sent now" in page or "seconds ago" in page
+    assert "0 minutes" not in page
