@@ -7,6 +7,7 @@ import logging
 import secrets
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -155,23 +156,34 @@ def connection_disconnect(*, connection: XeroConnection) -> None:
 
 
 def reference_data_load(*, connection: XeroConnection) -> None:
-    """Read and keep the organisation's chart of accounts, tax rates and enabled currencies."""
-    api = xero_api_for(connection)
+    """Read and keep the organisation's reference data; a failure is noted on the link, not raised."""
     try:
-        # Paced: they count against the same limits.
-        accounts, tax_rates, currencies = api.read_accounts(), api.read_tax_rates(), api.read_currencies()
+        reference_data_refresh(connection=connection)
     except Paused:
         return  # the Add Ons page says why; the caches are read again once sending resumes
     except XeroError as error:
         connection_record_failure(connection=connection, error=error)
-        return
+
+
+def reference_data_refresh(*, connection: XeroConnection) -> None:
+    """Read the organisation's chart of accounts, tax rates and enabled currencies again, at Xero's pace
+    (they count against the same limits), into the caches and `connection`."""
+    api = xero_api_for(connection)
+    accounts, tax_rates, currencies = api.read_accounts(), api.read_tax_rates(), api.read_currencies()
+    now = timezone.now()
     XeroConnection.objects.filter(pk=connection.pk).update(
         chart_of_accounts=accounts,
         tax_rates=tax_rates,
         currencies=currencies,
-        reference_data_loaded_at=timezone.now(),
-        last_success_at=timezone.now(),
+        reference_data_loaded_at=now,
+        last_success_at=now,
     )
+    connection.refresh_from_db()
+
+
+def reference_data_stale(connection: XeroConnection) -> bool:
+    loaded = connection.reference_data_loaded_at
+    return loaded is None or timezone.now() - loaded > datetime.timedelta(seconds=settings.XERO_REFERENCE_DATA_SECONDS)
 
 
 def connection_record_failure(*, connection: XeroConnection, error: XeroError) -> None:

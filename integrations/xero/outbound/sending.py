@@ -249,10 +249,8 @@ def _unlinked_accounts_waiting(connection, *, exclude, limit) -> list[BillingAcc
 
 
 def _refresh_reference_data_if_stale(connection: XeroConnection) -> None:
-    loaded = connection.reference_data_loaded_at
-    if loaded is None or timezone.now() - loaded > datetime.timedelta(seconds=settings.XERO_REFERENCE_DATA_SECONDS):
-        linking.reference_data_load(connection=connection)
-        connection.refresh_from_db()
+    if linking.reference_data_stale(connection):
+        linking.reference_data_load(connection=connection)  # refreshes `connection` when read
 
 
 def _apply(api: XeroApi, records: list[SyncRecord], answers: list[values.DocumentIn]) -> None:

@@ -9,12 +9,8 @@ the contact) and every Account Number holding a space — so that a code that ma
 spaces are ignored is found without one call per row.
 """
 
-import datetime
-
-from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
 
 from billing.models import BillingAccount, DocumentSequence, Invoice, Rate, TaxRate
 from billing.services import NUMBER_PREFIXES
@@ -22,6 +18,7 @@ from integrations.xero import web_links
 from integrations.xero.api import values
 from integrations.xero.api.errors import XeroError
 from integrations.xero.api.xero_api import xero_api_for
+from integrations.xero.link import linking
 from integrations.xero.models import XeroConnection
 from integrations.xero.outbound import mapping
 from integrations.xero.setup.report import BLOCKING, NOTE, OK, WARNING, Line, Report, Section, sorted_lines
@@ -34,8 +31,8 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
     """The whole check; `refresh` re-reads the chart of accounts and tax rates first (Recheck)."""
     reference_error = ""
     try:
-        if refresh or _stale(connection):
-            reference_data_refresh(connection=connection)
+        if refresh or linking.reference_data_stale(connection):
+            linking.reference_data_refresh(connection=connection)
     except XeroError as error:
         reference_error = f"The chart of accounts and tax rates could not be read again from Xero: {error.message}"
     accounts = _billing_account_section(connection)
@@ -47,21 +44,6 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
     numbers = _numbers_section(connection)
     sections = [accounts, currencies, rates, taxes, numbers]
     return Report(connection.tenant_name, connection.reference_data_loaded_at, sections)
-
-
-def reference_data_refresh(*, connection: XeroConnection) -> None:
-    """Read the organisation's chart of accounts, tax rates and currencies again, at Xero's pace, into the caches."""
-    api = xero_api_for(connection)
-    accounts, tax_rates, currencies = api.read_accounts(), api.read_tax_rates(), api.read_currencies()
-    now = timezone.now()
-    XeroConnection.objects.filter(pk=connection.pk).update(
-        chart_of_accounts=accounts,
-        tax_rates=tax_rates,
-        currencies=currencies,
-        reference_data_loaded_at=now,
-        last_success_at=now,
-    )
-    connection.refresh_from_db()
 
 
 def report_text(report: Report) -> str:
@@ -84,11 +66,6 @@ def report_text(report: Report) -> str:
                 out.append(f"      → {line.todo} ({line.fix_url}{' or ' + line.xero_url if line.xero_url else ''})")
         out.append("")
     return "\n".join(out)
-
-
-def _stale(connection: XeroConnection) -> bool:
-    loaded = connection.reference_data_loaded_at
-    return loaded is None or timezone.now() - loaded > datetime.timedelta(seconds=settings.XERO_REFERENCE_DATA_SECONDS)
 
 
 def _in_use(path: str) -> Count:

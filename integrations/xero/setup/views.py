@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.xero.api.errors import XeroError
+from integrations.xero.link import linking
 from integrations.xero.models import XeroConnection
 from integrations.xero.permissions import MANAGE
 from integrations.xero.setup import setup_check
@@ -32,7 +33,7 @@ def setup_check_recheck(request):
     if connection is None:
         return redirect("integrations:addons")
     try:
-        setup_check.reference_data_refresh(connection=connection)
+        linking.reference_data_refresh(connection=connection)
     except XeroError as error:
         messages.error(request, f"Xero could not be read again: {error.message}")
     else:
