@@ -250,6 +250,8 @@ class Invoice(models.Model):
     subtotal = models.DecimalField(editable=False, **MONEY)
     tax_total = models.DecimalField(editable=False, **MONEY)
     total = models.DecimalField(editable=False, **MONEY)
+    # As the accounting system reports it: paid on an invoice; used (allocated or refunded) of a credit note.
+    amount_paid = models.DecimalField(editable=False, **MONEY)
     issued_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -334,6 +336,20 @@ class Invoice(models.Model):
     @property
     def credited_total(self) -> Decimal:
         return sum((note.total for note in self.issued_credit_notes), Decimal("0.00"))
+
+    @property
+    def owes_nothing(self) -> bool:
+        """A draft, voided or deleted document: nothing is due on it."""
+        return self.status in (self.Status.DRAFT, self.Status.VOIDED, self.Status.DELETED)
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What is left to pay (of a credit note: left to use) after payments and, on an invoice, the credit
+        notes issued against it. Never below zero: credit beyond the total stays on the credit note."""
+        if self.owes_nothing or self.status == self.Status.PAID:
+            return Decimal("0.00")
+        credited = Decimal("0.00") if self.is_credit_note else self.credited_total
+        return max(self.total - credited - self.amount_paid, Decimal("0.00"))
 
 
 class InvoiceLine(models.Model):

@@ -81,15 +81,20 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> In
     return locked
 
 
-def invoice_record_accounting_status(*, invoice: Invoice, status: str) -> bool:
-    """Apply a status learned from the accounting system; return whether anything changed.
+def invoice_record_accounting_status(*, invoice: Invoice, status: str, amount_paid: Decimal | None = None) -> bool:
+    """Apply a status, and the amount paid (used, of a credit note) when known, learned from the accounting
+    system; return whether the status changed.
 
-    Idempotent: recording the status a document already has changes nothing.
+    Idempotent: recording the status and amount a document already has changes nothing.
     """
     if status not in Status.values:
         raise ValidationError(f"“{status}” is not a document status.")
+    if amount_paid is not None and not Decimal("0") <= amount_paid < MONEY_LIMIT:
+        raise ValidationError(f"{amount_paid} is not an amount paid.")
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _record_amount_paid(locked, amount_paid)
+        invoice.amount_paid = locked.amount_paid
         if locked.status == status:
             return False
         if status not in ACCOUNTING_TRANSITIONS.get(locked.status, set()):
@@ -101,6 +106,13 @@ def invoice_record_accounting_status(*, invoice: Invoice, status: str) -> bool:
         locked.save(update_fields=["status", "status_changed_at", "updated_at"])
     invoice.status, invoice.status_changed_at = locked.status, locked.status_changed_at
     return True
+
+
+def _record_amount_paid(locked: Invoice, amount_paid: Decimal | None) -> None:
+    if amount_paid is None or amount_paid == locked.amount_paid or locked.is_draft:
+        return
+    locked.amount_paid = amount_paid
+    locked.save(update_fields=["amount_paid", "updated_at"])
 
 
 def _lock_draft(pk: int) -> Invoice:

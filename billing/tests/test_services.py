@@ -294,3 +294,20 @@ def test_services_and_selectors_take_keyword_arguments_only():
             if inspect.isfunction(function) and function.__module__ == module.__name__ and not name.startswith("_"):
                 kinds = {parameter.kind for parameter in inspect.signature(function).parameters.values()}
                 assert kinds <= {inspect.Parameter.KEYWORD_ONLY}, f"{module.__name__}.{name}"
+
+
+def test_a_part_payment_is_recorded_without_changing_the_status():
+    invoice = issue(draft_with_lines())
+    changed = services.invoice_record_accounting_status(invoice=invoice, status="issued", amount_paid=Decimal("3.50"))
+    stored = Invoice.objects.get(pk=invoice.pk)
+    assert changed is False
+    assert (stored.status, stored.amount_paid, invoice.amount_paid) == ("issued", Decimal("3.50"), Decimal("3.50"))
+
+
+@pytest.mark.parametrize("amount", [Decimal("-0.01"), Decimal("1e12")])
+def test_an_amount_paid_that_cannot_be_is_refused_and_changes_nothing(amount):
+    invoice = issue(draft_with_lines())
+    with pytest.raises(ValidationError, match="is not an amount paid"):
+        services.invoice_record_accounting_status(invoice=invoice, status="paid", amount_paid=amount)
+    stored = Invoice.objects.get(pk=invoice.pk)
+    assert (stored.status, stored.amount_paid) == ("issued", Decimal("0.00"))

@@ -253,3 +253,50 @@ def test_a_drafts_page_is_titled_by_what_it_is_not_by_its_kind_twice(staff):
     draft = draft_with_lines(line())
     page = staff.get(draft.get_absolute_url()).content.decode()
     assert f"<title>Draft invoice #{draft.pk}" in page and "Invoice Draft invoice" not in page
+
+
+def test_an_invoice_shows_what_credit_notes_and_payments_took_off_its_total_and_what_is_still_due(staff):
+    account, gst = BillingAccountFactory(), TaxRateFactory(rate=Decimal("15"))
+    invoice = services.invoice_issue(
+        invoice=draft_with_lines(line(quantity="10", unit_price="250", tax_rate=gst), billing_account=account)
+    )
+    services.invoice_issue(
+        invoice=draft_with_lines(
+            line(unit_price="100", tax_rate=gst),
+            billing_account=account,
+            kind=Invoice.Kind.CREDIT_NOTE,
+            credited_invoice=invoice,
+        )
+    )
+    services.invoice_record_accounting_status(invoice=invoice, status="issued", amount_paid=Decimal("1000"))
+    page = staff.get(invoice.get_absolute_url()).content.decode()
+    assert re.search(r'data-testid="total">2,875.00<', page)
+    assert re.search(r'data-testid="less-credited">−115.00<', page)
+    assert re.search(r'data-testid="paid">−1,000.00<', page)
+    assert re.search(r'data-testid="amount-due">1,760.00<', page)
+
+
+def test_a_voided_invoice_says_nothing_is_due_on_it(staff):
+    invoice = services.invoice_issue(invoice=draft_with_lines(line(unit_price="517.50")))
+    services.invoice_record_accounting_status(invoice=invoice, status="voided")
+    page = staff.get(invoice.get_absolute_url()).content.decode()
+    assert "Voided: nothing due" in page and re.search(r'data-testid="amount-due">0.00<', page)
+    assert "Amount due" not in page
+
+
+def test_a_credit_note_shows_what_of_it_was_used_and_what_credit_is_left(staff):
+    note = services.invoice_issue(
+        invoice=draft_with_lines(line(unit_price="97", tax_rate=TaxRateFactory(rate=Decimal("15"))), kind="credit_note")
+    )
+    services.invoice_record_accounting_status(invoice=note, status="issued", amount_paid=Decimal("100"))
+    page = staff.get(note.get_absolute_url()).content.decode()
+    assert re.search(r'data-testid="total">111.55<', page)
+    assert "Less used (allocated or refunded)" in page and re.search(r'data-testid="paid">−100.00<', page)
+    assert "Credit left to use" in page and re.search(r'data-testid="amount-due">11.55<', page)
+
+
+def test_amounts_are_grouped_with_two_decimals_and_a_unit_price_keeps_the_decimals_it_has(staff):
+    draft = draft_with_lines(line(quantity="1000", unit_price="12.3456"), line(quantity="1", unit_price="2817.5"))
+    page = staff.get(draft.get_absolute_url()).content.decode()
+    assert ">12.3456<" in page and ">2,817.50<" in page and ">12,345.60<" in page
+    assert "2817.5<" not in page

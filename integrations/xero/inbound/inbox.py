@@ -85,7 +85,7 @@ def document_state_apply(*, record_id: int, state: values.DocumentState, source:
         record = SyncRecord.objects.select_for_update().select_related("invoice").get(pk=record_id)
         if _not_newer(record, state):
             return Applied(UP_TO_DATE)
-        changed, refusal = _record_status(record.invoice, state.status)
+        changed, refusal = _record_status(record.invoice, state)
         fields = {
             "xero_status": state.status,
             "amount_paid": state.amount_paid,
@@ -230,13 +230,16 @@ def _not_newer(record: SyncRecord, state: values.DocumentState) -> bool:
     return state.updated_at == record.xero_updated_at and same
 
 
-def _record_status(invoice: Invoice, xero_status: str) -> tuple[bool, str]:
+def _record_status(invoice: Invoice, state: values.DocumentState) -> tuple[bool, str]:
     """Whether the platform's status changed, or why billing refused the change ("" when it did not)."""
-    status = STATUS_FROM_XERO.get(xero_status)
+    status = STATUS_FROM_XERO.get(state.status)
     if status is None:
         return False, ""  # DRAFT or SUBMITTED: nothing the platform's statuses say
     try:
-        return billing.invoice_record_accounting_status(invoice=invoice, status=status), ""
+        changed = billing.invoice_record_accounting_status(
+            invoice=invoice, status=status, amount_paid=state.amount_paid
+        )
+        return changed, ""
     except ValidationError as refusal:
         return False, " ".join(refusal.messages)
 

@@ -46,8 +46,12 @@ def test_a_part_payment_keeps_the_invoice_issued_and_records_what_is_due(fake_xe
     fake_xero.org.pay(str(state_of(invoice).xero_id), Decimal("100.00"))
     announce(fake_xero, invoice)
     inbox.webhook_events_process()
-    record = state_of(invoice)
-    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.ISSUED
+    record, document = state_of(invoice), Invoice.objects.get(pk=invoice.pk)
+    assert (document.status, document.amount_paid, document.amount_due) == (
+        Invoice.Status.ISSUED,
+        Decimal("100.00"),
+        Decimal("187.50"),
+    )
     assert (record.amount_paid, record.amount_due) == (Decimal("100.00"), Decimal("187.50"))
 
 
