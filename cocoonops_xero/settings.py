@@ -205,6 +205,9 @@ if not DEBUG:
 
 # --- Internationalisation and static files ----------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+# The language's date and time formats win over DATETIME_FORMAT and the like in settings: the project's
+# own (24-hour, no "a.m.") are in cocoonops_xero/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["cocoonops_xero.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

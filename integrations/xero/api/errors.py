@@ -4,6 +4,15 @@ a token."""
 
 import datetime
 
+# Said of a call Xero did not answer at all (connection refused or dropped, no answer in time): such a
+# failure has status 0, and the connection keeps its message (`last_error`) for the Add Ons page.
+NO_ANSWER = "could not be reached"
+
+
+def no_answer(message: str) -> bool:
+    """Whether a recorded failure is one Xero did not answer, rather than an answer refusing the call."""
+    return NO_ANSWER in message
+
 
 class XeroError(Exception):
     """A failed call, saying what fixes it: a `permanent` failure is not retried as it is (a person must

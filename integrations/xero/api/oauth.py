@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations.xero.api import answers, transport
-from integrations.xero.api.errors import XeroError, XeroNeedsRelink, XeroNotFound
+from integrations.xero.api.errors import NO_ANSWER, XeroError, XeroNeedsRelink, XeroNotFound
 from integrations.xero.api.values import Tenant, TokenSet
 
 
@@ -80,7 +80,8 @@ def _identity_post(path: str, form: dict):
             timeout=urllib3.Timeout(*settings.XERO_TIMEOUT),
         )
     except urllib3.exceptions.HTTPError as error:
-        raise XeroError(f"Xero's sign-in service could not be reached ({type(error).__name__}).") from None
+        reason = transport.no_answer_reason(error)
+        raise XeroError(f"Xero's sign-in service {NO_ANSWER} ({reason}).", status=0) from None
     if answer.status == 200:
         return answer
     error = _json_or_empty(answer.data).get("error", f"HTTP {answer.status}")

@@ -23,7 +23,14 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiSSLException, HTTPStatusException, NotFoundException, RateLimitException
 from xero_python.identity import IdentityApi
 
-from integrations.xero.api.errors import XeroError, XeroNeedsRelink, XeroNotFound, XeroRateLimited, XeroRejected
+from integrations.xero.api.errors import (
+    NO_ANSWER,
+    XeroError,
+    XeroNeedsRelink,
+    XeroNotFound,
+    XeroRateLimited,
+    XeroRejected,
+)
 from integrations.xero.api.values import int_or_none
 
 
@@ -114,7 +121,25 @@ def translated_errors():
             f"The secure connection to Xero failed ({error.reason.splitlines()[0]}); it will be tried again.", status=0
         ) from None
     except urllib3.exceptions.HTTPError as error:
-        raise XeroError(f"Xero could not be reached ({type(error).__name__}); it will be tried again.") from None
+        raise XeroError(f"Xero {NO_ANSWER} ({no_answer_reason(error)}); it will be tried again.", status=0) from None
+
+
+_NO_ANSWER_REASONS = (  # most specific first: a NameResolutionError is a NewConnectionError, a ConnectTimeoutError
+    (urllib3.exceptions.NameResolutionError, "its address was not found"),
+    (urllib3.exceptions.NewConnectionError, "no connection"),
+    (urllib3.exceptions.ConnectTimeoutError, "no connection in time"),
+    (urllib3.exceptions.ReadTimeoutError, "no answer in time"),
+    (urllib3.exceptions.ProtocolError, "the connection was dropped"),
+)
+
+
+def no_answer_reason(error: urllib3.exceptions.HTTPError) -> str:
+    """Why a call got no answer, in words for the Add Ons page rather than urllib3's class names."""
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        error = error.reason
+    if isinstance(error, urllib3.exceptions.NewConnectionError) and "refused" in str(error).lower():
+        return "connection refused"
+    return next((words for kind, words in _NO_ANSWER_REASONS if isinstance(error, kind)), type(error).__name__)
 
 
 def _api_client(access_token: str) -> ApiClient:

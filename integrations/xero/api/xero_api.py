@@ -5,13 +5,15 @@ forget a slot. The requests themselves are `accounting.py`'s.
 """
 
 import datetime
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from integrations.xero.api import accounting, oauth, pacing
+from integrations.xero.api.errors import XeroError
 from integrations.xero.api.values import (
     CreditPosition,
     DocumentFound,
@@ -35,6 +37,7 @@ class XeroApi:
     def __init__(self, connection: XeroConnection):
         self.connection = connection
         self.tenant_id = str(connection.tenant_id)
+        self._answered = None  # whether Xero answered this instance's last call (None: no call yet)
         self._session = accounting.Session(self.tenant_id, lambda: access_token_for(connection), self._slot)
 
     @classmethod
@@ -109,8 +112,29 @@ class XeroApi:
     def delete_connection(self) -> None:
         oauth.delete_connection(access_token=self._session.token(), connection_id=str(self.connection.connection_id))
 
+    @contextmanager
     def _slot(self):
-        return pacing.call(self.tenant_id)
+        """The organisation's slot for one call (its token fetched in it). Whether Xero answered is kept on
+        the connection, so the Add Ons page can say the configured Xero is not answering without calling it."""
+        try:
+            with pacing.call(self.tenant_id) as slot:
+                yield slot
+        except XeroError as error:
+            if error.status == 0:
+                self._note_answered(False, error=error.message)
+            raise
+        else:
+            self._note_answered(True)
+
+    def _note_answered(self, answered: bool, *, error: str = "") -> None:
+        if answered and self._answered:
+            return  # one write per run of answered calls, not one per call
+        self._answered = answered
+        now, same_link = timezone.now(), XeroConnection.objects.filter(pk=self.connection.pk)
+        if answered:
+            same_link.update(last_success_at=now)
+        else:
+            same_link.update(last_error=error, last_error_at=now)
 
 
 class Unpaced:

@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from integrations.xero.api import pacing
+from integrations.xero.api.errors import no_answer
 from integrations.xero.models import XeroConnection
 
 
@@ -26,4 +27,19 @@ def xero_card() -> dict:
         "pause": pacing.paused(str(connection.tenant_id)) if connection else None,
         "problems": configuration_problems(),
         "redirect_uri": settings.XERO_REDIRECT_URI,
+        "not_answering": connection is not None and not_answering(connection),
+        "api_url": settings.XERO_API_URL,
+        "sandbox_off": "/xero-sandbox" in settings.XERO_API_URL and not settings.XERO_SANDBOX_ENABLED,
     }
+
+
+def not_answering(connection: XeroConnection) -> bool:
+    """Xero did not answer the last call made to it: read from what the calls recorded (xero_api.py), so
+    that showing the page never waits for Xero."""
+    failed_at, answered_at = connection.last_error_at, connection.last_success_at
+    return (
+        connection.status == XeroConnection.Status.ACTIVE
+        and failed_at is not None
+        and (answered_at is None or failed_at > answered_at)
+        and no_answer(connection.last_error)
+    )
