@@ -162,3 +162,13 @@ ISO_4217_CODES = frozenset(
 )
 
 CURRENCY_CHOICES = [(code, code) for code in sorted(ISO_4217_CODES)]
+
+# The currencies freight is most often invoiced in, offered first (after the company's base currency).
+COMMON_CURRENCIES = ("USD", "EUR", "GBP", "AUD", "NZD", "CNY", "HKD", "SGD", "JPY", "CAD")
+
+
+def currency_choices_for_entry(base: str) -> list:
+    """Choices for a currency drop-down: the base currency on top, then the common ones, then all the others."""
+    common = [base, *(code for code in COMMON_CURRENCIES if code != base)]
+    others = [(code, code) for code in sorted(ISO_4217_CODES) if code not in common]
+    return [(base, f"{base} (base currency)"), ("Common", [(code, code) for code in common[1:]]), ("All", others)]

@@ -2,9 +2,13 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import floatformat
 
 from . import panels
-from .models import FOUR_PLACES, BillingAccount, Invoice, Rate, TaxRate, accounting_part
+from .currencies import currency_choices_for_entry
+from .models import FOUR_PLACES, MONEY, BillingAccount, Invoice, Rate, TaxRate, accounting_part
 from .services import LineInput
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -29,6 +33,7 @@ class BillingAccountForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = currency_choices_for_entry(settings.BILLING_DEFAULT_CURRENCY)
         if not self.instance.pk:
             self.initial.setdefault("currency", settings.BILLING_DEFAULT_CURRENCY)
 
@@ -97,12 +102,16 @@ class InvoiceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].required = False
-        self.fields["currency"].help_text = "Leave empty to use the billing account's currency."
+        currency = self.fields["currency"]
+        currency.required = False
+        currency.choices = [
+            ("", "The billing account's currency"),
+            *currency_choices_for_entry(settings.BILLING_DEFAULT_CURRENCY),
+        ]
         if self.instance.is_credit_note:
-            self.fields["credited_invoice"].queryset = Invoice.objects.filter(
-                kind=Invoice.Kind.INVOICE, status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID]
-            ).select_related("billing_account")
+            credited = self.fields["credited_invoice"]
+            credited.queryset = invoices_open_to_credit(keep=self.instance.credited_invoice_id)
+            credited.label_from_instance = credited_invoice_label
         else:
             del self.fields["credited_invoice"]
 
@@ -115,16 +124,59 @@ class InvoiceForm(forms.ModelForm):
         return cleaned
 
 
+def invoices_open_to_credit(*, keep: int | None = None):
+    """Issued invoices with something still due (paid, voided and fully credited ones left out), each with its
+    `due` computed in the query; `keep` is the invoice a draft credit note names already, kept whatever it owes."""
+    credited = Sum(
+        "credit_notes__total",
+        filter=Q(credit_notes__status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID]),
+        default=Value(Decimal("0.00")),
+    )
+    money = DecimalField(max_digits=MONEY["max_digits"], decimal_places=MONEY["decimal_places"])
+    due = ExpressionWrapper(F("total") - Coalesce(credited, Value(Decimal("0.00"))) - F("amount_paid"), money)
+    return (
+        Invoice.objects.filter(kind=Invoice.Kind.INVOICE)
+        .annotate(due=due)
+        .filter(Q(status=Invoice.Status.ISSUED, due__gt=0) | Q(pk=keep))
+        .select_related("billing_account")
+        .order_by("-issue_date", "-number")
+    )
+
+
+def credited_invoice_label(invoice: Invoice) -> str:
+    amount = f"{invoice.currency} {floatformat(invoice.total, '2g')}"
+    return f"{invoice.number} · {invoice.billing_account.name} · {amount}, due {floatformat(invoice.due, '2g')}"
+
+
 MAX_LINES = 200  # lines on one document: the form refuses more before building a single line form
+
+
+class OptionDataSelect(forms.Select):
+    """A drop-down whose options carry data attributes, for the page's script (static/js/invoice_lines.js)."""
+
+    option_data: dict[str, dict[str, str]] = {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        option["attrs"].update(self.option_data.get(str(value), {}))
+        return option
 
 
 class ListedChoiceField(forms.ModelChoiceField):
     """A ModelChoiceField whose rows its formset reads once (`use`): rendering and validating a line then
-    costs no query, however many lines the document has."""
+    costs no query, however many lines the document has. `option_data` gives each option's data attributes."""
+
+    widget = OptionDataSelect
+
+    def __init__(self, *args, option_data=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option_data = option_data
 
     def use(self, rows: list) -> None:
         self._rows = {str(row.pk): row for row in rows}
         self.choices = [("", self.empty_label), *((row.pk, self.label_from_instance(row)) for row in rows)]
+        if self.option_data:
+            self.widget.option_data = {str(row.pk): self.option_data(row) for row in rows}
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -138,11 +190,13 @@ class ListedChoiceField(forms.ModelChoiceField):
 
 
 class InvoiceLineForm(forms.Form):
-    rate = ListedChoiceField(queryset=Rate.objects.all())
+    rate = ListedChoiceField(queryset=Rate.objects.all(), option_data=lambda rate: {"data-label": rate.label})
     description = forms.CharField(max_length=4000, required=False, help_text="Leave empty to use the rate's label.")
     quantity = forms.DecimalField(**FOUR_PLACES, min_value=Decimal("0.0001"))
     unit_price = forms.DecimalField(**FOUR_PLACES)
-    tax_rate = ListedChoiceField(queryset=TaxRate.objects.all())
+    tax_rate = ListedChoiceField(
+        queryset=TaxRate.objects.all(), option_data=lambda tax: {"data-percent": f"{tax.rate.normalize():f}"}
+    )
 
     def to_line_input(self) -> LineInput:
         data = self.cleaned_data
@@ -184,7 +238,7 @@ class BaseLineFormSet(forms.BaseFormSet):
 InvoiceLineFormSet = forms.formset_factory(
     InvoiceLineForm,
     formset=BaseLineFormSet,
-    extra=2,
+    extra=1,  # the page's Add line button adds more without saving
     can_delete=True,
     max_num=MAX_LINES,
     absolute_max=MAX_LINES,

@@ -203,6 +203,13 @@ class DocumentKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", "Credit note"
 
 
+NUMBER_PREFIXES = {DocumentKind.INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN"}
+
+
+def document_number(prefix: str, counter: int) -> str:
+    return f"{prefix}-{counter:06d}"
+
+
 class DocumentSequence(models.Model):
     """The last number given to each kind of document; its row is locked while a number is taken."""
 

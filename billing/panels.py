@@ -103,3 +103,18 @@ def register_issue_check(check: IssueCheck) -> IssueCheck:
 
 def issue_concerns(invoice: Invoice) -> list[IssueConcern]:
     return [concern for check in _issue_checks for concern in check(invoice)]
+
+
+IssueDestination = Callable[[Invoice], str]
+_issue_destinations: list[IssueDestination] = []
+
+
+def register_issue_destination(destination: IssueDestination) -> IssueDestination:
+    """An add-on that sends issued documents on says where, in a sentence, on the Issue confirmation."""
+    if destination not in _issue_destinations:
+        _issue_destinations.append(destination)
+    return destination
+
+
+def issue_destinations(invoice: Invoice) -> list[str]:
+    return [says for destination in _issue_destinations if (says := destination(invoice))]

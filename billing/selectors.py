@@ -2,7 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
-from .models import BillingAccount, Invoice
+from .models import NUMBER_PREFIXES, BillingAccount, DocumentSequence, Invoice, document_number
 
 
 def billing_account_list(*, search: str = "") -> QuerySet[BillingAccount]:
@@ -30,3 +30,15 @@ def invoice_list(
     if billing_account:
         invoices = invoices.filter(billing_account=billing_account)
     return invoices
+
+
+def document_numbering(*, kind: str) -> tuple[str, int]:
+    """The prefix the platform numbers this kind of document with, and the last number it gave."""
+    sequence = DocumentSequence.objects.filter(kind=kind).first()
+    return (sequence.prefix, sequence.last_number) if sequence else (NUMBER_PREFIXES[kind], 0)
+
+
+def next_document_number(*, kind: str) -> str:
+    """The number the next document of this kind would get if issued now (another may take it first)."""
+    prefix, last = document_numbering(kind=kind)
+    return document_number(prefix, last + 1)

@@ -14,13 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from .amounts import DocumentTotals, LineAmounts, document_totals, line_amounts
-from .models import MONEY, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate
+from .models import MONEY, NUMBER_PREFIXES, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate, document_number
 from .signals import document_issued, document_issuing
 
 logger = logging.getLogger(__name__)
 
 Status = Invoice.Status
-NUMBER_PREFIXES = {Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
 # Amounts and totals are stored with MONEY's digits: 12 before the point, so below a trillion.
 MONEY_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
@@ -229,7 +228,7 @@ def _take_next_number(kind: str) -> str:
     sequence = DocumentSequence.objects.select_for_update().get(kind=kind)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
-    return f"{sequence.prefix}-{sequence.last_number:06d}"
+    return document_number(sequence.prefix, sequence.last_number)
 
 
 def _announce_issued(invoice: Invoice) -> None:

@@ -20,7 +20,7 @@ from .forms import (
     too_many_lines,
 )
 from .models import BillingAccount, Invoice, Rate, TaxRate
-from .panels import annotate_document_list, document_panels, issue_concerns
+from .panels import annotate_document_list, document_panels, issue_concerns, issue_destinations
 
 PAGE_SIZE = 50
 
@@ -228,7 +228,8 @@ class InvoiceIssueView(PermissionRequiredMixin, TemplateView):
                 invoice=invoice,
                 concerns=concerns,
                 blocked=any(c.final for c in concerns),
-                page_title=f"Issue {invoice}?",
+                next_number=selectors.next_document_number(kind=invoice.kind),
+                destinations=issue_destinations(invoice),
             )
         )
 

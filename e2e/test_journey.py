@@ -26,6 +26,9 @@ NZ_ORG = "Demo Freight NZ Ltd"
 NEW_ACCOUNT = {"code": "SCF-E2E", "name": "Southern Cross Freight Ltd"}  # no contact in Xero has either
 GST = "GST on income (15%)"
 
+# The longest reference a document takes, without a space: lists must not grow wider for it.
+LONG_REFERENCE = "PO-" + "4711-CONSIGNMENT-" * 14 + "X" * 14
+
 journey: dict[str, str] = {}  # what later steps need from earlier ones: document pages, numbers
 
 
@@ -61,25 +64,39 @@ def sync_state(page):
     return page.get_by_test_id("xero-sync-state")
 
 
-def new_invoice(page, account_label: str, lines: list[tuple[str, str, str, str]], *, credits: str = "") -> str:
+def new_invoice(
+    page, account_label: str, lines: list[tuple[str, str, str, str]], *, credits: str = "", reference: str = ""
+) -> str:
     """A draft from the Invoices page (a credit note when it `credits` an invoice); returns its page."""
-    open_menu(page, "Invoices")
-    page.get_by_role("link", name="New credit note" if credits else "New invoice").click()
-    page.select_option("#id_billing_account", label=account_label)
-    if credits:
-        page.select_option("#id_credited_invoice", label=credits)
-    for index, (rate, quantity, price, tax) in enumerate(lines):
-        page.select_option(f"#id_form-{index}-rate", label=rate)
-        page.fill(f"#id_form-{index}-quantity", quantity)
-        page.fill(f"#id_form-{index}-unit_price", price)
-        page.select_option(f"#id_form-{index}-tax_rate", label=tax)
+    fill_new_invoice(page, account_label, lines, credits=credits, reference=reference)
     page.get_by_role("button", name="Save draft").click()
     expect_message(page, "saved")
     return page.url
 
 
+def fill_new_invoice(page, account_label, lines, *, credits="", reference="") -> None:
+    open_menu(page, "Invoices")
+    page.get_by_role("link", name="New credit note" if credits else "New invoice").click()
+    page.select_option("#id_billing_account", label=account_label)
+    if credits:  # the picker names each invoice "INV-000002 · customer · total, due …"
+        offered = page.locator("#id_credited_invoice option").filter(has_text=f"{credits} · ")
+        page.select_option("#id_credited_invoice", offered.get_attribute("value"))
+    page.fill("#id_reference", reference)
+    for index, (rate, quantity, price, tax) in enumerate(lines):
+        if index:
+            page.get_by_test_id("add-line").click()  # a line more, without saving
+        page.select_option(f"#id_form-{index}-rate", label=rate)
+        page.fill(f"#id_form-{index}-quantity", quantity)
+        page.fill(f"#id_form-{index}-unit_price", price)
+        page.select_option(f"#id_form-{index}-tax_rate", label=tax)
+
+
 def issue(page) -> str:
     page.get_by_test_id("issue").click()  # "Issue…": the confirmation says what happens next
+    return confirm_issue(page)
+
+
+def confirm_issue(page) -> str:
     page.get_by_test_id("issue-now").click()
     expect_message(page, "issued")
     return re.search(r"(INV|CN)-\d+", page.locator("h1").inner_text()).group(0)  # "Invoice INV-000001 Issued"
@@ -162,20 +179,37 @@ def issue_an_invoice_for_a_customer_new_to_xero_and_see_it_sent_with_the_same_to
         page.fill("#id_email", "accounts@southerncross.example")
         page.get_by_role("button", name="Save").click()
         expect_message(page, f"Billing account {NEW_ACCOUNT['code']} added.")
-    with step("3b-draft-with-two-lines"):
-        journey["paid"] = new_invoice(
+    with step("3b-two-lines-added-with-a-running-total-before-saving"):
+        fill_new_invoice(
             page,
             f"{NEW_ACCOUNT['name']} ({NEW_ACCOUNT['code']})",
-            [("Sea freight", "2.5", "185.50", GST), ("Cargo insurance", "1", "42", GST)],
+            [
+                ("Sea freight", "2.5", "185.50", GST),
+                ("Cargo insurance", "1", "42", GST),
+                ("Air freight", "1", "9", GST),  # removed again before saving
+            ],
+            reference=LONG_REFERENCE,
         )
-        expect(page.get_by_test_id("total")).to_have_text("581.61")  # (463.75 + 42) + 69.56 + 6.30
+        expect(page.locator("#id_form-0-description")).to_have_value("Sea freight")  # filled from the rate
+        expect(page.locator("[data-total=total]")).to_have_text("591.96")
+        page.locator("tr[data-line]").nth(2).get_by_test_id("remove-line").click()  # the third, unsaved
+        expect(page.locator("[data-total=total]")).to_have_text("581.61")  # (463.75 + 42) + 69.56 + 6.30
+    with step("3c-confirm-before-issue"):
+        page.get_by_role("button", name="Save draft").click()
+        expect_message(page, "saved")
+        journey["paid"] = page.url
+        expect(page.get_by_test_id("total")).to_have_text("581.61")
+        page.get_by_test_id("issue").click()
+        expect(page.get_by_test_id("issue-next")).to_contain_text("It is locked")
     with step("3c-issued-waiting"):
-        number = issue(page)
+        number = confirm_issue(page)
         expect(sync_state(page)).to_have_text(re.compile("Waiting|Sending|Sent"))
     with step("3d-sent-in-the-list-without-a-reload"):
         open_menu(page, "Invoices")  # the list looks again by itself while a document waits
         row = page.locator("table.list tbody tr").filter(has_text=number)
         expect(row.locator(".badge-sync-sent")).to_contain_text("sent", ignore_case=True, timeout=WAIT_MS)
+        width = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert width <= 0, f"a {len(LONG_REFERENCE)}-character reference widens the list by {width} px"
     with step("3e-sent-with-xeros-number"):
         row.get_by_role("link", name=number).click()
         journey["paid_number"] = wait_until_sent(page)
@@ -194,6 +228,8 @@ def record_a_payment_in_xero_and_see_the_invoice_paid_in_the_app(page, stack, st
         page.goto(journey["paid"])
         reload_until(page, page.locator("h1 .badge"), "Paid")
         expect(page.get_by_test_id("xero-status-source")).to_contain_text("webhook")
+        expect(page.get_by_test_id("paid")).to_have_text("−581.61")
+        expect(page.get_by_test_id("amount-due")).to_have_text("0.00")
 
 
 def allocate_a_credit_note_and_see_an_invoice_voided_in_xero_become_voided(page, stack, step):
@@ -212,6 +248,9 @@ def allocate_a_credit_note_and_see_an_invoice_voided_in_xero_become_voided(page,
     with step("5c-credited-invoice-part-paid"):
         page.goto(credited)
         reload_until(page, page.get_by_test_id("xero-amounts"), "due 172.50")  # 230.00 less the 57.50 credit
+        expect(page.get_by_test_id("credit-notes")).to_contain_text("57.50")
+        expect(page.get_by_test_id("less-credited")).to_have_text("−57.50")
+        expect(page.get_by_test_id("amount-due")).to_have_text("172.50")
     with step("5d-voided-in-the-sandbox"):
         voided = new_invoice(page, "Acme Imports Ltd (ACME01)", [("Cargo insurance", "1", "42", GST)])
         number = issue(page)

@@ -300,3 +300,57 @@ def test_amounts_are_grouped_with_two_decimals_and_a_unit_price_keeps_the_decima
     page = staff.get(draft.get_absolute_url()).content.decode()
     assert ">12.3456<" in page and ">2,817.50<" in page and ">12,345.60<" in page
     assert "2817.5<" not in page
+
+
+def test_the_draft_form_offers_the_base_currency_first_then_the_common_ones(staff, settings):
+    settings.BILLING_DEFAULT_CURRENCY = "AUD"
+    page = staff.get(reverse("billing:invoice_create")).content.decode()
+    select = page[page.index('name="currency"') : page.index("</select>", page.index('name="currency"'))]
+    offered = re.findall(r'<option value="([A-Z]*)"', select)
+    assert offered[:4] == ["", "AUD", "USD", "EUR"]
+    assert "AUD (base currency)" in select and offered.count("AUD") == 1
+    assert '<optgroup label="Common">' in select and offered.index("NZD") < offered.index("AED")
+
+
+def test_the_draft_form_gives_the_script_each_rates_label_each_tax_percentage_and_a_line_to_copy(staff):
+    RateFactory(label="Air freight Auckland–Sydney")
+    TaxRateFactory(name="GST on sales", rate=Decimal("15.0000"))
+    page = staff.get(reverse("billing:invoice_create")).content.decode()
+    assert 'data-label="Air freight Auckland–Sydney"' in page
+    assert 'data-percent="15"' in page
+    template = page[page.index('<template id="line-template">') : page.index("</template>")]
+    assert 'name="form-__prefix__-rate"' in template and 'name="form-__prefix__-DELETE"' in template
+    assert 'data-testid="add-line"' in page and "js/invoice_lines.js" in page
+
+
+def test_the_credited_invoice_picker_names_customer_total_and_due_and_leaves_out_what_owes_nothing(staff):
+    account = BillingAccountFactory(name="Kiwi Cargo Ltd")
+    open_one = services.invoice_issue(
+        invoice=draft_with_lines(line(unit_price="1500"), billing_account=account)
+    )  # 15 % tax
+    services.invoice_record_accounting_status(invoice=open_one, status="issued", amount_paid=Decimal("200"))
+    paid = services.invoice_issue(invoice=draft_with_lines(line(), billing_account=account))
+    services.invoice_record_accounting_status(invoice=paid, status="paid")
+    voided = services.invoice_issue(invoice=draft_with_lines(line(), billing_account=account))
+    services.invoice_record_accounting_status(invoice=voided, status="voided")
+    fully_credited = services.invoice_issue(invoice=draft_with_lines(line(), billing_account=account))
+    services.invoice_issue(
+        invoice=draft_with_lines(line(), billing_account=account, kind="credit_note", credited_invoice=fully_credited)
+    )
+    page = staff.get(reverse("billing:invoice_create") + "?kind=credit_note").content.decode()
+    select = page[
+        page.index('name="credited_invoice"') : page.index("</select>", page.index('name="credited_invoice"'))
+    ]
+    assert f"{open_one.number} · Kiwi Cargo Ltd · {open_one.currency} 1,725.00, due 1,525.00" in select
+    for owes_nothing in (paid, voided, fully_credited):
+        assert owes_nothing.number not in select
+
+
+def test_a_draft_credit_note_keeps_its_credited_invoice_on_the_form_after_that_invoice_is_paid(staff):
+    invoice = services.invoice_issue(invoice=draft_with_lines(line()))
+    note = draft_with_lines(
+        line(), kind="credit_note", credited_invoice=invoice, billing_account=invoice.billing_account
+    )
+    services.invoice_record_accounting_status(invoice=invoice, status="paid")
+    page = staff.get(reverse("billing:invoice_edit", args=[note.pk])).content.decode()
+    assert re.search(rf'<option value="{invoice.pk}" selected>{invoice.number} ·', page)

@@ -1,9 +1,10 @@
 from django.db.models import Case, F, Value, When
 from django.template.loader import render_to_string
 
-from billing.panels import register_document_list_annotation, register_document_panel
+from billing.panels import register_document_list_annotation, register_document_panel, register_issue_destination
+from integrations.models import AddOn, addon_enabled
 from integrations.xero import web_links
-from integrations.xero.models import SyncRecord
+from integrations.xero.models import SyncRecord, XeroConnection
 
 ATTEMPTS_SHOWN = 10
 
@@ -29,4 +30,21 @@ def xero_sync_state(documents):
     ]
     return documents.annotate(
         accounting_state=F("xero_sync__state"), accounting_state_label=Case(*labels, default=Value(""))
+    )
+
+
+@register_issue_destination
+def xero_destination(invoice) -> str:
+    """Where the Issue confirmation says the document goes next, in the platform's words and Xero's."""
+    if not addon_enabled(AddOn.Key.XERO):
+        return ""
+    connection = XeroConnection.objects.current()
+    if connection is None:
+        return ""
+    kind = invoice.get_kind_display().lower()
+    if connection.status != XeroConnection.Status.ACTIVE:
+        return f"The Xero add-on sends it once Xero is linked again (Add Ons: {connection.get_status_display()})."
+    return (
+        f"The Xero add-on sends it to {connection.tenant_name} in Xero, as an approved (AUTHORISED) {kind} "
+        "under the same number, usually within seconds; this page shows when it is there."
     )

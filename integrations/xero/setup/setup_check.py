@@ -12,8 +12,8 @@ spaces are ignored is found without one call per row.
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from billing.models import BillingAccount, DocumentSequence, Invoice, Rate, TaxRate
-from billing.services import NUMBER_PREFIXES
+from billing.models import BillingAccount, Invoice, Rate, TaxRate
+from billing.selectors import document_numbering
 from integrations.xero import web_links
 from integrations.xero.api import values
 from integrations.xero.api.errors import XeroError
@@ -110,19 +110,13 @@ def _numbers_section(connection: XeroConnection) -> Section:
     api, lines = xero_api_for(connection), []
     try:
         for kind, noun in ((Invoice.Kind.INVOICE, "invoice"), (Invoice.Kind.CREDIT_NOTE, "credit note")):
-            prefix, last = _numbering(kind)
+            prefix, last = document_numbering(kind=kind)
             found = api.find_sales_numbers_from(f"{prefix}-", credit_notes=kind == Invoice.Kind.CREDIT_NOTE)
             lines += _number_lines(noun, prefix, last, found)
     except XeroError as error:
         section.error = f"Xero's invoices and credit notes could not be read: {error.message}"
     section.lines = lines
     return section
-
-
-def _numbering(kind: str) -> tuple[str, int]:
-    """The prefix the platform numbers this kind of document with, and the last number it gave."""
-    sequence = DocumentSequence.objects.filter(kind=kind).first()
-    return (sequence.prefix, sequence.last_number) if sequence else (NUMBER_PREFIXES[kind], 0)
 
 
 def _number_lines(noun: str, prefix: str, last: int, found: list[values.DocumentFound]) -> list[Line]:

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from billing.models import Invoice
 from billing.tests.factories import BillingAccountFactory, RateFactory, draft_with_lines, line
+from integrations.xero.models import XeroConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +42,20 @@ def test_a_draft_whose_code_xero_lacks_may_be_issued_anyway(fake_xero, codes, fi
 def test_a_draft_xero_would_take_is_confirmed_with_what_happens_next(fake_xero, codes, finance):
     draft = draft_with_lines(line(rate=codes["rate"], tax_rate=codes["tax"]))
     page = finance.get(reverse("billing:invoice_issue", args=[draft.pk])).content.decode()
-    assert "gives it the next invoice number and locks it" in page and "Issue now" in page
+    assert "It is numbered <strong>INV-000001</strong> and dated today" in page
+    assert "It is locked: it can no longer be edited or deleted" in page and "Issue now" in page
+    assert "The Xero add-on sends it to Fake Freight NZ Ltd in Xero, as an approved (AUTHORISED) invoice" in page
     assert 'data-testid="issue-concerns"' not in page
     assert finance.post(reverse("billing:invoice_issue", args=[draft.pk])).url.endswith("/issue/")  # not confirmed
     assert Invoice.objects.get(pk=draft.pk).is_draft
     finance.post(reverse("billing:invoice_issue", args=[draft.pk]), {"confirmed": "yes"})
     assert Invoice.objects.get(pk=draft.pk).number == "INV-000001"
+
+
+def test_the_confirmation_says_a_document_waits_while_xero_needs_linking_again(fake_xero, codes, finance):
+    fake_xero.connection.status = XeroConnection.Status.NEEDS_RELINK
+    fake_xero.connection.save()
+    draft = draft_with_lines(line(rate=codes["rate"], tax_rate=codes["tax"]), kind="credit_note")
+    page = finance.get(reverse("billing:invoice_issue", args=[draft.pk])).content.decode()
+    assert "It is numbered <strong>CN-000001</strong>" in page
+    assert "The Xero add-on sends it once Xero is linked again (Add Ons: Needs re-link)." in page
