@@ -20,7 +20,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from billing import services
-from billing.models import BillingAccount, Invoice, InvoiceLine, Rate, TaxRate
+from billing.models import BillingAccount, Company, Invoice, InvoiceLine, Rate, TaxRate
 from billing.signals import document_issued, document_issuing
 from xero_sandbox.models import Contact, Organisation
 from xero_sandbox.seeding import seed_if_empty
@@ -100,8 +100,15 @@ def drafts(
 ) -> list[int]:
     """Draft invoice ids in the order they will be issued."""
     chosen = [accounts[i % len(accounts)] if order == "round-robin" else rng.choice(accounts) for i in range(count)]
+    company = Company.objects.default()
     invoices = Invoice.objects.bulk_create(
-        Invoice(kind=Invoice.Kind.INVOICE, billing_account=account, currency="NZD", reference=f"CONS-{label}-{i:06d}")
+        Invoice(
+            kind=Invoice.Kind.INVOICE,
+            company=company,
+            billing_account=account,
+            currency="NZD",
+            reference=f"CONS-{label}-{i:06d}",
+        )
         for i, account in enumerate(chosen, start=1)
     )
     InvoiceLine.objects.bulk_create(

@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from .models import BillingAccount, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate
+from .models import BillingAccount, Company, DocumentSequence, Invoice, InvoiceLine, Rate, RateCompanyCode, TaxRate
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["name", "country", "base_currency", "tax_registration", "invoice_prefix", "credit_note_prefix"]
+    search_fields = ["name", "tax_registration"]
+
+
+class RateCompanyCodeInline(admin.TabularInline):
+    model = RateCompanyCode
+    extra = 0
 
 
 @admin.register(BillingAccount)
@@ -15,17 +26,19 @@ class RateAdmin(admin.ModelAdmin):
     list_display = ["label", "category", "cost_account_code", "revenue_account_code"]
     search_fields = ["label", "cost_account_code", "revenue_account_code"]
     list_filter = ["category"]
+    inlines = [RateCompanyCodeInline]
 
 
 @admin.register(TaxRate)
 class TaxRateAdmin(admin.ModelAdmin):
-    list_display = ["name", "rate", "accounting_code"]
+    list_display = ["name", "rate", "accounting_code", "company"]
     search_fields = ["name", "accounting_code"]
+    list_filter = ["company"]
 
 
 @admin.register(DocumentSequence)
 class DocumentSequenceAdmin(admin.ModelAdmin):
-    list_display = ["kind", "prefix", "last_number"]
+    list_display = ["company", "kind", "last_number"]
     readonly_fields = ["last_number"]
 
     def has_delete_permission(self, request, obj=None):

@@ -1,17 +1,25 @@
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import floatformat
 
 from . import panels
 from .currencies import currency_choices_for_entry
-from .models import FOUR_PLACES, MONEY, BillingAccount, Invoice, Rate, TaxRate, accounting_part
+from .models import FOUR_PLACES, MONEY, BillingAccount, Company, Invoice, Rate, TaxRate, accounting_part
 from .services import LineInput
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def drop_company_field_if_one(form: forms.ModelForm, field: str = "company") -> bool:
+    """An installation with one company shows no company anywhere: the field goes, the default applies.
+    Returns whether there are several."""
+    several = Company.objects.count() > 1
+    if not several:
+        del form.fields[field]
+    return several
 
 
 class BillingAccountForm(forms.ModelForm):
@@ -29,13 +37,16 @@ class BillingAccountForm(forms.ModelForm):
             "region",
             "postal_code",
             "country",
+            "default_company",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = currency_choices_for_entry(settings.BILLING_DEFAULT_CURRENCY)
+        drop_company_field_if_one(self, "default_company")
+        base = Company.objects.default().base_currency
+        self.fields["currency"].choices = currency_choices_for_entry(base)
         if not self.instance.pk:
-            self.initial.setdefault("currency", settings.BILLING_DEFAULT_CURRENCY)
+            self.initial.setdefault("currency", base)
 
 
 class CodeAdviceMixin:
@@ -82,7 +93,16 @@ class TaxRateForm(CodeAdviceMixin, forms.ModelForm):
 
     class Meta:
         model = TaxRate
-        fields = ["name", "rate", "accounting_code"]
+        fields = ["company", "name", "rate", "accounting_code"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if Company.objects.count() <= 1:
+            # Fixed and out of sight, yet still a field: a name is unique per company, and Django checks a
+            # constraint only when each of its fields is on the form.
+            company = self.fields["company"]
+            company.disabled, company.widget = True, forms.HiddenInput()
+            company.initial = self.instance.company_id if self.instance.pk else Company.objects.default().pk
 
     def advice(self, values):
         return panels.tax_code_advice(values.get("accounting_code") or "", values.get("rate"))
@@ -93,7 +113,7 @@ class InvoiceForm(forms.ModelForm):
 
     class Meta:
         model = Invoice
-        fields = ["billing_account", "currency", "reference", "issue_date", "due_date", "credited_invoice"]
+        fields = ["company", "billing_account", "currency", "reference", "issue_date", "due_date", "credited_invoice"]
         widgets = {"issue_date": DATE_INPUT, "due_date": DATE_INPUT}
         help_texts = {
             "issue_date": "Leave empty to use the day it is issued.",
@@ -102,12 +122,15 @@ class InvoiceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if drop_company_field_if_one(self):
+            company = self.fields["company"]
+            company.required, company.empty_label = False, "The billing account's company"
+            if self.instance.is_credit_note:
+                company.help_text = "A credit note naming an invoice is issued by that invoice's company."
+        base = self.instance.company if self.instance.company_id else Company.objects.default()
         currency = self.fields["currency"]
         currency.required = False
-        currency.choices = [
-            ("", "The billing account's currency"),
-            *currency_choices_for_entry(settings.BILLING_DEFAULT_CURRENCY),
-        ]
+        currency.choices = [("", "The billing account's currency"), *currency_choices_for_entry(base.base_currency)]
         if self.instance.is_credit_note:
             credited = self.fields["credited_invoice"]
             credited.queryset = invoices_open_to_credit(keep=self.instance.credited_invoice_id)
@@ -121,7 +144,15 @@ class InvoiceForm(forms.ModelForm):
         if account and not cleaned.get("currency"):
             cleaned["currency"] = account.currency
             self.instance.currency = account.currency
+        if "company" in self.fields:
+            cleaned["company"] = self._issuing_company(cleaned, account)
         return cleaned
+
+    def _issuing_company(self, cleaned: dict, account: BillingAccount | None) -> Company:
+        credited = cleaned.get("credited_invoice")
+        if credited is not None:
+            return credited.company
+        return cleaned.get("company") or (account and account.default_company) or Company.objects.default()
 
 
 def invoices_open_to_credit(*, keep: int | None = None):

@@ -1,11 +1,13 @@
 from decimal import Decimal
 from functools import cached_property
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django_countries.fields import CountryField
 
 from .currencies import CURRENCY_CHOICES
 from .validators import (
@@ -39,6 +41,70 @@ class CodeField(models.CharField):
         return normalized_code(value) if isinstance(value, str) else value
 
 
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class CompanyQuerySet(models.QuerySet):
+    def default(self) -> "Company":
+        """The company documents are issued by unless another is chosen: the first one, made from the
+        settings when there is none yet (a new installation; the migration makes it for existing data)."""
+        company = self.order_by("pk").first()
+        if company is None:
+            company, _ = self.get_or_create(
+                name=settings.BILLING_COMPANY_NAME,
+                defaults={
+                    "country": settings.BILLING_COMPANY_COUNTRY,
+                    "base_currency": settings.BILLING_DEFAULT_CURRENCY,
+                },
+            )
+        return company
+
+
+def default_company_id() -> int:
+    return Company.objects.default().pk
+
+
+class Company(models.Model):
+    """A company that issues documents, each booked in its own accounting organisation. An installation
+    with one company shows no company anywhere."""
+
+    name = models.CharField(max_length=255, unique=True)
+    country = CountryField(help_text="Where it is registered for tax: its tax rates are that country's.")
+    base_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    tax_registration = models.CharField(
+        "tax registration number", max_length=50, blank=True, help_text="Its GST, ABN or VAT number."
+    )
+    address_line1 = models.CharField("address", max_length=255, blank=True)
+    address_line2 = models.CharField("address (line 2)", max_length=255, blank=True)
+    city = models.CharField(max_length=255, blank=True)
+    region = models.CharField(max_length=255, blank=True)
+    postal_code = models.CharField(max_length=50, blank=True)
+    # Numbers need only be unique in the company's own organisation; distinct prefixes keep them apart for people too.
+    invoice_prefix = CodeField(max_length=10, unique=True, default="INV")
+    credit_note_prefix = CodeField(max_length=10, unique=True, default="CN")
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(invoice_prefix=F("credit_note_prefix")),
+                name="company_prefixes_differ",
+                violation_error_message="Invoices and credit notes need different number prefixes.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def prefix(self, kind: str) -> str:
+        return self.credit_note_prefix if kind == DocumentKind.CREDIT_NOTE else self.invoice_prefix
+
+
 class BillingAccount(models.Model):
     """A customer organisation in the address book, as it is billed."""
 
@@ -57,6 +123,14 @@ class BillingAccount(models.Model):
     postal_code = models.CharField(max_length=50, blank=True)
     country = models.CharField(max_length=50, blank=True)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    default_company = models.ForeignKey(
+        Company,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The company that bills this customer unless a draft says otherwise.",
+    )
     payment_terms_days = models.PositiveSmallIntegerField(
         "payment terms (days)",
         default=30,
@@ -166,15 +240,47 @@ class Rate(models.Model):
     def revenue_accounting_code(self) -> str:
         return accounting_part(self.revenue_account_code)
 
+    def revenue_accounting_code_for(self, company_id: int) -> str:
+        """The revenue account this rate posts to in one company's chart: the company's own code for it, or
+        the rate's. Reads `company_codes` (prefetch it for many rates)."""
+        override = next((one for one in self.company_codes.all() if one.company_id == company_id), None)
+        return accounting_part(override.revenue_account_code if override else self.revenue_account_code)
+
     @property
     def cost_accounting_code(self) -> str:
         return accounting_part(self.cost_account_code)
 
 
-class TaxRate(models.Model):
-    """A tax rate (Settings > Tax) and the accounting system's code for it."""
+class RateCompanyCode(models.Model):
+    """A company whose chart of accounts books a rate's revenue elsewhere than the rate's own code says."""
 
-    name = models.CharField(max_length=100, unique=True)
+    rate = models.ForeignKey(Rate, on_delete=models.CASCADE, related_name="company_codes")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="rate_codes")
+    revenue_account_code = models.CharField(
+        max_length=50,
+        validators=[validate_account_code],
+        help_text="The Code of an active revenue account in this company's chart of accounts.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rate", "company"],
+                name="rate_company_code_once",
+                violation_error_message="This company already has its own revenue account code for this rate.",
+            ),
+            models.CheckConstraint(condition=~Q(revenue_account_code=""), name="rate_company_code_not_blank"),
+        ]
+
+    def __str__(self):
+        return f"{self.rate} at {self.company}: {self.revenue_account_code}"
+
+
+class TaxRate(models.Model):
+    """A tax rate (Settings > Tax) of one company's country, and the accounting system's code for it."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="tax_rates", default=default_company_id)
+    name = models.CharField(max_length=100)
     rate = models.DecimalField(
         "rate (%)",
         max_digits=7,
@@ -190,6 +296,11 @@ class TaxRate(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"],
+                name="tax_rate_name_unique_per_company",
+                violation_error_message="The company already has a tax rate of this name.",
+            ),
             models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=100), name="tax_rate_is_a_percentage"),
             models.CheckConstraint(condition=~Q(accounting_code=""), name="tax_rate_accounting_code_not_blank"),
         ]
@@ -198,27 +309,22 @@ class TaxRate(models.Model):
         return f"{self.name} ({self.rate.normalize():f}%)"
 
 
-class DocumentKind(models.TextChoices):
-    INVOICE = "invoice", "Invoice"
-    CREDIT_NOTE = "credit_note", "Credit note"
-
-
-NUMBER_PREFIXES = {DocumentKind.INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN"}
-
-
 def document_number(prefix: str, counter: int) -> str:
     return f"{prefix}-{counter:06d}"
 
 
 class DocumentSequence(models.Model):
-    """The last number given to each kind of document; its row is locked while a number is taken."""
+    """The last number a company gave each kind of document; its row is locked while a number is taken."""
 
-    kind = models.CharField(max_length=20, choices=DocumentKind.choices, unique=True)
-    prefix = CodeField(max_length=10)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sequences", default=default_company_id)
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
     last_number = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "kind"], name="document_sequence_per_company")]
+
     def __str__(self):
-        return f"{self.prefix} (last {self.last_number})"
+        return f"{self.company.prefix(self.kind)} (last {self.last_number})"
 
 
 class Invoice(models.Model):
@@ -234,6 +340,14 @@ class Invoice(models.Model):
         DELETED = "deleted", "Deleted"
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INVOICE)
+    # Set by the billing services (the billing account's default company, or the first one). No default here:
+    # a callable default would cost a query for every Invoice() the code builds.
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        help_text="The company that issues it, in its own accounting organisation.",
+    )
     # NULL, not "", on purpose: drafts have no number yet, and the unique constraint on it must allow many of
     # them (NULLs are distinct from one another; empty strings would collide).
     number = models.CharField(max_length=30, null=True, blank=True, editable=False)  # noqa: DJ001
@@ -269,7 +383,7 @@ class Invoice(models.Model):
         permissions = [("issue_invoice", "Can issue invoices and credit notes")]
         indexes = [models.Index(fields=["status", "kind"])]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "number"], name="invoice_number_unique_per_kind"),
+            models.UniqueConstraint(fields=["company", "kind", "number"], name="invoice_number_unique_per_company"),
             models.CheckConstraint(
                 condition=Q(status="draft", number__isnull=True) | (~Q(status="draft") & Q(number__isnull=False)),
                 name="invoice_numbered_once_issued",
@@ -311,6 +425,8 @@ class Invoice(models.Model):
             problems.append(
                 f"{credited} is in {credited.currency}: its credit note must be in {credited.currency} too."
             )
+        if self.company_id and credited.company_id != self.company_id:
+            problems.append(f"{credited} was issued by {credited.company}: its credit note must be too.")
         if problems:
             raise ValidationError({"credited_invoice": problems})
 

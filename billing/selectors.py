@@ -2,7 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
-from .models import NUMBER_PREFIXES, BillingAccount, DocumentSequence, Invoice, document_number
+from .models import BillingAccount, Company, DocumentSequence, Invoice, document_number
 
 
 def billing_account_list(*, search: str = "") -> QuerySet[BillingAccount]:
@@ -32,13 +32,13 @@ def invoice_list(
     return invoices
 
 
-def document_numbering(*, kind: str) -> tuple[str, int]:
-    """The prefix the platform numbers this kind of document with, and the last number it gave."""
-    sequence = DocumentSequence.objects.filter(kind=kind).first()
-    return (sequence.prefix, sequence.last_number) if sequence else (NUMBER_PREFIXES[kind], 0)
+def document_numbering(*, company: Company, kind: str) -> tuple[str, int]:
+    """The prefix a company numbers this kind of document with, and the last number it gave."""
+    sequence = DocumentSequence.objects.filter(company=company, kind=kind).first()
+    return company.prefix(kind), sequence.last_number if sequence else 0
 
 
-def next_document_number(*, kind: str) -> str:
-    """The number the next document of this kind would get if issued now (another may take it first)."""
-    prefix, last = document_numbering(kind=kind)
+def next_document_number(*, company: Company, kind: str) -> str:
+    """The number the company's next document of this kind would get if issued now (another may take it first)."""
+    prefix, last = document_numbering(company=company, kind=kind)
     return document_number(prefix, last + 1)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .amounts import DocumentTotals, LineAmounts, document_totals, line_amounts
-from .models import MONEY, NUMBER_PREFIXES, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate, document_number
+from .models import MONEY, Company, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate, document_number
 from .signals import document_issued, document_issuing
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ class LineInput:
 
 def invoice_save_draft(*, invoice: Invoice, lines: Iterable[LineInput]) -> Invoice:
     """Save a new or existing draft with exactly these lines, and compute its totals."""
+    lines = list(lines)
+    if invoice.company_id is None:
+        invoice.company = invoice.billing_account.default_company or Company.objects.default()
+    _check_tax_rates_are_the_companys(invoice, [line.tax_rate for line in lines])
     with transaction.atomic():
         if invoice.pk:
             _lock_draft(invoice.pk)
@@ -67,7 +71,7 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> In
         _check_issuable(locked)
         _update_totals(locked)  # tax percentages may have changed since the draft was saved
         _check_total(locked)
-        locked.number = _take_next_number(locked.kind)
+        locked.number = _take_next_number(locked.company, locked.kind)
         locked.issue_date = locked.issue_date or today or timezone.localdate()
         locked.due_date = locked.due_date or _due_date_from_terms(locked)
         if locked.due_date < locked.issue_date:
@@ -178,6 +182,16 @@ def _due_date_from_terms(invoice: Invoice) -> datetime.date:
         ) from None
 
 
+def _check_tax_rates_are_the_companys(invoice: Invoice, tax_rates: list[TaxRate]) -> None:
+    """Tax codes belong to a company's country: a line can only carry one of the issuing company's."""
+    others = sorted({str(tax) for tax in tax_rates if tax.company_id != invoice.company_id})
+    if others:
+        raise ValidationError(
+            f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} another company's tax "
+            f"{'rate' if len(others) == 1 else 'rates'}: choose {invoice.company}'s tax rates for its lines."
+        )
+
+
 def _check_issuable(invoice: Invoice) -> None:
     problems = []
     lines = list(invoice.lines.select_related("rate", "tax_rate"))
@@ -187,6 +201,11 @@ def _check_issuable(invoice: Invoice) -> None:
         if not line.rate.revenue_account_code:
             problems.append(
                 f"Line {line.position}: the rate “{line.rate}” has no revenue account code. Give it one under Rates."
+            )
+        if line.tax_rate.company_id != invoice.company_id:
+            problems.append(
+                f"Line {line.position}: the tax rate “{line.tax_rate}” is another company's: "
+                f"choose one of {invoice.company}'s tax rates."
             )
     if not invoice.billing_account.code:
         problems.append("The billing account has no billing account code.")
@@ -208,6 +227,10 @@ def _credited_invoice_problems(credit_note: Invoice) -> list[str]:
         problems.append(f"The credited invoice {credited} belongs to another billing account.")
     if credited.currency != credit_note.currency:
         problems.append(f"The credited invoice {credited} is in {credited.currency}, not {credit_note.currency}.")
+    if credited.company_id != credit_note.company_id:
+        problems.append(
+            f"The credited invoice {credited} was issued by {credited.company}: its credit note must be too."
+        )
     return problems
 
 
@@ -221,14 +244,14 @@ def _check_total(invoice: Invoice) -> None:
         raise ValidationError(f"The total is negative ({invoice.total}). {remedy}")
 
 
-def _take_next_number(kind: str) -> str:
+def _take_next_number(company: Company, kind: str) -> str:
     # The sequence row stays locked until the issuing transaction commits, so two documents
     # issued at once get consecutive numbers and a rolled-back issue leaves no gap.
-    DocumentSequence.objects.get_or_create(kind=kind, defaults={"prefix": NUMBER_PREFIXES[kind]})
-    sequence = DocumentSequence.objects.select_for_update().get(kind=kind)
+    DocumentSequence.objects.get_or_create(company=company, kind=kind)
+    sequence = DocumentSequence.objects.select_for_update().get(company=company, kind=kind)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
-    return document_number(sequence.prefix, sequence.last_number)
+    return document_number(company.prefix(kind), sequence.last_number)
 
 
 def _announce_issued(invoice: Invoice) -> None:

@@ -168,6 +168,9 @@ class InvoiceEditView(PermissionRequiredMixin, TemplateView):
     def dispatch(self, request, *args, **kwargs):
         if not self.has_permission():
             return self.handle_no_permission()
+        refusal = too_many_lines(request.POST) if request.method == "POST" else ""
+        if refusal:  # before anything is read: Django would build a line form for each line the client claims
+            return HttpResponseBadRequest(refusal, content_type="text/plain; charset=utf-8")
         self.invoice = self._load_invoice()
         if self.invoice.pk and not self.invoice.is_draft:
             messages.error(request, f"{self.invoice} is issued and can no longer be edited.")
@@ -180,9 +183,6 @@ class InvoiceEditView(PermissionRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form, formset=formset))
 
     def post(self, request, *args, **kwargs):
-        refusal = too_many_lines(request.POST)
-        if refusal:
-            return HttpResponseBadRequest(refusal, content_type="text/plain; charset=utf-8")
         form = InvoiceForm(request.POST, instance=self.invoice)
         formset = InvoiceLineFormSet(request.POST)
         if form.is_valid() and formset.is_valid():
@@ -228,7 +228,7 @@ class InvoiceIssueView(PermissionRequiredMixin, TemplateView):
                 invoice=invoice,
                 concerns=concerns,
                 blocked=any(c.final for c in concerns),
-                next_number=selectors.next_document_number(kind=invoice.kind),
+                next_number=selectors.next_document_number(company=invoice.company, kind=invoice.kind),
                 destinations=issue_destinations(invoice),
             )
         )

@@ -70,6 +70,7 @@ class Stream:
             Invoice(
                 kind=Invoice.Kind.CREDIT_NOTE,
                 billing_account_id=invoice.billing_account_id,
+                company_id=invoice.company_id,  # a credit note is issued by its invoice's company
                 currency=invoice.currency,
                 reference=f"Credit for {invoice.number}",
                 credited_invoice=invoice,

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "django_countries",
     "cocoonops_xero",
     "billing",
     "integrations",
@@ -218,6 +219,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Billing --------------------------------------------------------------------------------
 BILLING_DEFAULT_CURRENCY = env.str("BILLING_DEFAULT_CURRENCY", default="NZD")
+# The first issuing company, made when there is none yet (more are added in the admin, Billing › Companies).
+BILLING_COMPANY_NAME = env.str("BILLING_COMPANY_NAME", default="Cocoon Freight Ltd")
+BILLING_COMPANY_COUNTRY = env.str("BILLING_COMPANY_COUNTRY", default="NZ")
 
 # --- Xero add-on ----------------------------------------------------------------------------
 # The vendor's switch: turns the add-on on at start (it can also be turned on in the admin).
@@ -309,6 +313,7 @@ XERO_SANDBOX = {
     "MINUTE_LIMIT": env.int("XERO_SANDBOX_MINUTE_LIMIT", default=60),
     "DAY_LIMIT": env.int("XERO_SANDBOX_DAY_LIMIT", default=5000),
     "CONCURRENT_LIMIT": env.int("XERO_SANDBOX_CONCURRENT_LIMIT", default=5),
+    "APP_MINUTE_LIMIT": env.int("XERO_SANDBOX_APP_MINUTE_LIMIT", default=10000),  # across all organisations of an app
     "MINUTE_SECONDS": env.float("XERO_SANDBOX_MINUTE_SECONDS", default=60.0),
     "ACCESS_TOKEN_SECONDS": env.int("XERO_SANDBOX_ACCESS_TOKEN_SECONDS", default=1800),
 }

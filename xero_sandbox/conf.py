@@ -6,7 +6,8 @@ DEFAULTS = {
     "MINUTE_LIMIT": 60,  # calls per organisation per minute
     "DAY_LIMIT": 5000,  # calls per organisation per day
     "CONCURRENT_LIMIT": 5,  # calls in flight per organisation
-    "APP_MINUTE_LIMIT": 10000,  # calls per app per minute, across organisations
+    # Calls per app per minute, across all its organisations: past it, 429 `X-Rate-Limit-Problem: appminute`.
+    "APP_MINUTE_LIMIT": 10000,
     "MINUTE_SECONDS": 60.0,  # the length of a "minute": a benchmark can compress time
     "ACCESS_TOKEN_SECONDS": 1800,
     "REFRESH_TOKEN_DAYS": 60,

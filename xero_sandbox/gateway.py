@@ -9,6 +9,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import math
 import random
 import re
 import socket
@@ -104,8 +105,12 @@ def _handle(request, log, handler, ids):
     log.organisation, log.app = organisation, access.grant.app
     _authorise(request, access)
     log.save()  # counted from here on, so that calls at the same moment see each other
-    _enforce_rate_limits(log)
-    _enter(log)
+    try:
+        _enforce_rate_limits(log)
+        _enter(log)
+    except ApiError as refused:  # Xero's 429s say how many calls remain too
+        _refused_with_limit_headers(log, refused.response)
+        raise
     try:
         fault = _take_fault(request, organisation)
         log.fault = fault.kind if fault else ""
@@ -170,23 +175,43 @@ def _window_start(minutes: float):
     return timezone.now() - timedelta(seconds=minutes * sandbox_setting("MINUTE_SECONDS"))
 
 
-def _counted(log, minutes: float, by_app: bool = False) -> int:
+def _window_calls(log, minutes: float, by_app: bool = False):
     """Calls in the window that count against a limit: those that got past authentication (so not the
-    edge's refusals, logged without an app) and were not refused with a 429."""
+    edge's refusals, logged without an app) and were not refused with a 429. The app's limit counts
+    the calls to all its organisations."""
     calls = RequestLog.objects.filter(at__gte=_window_start(minutes), app__isnull=False)
     calls = calls.exclude(status_code=429)
-    calls = calls.filter(app=log.app) if by_app else calls.filter(organisation=log.organisation)
-    return calls.count()
+    return calls.filter(app=log.app) if by_app else calls.filter(organisation=log.organisation)
+
+
+def _counted(log, minutes: float, by_app: bool = False) -> int:
+    return _window_calls(log, minutes, by_app).count()
+
+
+# (X-Rate-Limit-Problem, window in "minutes", the knob holding its limit, counted across the app)
+RATE_LIMITS = (
+    ("minute", 1, "MINUTE_LIMIT", False),
+    ("day", 1440, "DAY_LIMIT", False),
+    ("appminute", 1, "APP_MINUTE_LIMIT", True),
+)
 
 
 def _enforce_rate_limits(log) -> None:
-    for problem_name, count, limit, retry_minutes in (
-        ("minute", _counted(log, 1), sandbox_setting("MINUTE_LIMIT"), 1),
-        ("day", _counted(log, 1440), sandbox_setting("DAY_LIMIT"), 1440),
-        ("appminute", _counted(log, 1, by_app=True), sandbox_setting("APP_MINUTE_LIMIT"), 1),
-    ):
-        if count > limit:
-            raise ApiError(_too_many(log, problem_name, retry_minutes))
+    for problem_name, minutes, limit_name, by_app in RATE_LIMITS:
+        calls = _window_calls(log, minutes, by_app)
+        excess = calls.count() - sandbox_setting(limit_name)
+        if excess > 0:
+            raise ApiError(_too_many(log, problem_name, _seconds_until_room(calls, minutes, excess)))
+
+
+def _seconds_until_room(calls, minutes: float, excess: int) -> float:
+    """Until enough calls have left the sliding window for this one to fit, as Xero's Retry-After says:
+    the moment the `excess`-th oldest call in it is a window old. (This call is the newest.)"""
+    oldest = list(calls.order_by("at", "pk").values_list("at", flat=True)[excess - 1 : excess])
+    if not oldest:  # they left the window since they were counted: there is room already
+        return 1
+    window = timedelta(seconds=minutes * sandbox_setting("MINUTE_SECONDS"))
+    return (oldest[0] + window - timezone.now()).total_seconds()
 
 
 def _enter(log) -> None:
@@ -196,16 +221,23 @@ def _enter(log) -> None:
         pk=log.organisation_id, in_flight__lt=sandbox_setting("CONCURRENT_LIMIT")
     ).update(in_flight=F("in_flight") + 1)
     if not entered:
-        raise ApiError(_too_many(log, "concurrent", 0))
+        raise ApiError(_too_many(log, "concurrent", 1))
 
 
-def _too_many(log, problem_name: str, retry_minutes: float) -> HttpResponse:
+def _too_many(log, problem_name: str, retry_seconds: float) -> HttpResponse:
     log.rate_limit_problem = problem_name
-    retry_after = max(1, round(retry_minutes * sandbox_setting("MINUTE_SECONDS"))) if retry_minutes else 1
     response = problem(429, "Too Many Requests", f"Rate limit exceeded: {problem_name}")
-    response["Retry-After"] = str(retry_after)
+    response["Retry-After"] = str(max(1, math.ceil(retry_seconds)))  # whole seconds, never 0
     response["X-Rate-Limit-Problem"] = problem_name
     return response
+
+
+def _refused_with_limit_headers(log, response: HttpResponse) -> None:
+    """Record the refusal first, so that it is not counted in the remaining calls it reports."""
+    log.status_code = response.status_code
+    log.save(update_fields=["status_code", "rate_limit_problem"])
+    for name, value in _limit_headers(log).items():
+        response[name] = value
 
 
 def _limit_headers(log) -> dict:
@@ -236,7 +268,7 @@ def _take_fault(request, organisation) -> Fault | None:
 def _run(request, log, handler, ids, fault) -> HttpResponse:
     kind = fault.kind if fault else None
     if kind == Fault.Kind.RATE_LIMIT:
-        return _too_many(log, "minute", 1)
+        return _too_many(log, "minute", sandbox_setting("MINUTE_SECONDS"))
     if kind == Fault.Kind.HTML_400:
         return edge.bad_request()
     if kind == Fault.Kind.AUTH_401:

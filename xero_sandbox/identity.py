@@ -104,6 +104,16 @@ def consent_approve(
     )
 
 
+def consent_link(*, app: App, organisations: list[Organisation], scopes: list[str]) -> dict:
+    """One consent to all these organisations and its code redeemed, without the browser: the token set
+    an app's callback holds after a person ticked them (its access token carries the consent's
+    `authentication_event_id`, which `GET /connections?authEventId=` narrows to). For tests and the
+    benchmark; the consent page does the same for a person."""
+    redirect_uri = app.redirect_uri_list[0]
+    code = consent_approve(app=app, redirect_uri=redirect_uri, scopes=scopes, organisations=organisations)
+    return code_exchange(app=app, code=code.code, redirect_uri=redirect_uri)
+
+
 def _connect(*, grant: Grant, organisation: Organisation) -> Connection:
     """Xero keeps one connection per app and organisation: a new consent re-uses it (new auth event)."""
     existing = Connection.objects.filter(app=grant.app, organisation=organisation).first()

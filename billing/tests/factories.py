@@ -3,7 +3,20 @@ from decimal import Decimal
 import factory
 
 from billing import services
-from billing.models import BillingAccount, Invoice, Rate, TaxRate
+from billing.models import BillingAccount, Company, Invoice, Rate, TaxRate
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    """A second (third…) issuing company: an Australian one unless told otherwise."""
+
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Cocoon Freight AU {n} Pty Ltd")
+    country = "AU"
+    base_currency = "AUD"
+    invoice_prefix = factory.Sequence(lambda n: f"AU{n}INV")
+    credit_note_prefix = factory.Sequence(lambda n: f"AU{n}CN")
 
 
 class BillingAccountFactory(factory.django.DjangoModelFactory):
@@ -44,6 +57,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
 
     kind = Invoice.Kind.INVOICE
     billing_account = factory.SubFactory(BillingAccountFactory)
+    company = factory.LazyFunction(Company.objects.default)
     currency = factory.LazyAttribute(lambda invoice: invoice.billing_account.currency)
     reference = factory.Sequence(lambda n: f"CONS-{n:05d}")
 

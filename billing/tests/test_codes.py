@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from billing.forms import BillingAccountForm
-from billing.models import BillingAccount, DocumentSequence
+from billing.models import BillingAccount, Company
 
 from .factories import BillingAccountFactory
 
@@ -73,8 +73,10 @@ def test_the_address_book_page_shows_why_a_code_is_refused(staff):
 
 
 def test_a_number_prefix_is_normalised_and_refuses_quotes():
-    sequence = DocumentSequence(kind="invoice", prefix="ＩＮＶ")
-    sequence.full_clean()
-    assert sequence.prefix == "INV"
+    company = Company(name="Cocoon Freight AU Pty Ltd", country="AU", base_currency="AUD", invoice_prefix="ＡＵＩＮＶ")
+    company.credit_note_prefix = "AUCN"
+    company.full_clean()
+    assert company.invoice_prefix == "AUINV"
+    company.credit_note_prefix = 'AU"CN'
     with pytest.raises(ValidationError, match="a double quote"):
-        DocumentSequence(kind="credit_note", prefix='C"N').full_clean()
+        company.full_clean()

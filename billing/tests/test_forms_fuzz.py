@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from billing import services
 from billing.models import BillingAccount, Invoice, InvoiceLine, Rate, TaxRate
 
-from .factories import BillingAccountFactory, RateFactory, TaxRateFactory, draft_with_lines, line
+from .factories import BillingAccountFactory, InvoiceFactory, RateFactory, TaxRateFactory, draft_with_lines, line
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,7 @@ def a_draft(kind: str) -> Invoice | None:
     if kind == "missing":
         return None
     if kind == "no_lines":
-        return Invoice.objects.create(billing_account=BillingAccountFactory(), currency="NZD")
+        return InvoiceFactory(reference="")
     if kind == "issued":
         return services.invoice_issue(invoice=draft_with_lines())
     if kind == "last_day":

@@ -30,7 +30,7 @@ def slow_issue():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_documents_issued_at_the_same_time_get_distinct_consecutive_numbers(slow_issue):
-    DocumentSequence.objects.create(kind=Invoice.Kind.INVOICE, prefix="INV")
+    DocumentSequence.objects.create(kind=Invoice.Kind.INVOICE)
     drafts = [draft_with_lines() for _ in range(ISSUERS)]
     start = threading.Barrier(ISSUERS)
     numbers, errors = [], []

@@ -39,7 +39,7 @@ def document_out(invoice: Invoice, *, contact_id: str) -> DocumentOut:
                 description=line.description,
                 quantity=line.quantity,
                 unit_amount=line.unit_price,
-                account_code=line.rate.revenue_accounting_code,  # the part after any PREFIX|
+                account_code=line.rate.revenue_accounting_code_for(invoice.company_id),  # the part after any PREFIX|
                 tax_type=line.tax_rate.accounting_code,
             )
             for line in invoice.lines.all()
@@ -72,7 +72,7 @@ def code_problems(invoice: Invoice, *, accounts: list[dict], tax_rates: list[dic
     by_code, by_tax_type = accounts_by_code(accounts), tax_rates_by_type(tax_rates)
     problems = []
     for line in invoice.lines.all():
-        problems += _revenue_code_problems(line.rate, by_code)
+        problems += _revenue_code_problems(line.rate, by_code, company_id=invoice.company_id)
         problems += _tax_code_problems(line.tax_rate, by_tax_type)
     return list(dict.fromkeys(problems))  # once each, in order
 
@@ -160,8 +160,8 @@ def _decimal(text) -> Decimal | None:
         return None
 
 
-def _revenue_code_problems(rate, by_code) -> list[str]:
-    code = rate.revenue_accounting_code
+def _revenue_code_problems(rate, by_code, *, company_id: int) -> list[str]:
+    code = rate.revenue_accounting_code_for(company_id)
     problem = revenue_account_problem(code, by_code)
     if problem is None:
         return []

@@ -86,7 +86,7 @@ def _claim(*, credit_notes: bool, now: datetime.datetime) -> list[SyncRecord]:
     return list(
         SyncRecord.objects.filter(claim_token=token, state=State.SENDING)
         .select_related("invoice__billing_account")
-        .prefetch_related("invoice__lines__rate", "invoice__lines__tax_rate")
+        .prefetch_related("invoice__lines__rate__company_codes", "invoice__lines__tax_rate")
     )
 
 

@@ -12,7 +12,7 @@ spaces are ignored is found without one call per row.
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from billing.models import BillingAccount, Invoice, Rate, TaxRate
+from billing.models import BillingAccount, Company, Invoice, Rate, TaxRate
 from billing.selectors import document_numbering
 from integrations.xero import web_links
 from integrations.xero.api import values
@@ -110,7 +110,7 @@ def _numbers_section(connection: XeroConnection) -> Section:
     api, lines = xero_api_for(connection), []
     try:
         for kind, noun in ((Invoice.Kind.INVOICE, "invoice"), (Invoice.Kind.CREDIT_NOTE, "credit note")):
-            prefix, last = document_numbering(kind=kind)
+            prefix, last = document_numbering(company=Company.objects.default(), kind=kind)
             found = api.find_sales_numbers_from(f"{prefix}-", credit_notes=kind == Invoice.Kind.CREDIT_NOTE)
             lines += _number_lines(noun, prefix, last, found)
     except XeroError as error:
