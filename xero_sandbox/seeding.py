@@ -29,42 +29,8 @@ def register_app() -> App:
 
 @transaction.atomic
 def seed_organisation(spec: dict) -> Organisation:
-    org = Organisation.objects.create(
-        name=spec["name"],
-        country_code=spec["country_code"],
-        base_currency=spec["base_currency"],
-        currencies=spec.get("currencies", []),
-        short_code=spec["short_code"],
-    )
-    for status, rows in (("ACTIVE", spec["accounts"]), ("ARCHIVED", ARCHIVED_ACCOUNTS)):
-        Account.objects.bulk_create(
-            Account(
-                organisation=org,
-                code=code,
-                name=name,
-                type=type_,
-                account_class=class_,
-                system_account=system,
-                tax_type=tax_type,
-                status=status,
-            )
-            for code, name, type_, class_, system, tax_type in rows
-        )
-    for status, rows in (("ACTIVE", spec["tax_rates"]), ("ARCHIVED", spec.get("archived_tax_rates", []))):
-        TaxRate.objects.bulk_create(
-            TaxRate(
-                organisation=org,
-                name=name,
-                tax_type=tax_type,
-                effective_rate=percent,
-                status=status,
-                display_tax_rate=percent,
-                can_apply_to_revenue=revenue,
-                can_apply_to_expenses=expenses,
-            )
-            for name, tax_type, percent, revenue, expenses in rows
-        )
-    _create_contacts(org, spec["contacts"])
+    org = Organisation.objects.create(**organisation_fields(spec))
+    fill_books([org], spec)
     Contact.objects.bulk_create(
         Contact(
             organisation=org,
@@ -79,10 +45,63 @@ def seed_organisation(spec: dict) -> Organisation:
     return org
 
 
-def _create_contacts(org: Organisation, rows: list) -> None:
+def organisation_fields(spec: dict) -> dict:
+    return {
+        "name": spec["name"],
+        "country_code": spec["country_code"],
+        "base_currency": spec["base_currency"],
+        "currencies": spec.get("currencies", []),
+        "short_code": spec["short_code"],
+    }
+
+
+def fill_books(orgs: list[Organisation], spec: dict, *, batch_size: int = 2000) -> None:
+    """The chart of accounts (with the archived accounts), tax rates and contacts of `spec`, in each of
+    these organisations: one bulk INSERT a table, so that hundreds of organisations take seconds."""
+    accounts = [("ACTIVE", row) for row in spec["accounts"]] + [("ARCHIVED", row) for row in ARCHIVED_ACCOUNTS]
+    Account.objects.bulk_create(
+        (
+            Account(
+                organisation=org,
+                code=code,
+                name=name,
+                type=type_,
+                account_class=class_,
+                system_account=system,
+                tax_type=tax_type,
+                status=status,
+            )
+            for org in orgs
+            for status, (code, name, type_, class_, system, tax_type) in accounts
+        ),
+        batch_size=batch_size,
+    )
+    tax_rates = [("ACTIVE", row) for row in spec["tax_rates"]]
+    tax_rates += [("ARCHIVED", row) for row in spec.get("archived_tax_rates", [])]
+    TaxRate.objects.bulk_create(
+        (
+            TaxRate(
+                organisation=org,
+                name=name,
+                tax_type=tax_type,
+                effective_rate=percent,
+                status=status,
+                display_tax_rate=percent,
+                can_apply_to_revenue=revenue,
+                can_apply_to_expenses=expenses,
+            )
+            for org in orgs
+            for status, (name, tax_type, percent, revenue, expenses) in tax_rates
+        ),
+        batch_size=batch_size,
+    )
     Contact.objects.bulk_create(
-        Contact(organisation=org, name=name, account_number=number, status=status, is_customer=customer)
-        for name, number, status, customer in rows
+        (
+            Contact(organisation=org, name=name, account_number=number, status=status, is_customer=customer)
+            for org in orgs
+            for name, number, status, customer in spec["contacts"]
+        ),
+        batch_size=batch_size,
     )
 
 
@@ -97,7 +116,10 @@ def seed_if_empty() -> list[Organisation]:
 def seed_demo_documents(org: Organisation, documents: list = NZ_DOCUMENTS) -> None:
     """What a person typed into Xero by hand before linking: a customer (a trap for the set-up check) and a
     few invoices to pay or void in the demo."""
-    _create_contacts(org, NZ_DEMO_CONTACTS)
+    Contact.objects.bulk_create(
+        Contact(organisation=org, name=name, account_number=number, status=status, is_customer=customer)
+        for name, number, status, customer in NZ_DEMO_CONTACTS
+    )
     rates = {rate.tax_type: rate.effective_rate for rate in org.tax_rates.all()}
     today = timezone.localdate()
     for account_number, number, status, lines in documents:

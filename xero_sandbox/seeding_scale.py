@@ -7,9 +7,9 @@ Written with one bulk INSERT a table, so that hundreds take seconds, not minutes
 
 from django.db import transaction
 
-from .models import Account, Contact, Organisation, TaxRate
-from .seed_data import ARCHIVED_ACCOUNTS, ORGANISATIONS
-from .seeding import seed_if_empty
+from .models import Organisation
+from .seed_data import ORGANISATIONS
+from .seeding import fill_books, organisation_fields, seed_if_empty
 
 SCALE_BOOKS = ORGANISATIONS[0]  # the NZ demo organisation's books
 BATCH_SIZE = 2000
@@ -31,64 +31,10 @@ def seed_scale_organisations(*, count: int) -> list[Organisation]:
         [_organisation(number, name) for number, name in enumerate(names, start=1) if name not in existing],
         batch_size=BATCH_SIZE,
     )
-    _fill_books(created)
+    fill_books(created, SCALE_BOOKS, batch_size=BATCH_SIZE)
     by_name = {org.name: org for org in Organisation.objects.filter(name__in=names)}
     return [by_name[name] for name in names]
 
 
 def _organisation(number: int, name: str) -> Organisation:
-    return Organisation(
-        name=name,
-        country_code=SCALE_BOOKS["country_code"],
-        base_currency=SCALE_BOOKS["base_currency"],
-        currencies=SCALE_BOOKS.get("currencies", []),
-        short_code=f"!sc{number:04d}",
-    )
-
-
-def _fill_books(orgs: list[Organisation]) -> None:
-    accounts = [("ACTIVE", row) for row in SCALE_BOOKS["accounts"]] + [("ARCHIVED", row) for row in ARCHIVED_ACCOUNTS]
-    Account.objects.bulk_create(
-        (
-            Account(
-                organisation=org,
-                code=code,
-                name=name,
-                type=type_,
-                account_class=class_,
-                system_account=system,
-                tax_type=tax_type,
-                status=status,
-            )
-            for org in orgs
-            for status, (code, name, type_, class_, system, tax_type) in accounts
-        ),
-        batch_size=BATCH_SIZE,
-    )
-    tax_rates = [("ACTIVE", row) for row in SCALE_BOOKS["tax_rates"]]
-    tax_rates += [("ARCHIVED", row) for row in SCALE_BOOKS.get("archived_tax_rates", [])]
-    TaxRate.objects.bulk_create(
-        (
-            TaxRate(
-                organisation=org,
-                name=name,
-                tax_type=tax_type,
-                effective_rate=percent,
-                status=status,
-                display_tax_rate=percent,
-                can_apply_to_revenue=revenue,
-                can_apply_to_expenses=expenses,
-            )
-            for org in orgs
-            for status, (name, tax_type, percent, revenue, expenses) in tax_rates
-        ),
-        batch_size=BATCH_SIZE,
-    )
-    Contact.objects.bulk_create(
-        (
-            Contact(organisation=org, name=name, account_number=number, status=status, is_customer=customer)
-            for org in orgs
-            for name, number, status, customer in SCALE_BOOKS["contacts"]
-        ),
-        batch_size=BATCH_SIZE,
-    )
+    return Organisation(**(organisation_fields(SCALE_BOOKS) | {"name": name, "short_code": f"!sc{number:04d}"}))
