@@ -8,6 +8,7 @@ from django.template.defaultfilters import floatformat
 from . import panels
 from .currencies import currency_choices_for_entry
 from .models import FOUR_PLACES, MONEY, BillingAccount, Company, Invoice, Rate, TaxRate, accounting_part
+from .selectors import several_companies
 from .services import LineInput
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -16,7 +17,7 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 def drop_company_field_if_one(form: forms.ModelForm, field: str = "company") -> bool:
     """An installation with one company shows no company anywhere: the field goes, the default applies.
     Returns whether there are several."""
-    several = Company.objects.count() > 1
+    several = several_companies()
     if not several:
         del form.fields[field]
     return several
@@ -97,7 +98,7 @@ class TaxRateForm(CodeAdviceMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if Company.objects.count() <= 1:
+        if not several_companies():
             # Fixed and out of sight, yet still a field: a name is unique per company, and Django checks a
             # constraint only when each of its fields is on the form.
             company = self.fields["company"]
@@ -105,7 +106,10 @@ class TaxRateForm(CodeAdviceMixin, forms.ModelForm):
             company.initial = self.instance.company_id if self.instance.pk else Company.objects.default().pk
 
     def advice(self, values):
-        return panels.tax_code_advice(values.get("accounting_code") or "", values.get("rate"))
+        # Cleaned, the company is a Company; in the initial values, a pk: then the saved row's is the one.
+        company = values.get("company")
+        company = company if isinstance(company, Company) else self.instance.company
+        return panels.tax_code_advice(values.get("accounting_code") or "", values.get("rate"), company=company)
 
 
 class InvoiceForm(forms.ModelForm):
@@ -311,3 +315,9 @@ class InvoiceFilterForm(forms.Form):
     billing_account = forms.ModelChoiceField(
         required=False, queryset=BillingAccount.objects.all(), empty_label="Any billing account"
     )
+    company = forms.ModelChoiceField(required=False, queryset=Company.objects.all(), empty_label="Any company")
+
+    def __init__(self, *args, several_companies: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not several_companies:
+            del self.fields["company"]

@@ -13,7 +13,7 @@ from typing import Protocol
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Invoice
+from .models import Company, Invoice
 
 DocumentPanel = Callable[[HttpRequest, Invoice], str]
 _document_panels: list[DocumentPanel] = []
@@ -61,7 +61,9 @@ class CodeAdvisor(Protocol):
 
     def revenue_account_advice(self, code: str) -> CodeAdvice | None: ...
 
-    def tax_code_advice(self, code: str, percentage: Decimal | None) -> CodeAdvice | None: ...
+    def tax_code_advice(
+        self, code: str, percentage: Decimal | None, *, company: Company | None = None
+    ) -> CodeAdvice | None: ...
 
 
 _code_advisors: list[CodeAdvisor] = []
@@ -77,8 +79,10 @@ def revenue_account_advice(code: str) -> list[CodeAdvice]:
     return [advice for advice in (a.revenue_account_advice(code) for a in _code_advisors) if advice]
 
 
-def tax_code_advice(code: str, percentage: Decimal | None) -> list[CodeAdvice]:
-    return [advice for advice in (a.tax_code_advice(code, percentage) for a in _code_advisors) if advice]
+def tax_code_advice(code: str, percentage: Decimal | None, *, company: Company | None = None) -> list[CodeAdvice]:
+    """What the add-ons say of a tax rate's code, judged in its company's accounting organisation."""
+    advice = (advisor.tax_code_advice(code, percentage, company=company) for advisor in _code_advisors)
+    return [one for one in advice if one]
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,20 @@ def billing_account_list(*, search: str = "") -> QuerySet[BillingAccount]:
     return accounts
 
 
+def several_companies() -> bool:
+    """Whether pages should name companies: an installation with one company shows none anywhere."""
+    return Company.objects.count() > 1
+
+
 def invoice_list(
-    *, search: str = "", status: str = "", kind: str = "", billing_account: BillingAccount | None = None
+    *,
+    search: str = "",
+    status: str = "",
+    kind: str = "",
+    billing_account: BillingAccount | None = None,
+    company: Company | None = None,
 ) -> QuerySet[Invoice]:
-    invoices = Invoice.objects.select_related("billing_account")
+    invoices = Invoice.objects.select_related("billing_account", "company")
     if search:
         invoices = invoices.filter(
             Q(number__icontains=search)
@@ -29,6 +39,8 @@ def invoice_list(
         invoices = invoices.filter(kind=kind)
     if billing_account:
         invoices = invoices.filter(billing_account=billing_account)
+    if company:
+        invoices = invoices.filter(company=company)
     return invoices
 
 

@@ -130,7 +130,8 @@ class InvoiceListView(PermissionRequiredMixin, ListView):
     def get_queryset(self):
         # A filter value that is not valid (an unknown status, a deleted account) is shown as an
         # error above the list; the filters that are valid still apply.
-        self.filter_form = InvoiceFilterForm(self.request.GET)
+        self.several_companies = selectors.several_companies()
+        self.filter_form = InvoiceFilterForm(self.request.GET, several_companies=self.several_companies)
         self.filter_form.is_valid()
         data = self.filter_form.cleaned_data
         return annotate_document_list(
@@ -139,11 +140,14 @@ class InvoiceListView(PermissionRequiredMixin, ListView):
                 status=data.get("status", ""),
                 kind=data.get("kind", ""),
                 billing_account=data.get("billing_account"),
+                company=data.get("company"),
             )
         )
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter_form=self.filter_form, **kwargs)
+        return super().get_context_data(
+            filter_form=self.filter_form, several_companies=self.several_companies, **kwargs
+        )
 
 
 class InvoiceDetailView(PermissionRequiredMixin, DetailView):
@@ -154,7 +158,11 @@ class InvoiceDetailView(PermissionRequiredMixin, DetailView):
     )
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(panels=document_panels(self.request, self.object), **kwargs)
+        return super().get_context_data(
+            panels=document_panels(self.request, self.object),
+            several_companies=selectors.several_companies(),
+            **kwargs,
+        )
 
 
 class InvoiceEditView(PermissionRequiredMixin, TemplateView):

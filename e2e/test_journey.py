@@ -22,7 +22,8 @@ except ImportError:  # requirements-dev.txt pins it; CI must have it
 
 pytestmark = pytest.mark.e2e
 
-NZ_ORG = "Demo Freight NZ Ltd"
+NZ_ORG, UK_ORG = "Demo Freight NZ Ltd", "Demo Freight UK Ltd"
+UK_COMPANY = "Cocoon Freight UK Ltd"
 NEW_ACCOUNT = {"code": "SCF-E2E", "name": "Southern Cross Freight Ltd"}  # no contact in Xero has either
 GST = "GST on income (15%)"
 
@@ -41,6 +42,7 @@ def test_the_whole_journey_in_a_browser(page, stack, step):
     allocate_a_credit_note_and_see_an_invoice_voided_in_xero_become_voided(page, stack, step)
     break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step)
     draft_in_a_currency_xero_lacks_and_see_the_issue_stopped_with_why(page, stack, step)
+    add_a_uk_company_link_its_own_organisation_and_see_its_invoice_there_and_paid(page, stack, step)
 
 
 # --- helpers: what a person does, in a few words each ------------------------------------------
@@ -65,18 +67,26 @@ def sync_state(page):
 
 
 def new_invoice(
-    page, account_label: str, lines: list[tuple[str, str, str, str]], *, credits: str = "", reference: str = ""
+    page,
+    account_label: str,
+    lines: list[tuple[str, str, str, str]],
+    *,
+    credits: str = "",
+    reference: str = "",
+    company: str = "",
 ) -> str:
     """A draft from the Invoices page (a credit note when it `credits` an invoice); returns its page."""
-    fill_new_invoice(page, account_label, lines, credits=credits, reference=reference)
+    fill_new_invoice(page, account_label, lines, credits=credits, reference=reference, company=company)
     page.get_by_role("button", name="Save draft").click()
     expect_message(page, "saved")
     return page.url
 
 
-def fill_new_invoice(page, account_label, lines, *, credits="", reference="") -> None:
+def fill_new_invoice(page, account_label, lines, *, credits="", reference="", company="") -> None:
     open_menu(page, "Invoices")
     page.get_by_role("link", name="New credit note" if credits else "New invoice").click()
+    if company:  # the picker is there once there are several companies
+        page.select_option("#id_company", label=company)
     page.select_option("#id_billing_account", label=account_label)
     if credits:  # the picker names each invoice "INV-000002 · customer · total, due …"
         offered = page.locator("#id_credited_invoice option").filter(has_text=f"{credits} · ")
@@ -99,7 +109,7 @@ def issue(page) -> str:
 def confirm_issue(page) -> str:
     page.get_by_test_id("issue-now").click()
     expect_message(page, "issued")
-    return re.search(r"(INV|CN)-\d+", page.locator("h1").inner_text()).group(0)  # "Invoice INV-000001 Issued"
+    return re.search(r"[A-Z]*(INV|CN)-\d+", page.locator("h1").inner_text()).group(0)  # "Invoice INV-000001 Issued"
 
 
 def wait_until_sent(page) -> str:
@@ -122,10 +132,10 @@ def reload_until(page, locator, text: str) -> None:
             page.reload()
 
 
-def open_in_sandbox(page, stack, kind: str, number: str) -> None:
+def open_in_sandbox(page, stack, kind: str, number: str, *, organisation: str = NZ_ORG) -> None:
     """The sandbox's pages, as a person playing Xero: organisation, then Invoices or Credit notes."""
     page.goto(f"{stack.sandbox_url}/")
-    page.get_by_role("link", name=NZ_ORG).first.click()
+    page.get_by_role("link", name=organisation).first.click()
     page.locator(".tabs").get_by_role("link", name=kind).click()
     page.get_by_role("link", name=number, exact=True).click()
 
@@ -309,3 +319,56 @@ def draft_in_a_currency_xero_lacks_and_see_the_issue_stopped_with_why(page, stac
         page.get_by_test_id("issue").click()
         expect(page.get_by_test_id("issue-concern")).to_contain_text("its currency GBP is not enabled")
         expect(page.get_by_test_id("issue-now")).to_have_count(0)  # nothing to confirm: it would never be sent
+
+
+def add_a_uk_company_link_its_own_organisation_and_see_its_invoice_there_and_paid(page, stack, step):
+    with step("8a-a-second-company-added"):
+        page.goto("/admin/billing/company/add/")
+        page.fill("#id_name", UK_COMPANY)
+        page.select_option("#id_country", "GB")
+        page.select_option("#id_base_currency", "GBP")
+        page.fill("#id_invoice_prefix", "UKINV")
+        page.fill("#id_credit_note_prefix", "UKCN")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    with step("8b-its-own-tax-rate"):
+        page.get_by_role("link", name="View site").click()  # from the admin back to the platform
+        open_menu(page, "Settings › Tax")
+        page.get_by_role("link", name="New tax rate").click()
+        page.select_option("#id_company", label=UK_COMPANY)
+        page.fill("#id_name", "VAT on income")
+        page.fill("#id_rate", "20")
+        page.fill("#id_accounting_code", "OUTPUT2")
+        page.get_by_role("button", name="Save").click()
+        expect_message(page, "Tax rate “VAT on income” added.")
+    with step("8c-each-company-its-own-card-and-organisation"):
+        open_menu(page, "Add Ons")
+        card = page.get_by_test_id("xero-link").filter(has_text=UK_COMPANY)
+        card.get_by_role("button", name="LINK TO MY ACCOUNT").click()
+        page.get_by_label(UK_ORG).check()
+        page.get_by_role("button", name="Allow access").click()
+        expect_message(page, f"Linked to Xero organisation {UK_ORG} for {UK_COMPANY}.")
+        open_menu(page, "Add Ons")
+        expect(page.get_by_test_id("xero-link").filter(has_text=UK_COMPANY).get_by_test_id("xero-org")).to_have_text(
+            UK_ORG
+        )
+        expect(page.get_by_test_id("xero-link").first.get_by_test_id("xero-org")).to_have_text(NZ_ORG)
+    with step("8d-the-uk-companys-invoice-sent-to-its-organisation-with-its-number"):
+        journey["uk"] = new_invoice(
+            page,
+            "London Forwarding Ltd (LONDON-1)",
+            [("Sea freight", "2", "400", "VAT on income (20%)")],
+            company=UK_COMPANY,
+        )
+        number = issue(page)
+        assert number.startswith("UKINV-"), number
+        assert wait_until_sent(page) == number
+        expect(page.get_by_test_id("company")).to_have_text(UK_COMPANY)
+    with step("8e-in-the-uk-organisation-and-paid-there"):
+        open_in_sandbox(page, stack, "Invoices", number, organisation=UK_ORG)
+        expect(page.get_by_test_id("total")).to_have_text("960.00")
+        page.get_by_role("button", name=re.compile("Record full payment")).click()
+        expect(page.get_by_test_id("amount-due")).to_have_text("0.00")
+    with step("8f-paid-back-in-the-app"):
+        page.goto(journey["uk"])
+        reload_until(page, page.locator("h1 .badge"), "Paid")

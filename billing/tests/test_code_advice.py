@@ -26,7 +26,7 @@ class BooksAdvisor:
             choices=(("200", "200 — Sales"),), warning="" if code in ("", "200") else f"No account {code}."
         )
 
-    def tax_code_advice(self, code, percentage):
+    def tax_code_advice(self, code, percentage, *, company=None):
         self.asked.append((code, percentage))
         wrong = code not in ("", "OUT") or (percentage is not None and percentage != Decimal("15"))
         return panels.CodeAdvice(

@@ -99,3 +99,20 @@ def test_with_several_companies_the_draft_and_tax_rate_forms_ask_which(staff):
     for url in (reverse("billing:invoice_create"), reverse("billing:taxrate_create")):
         page = staff.get(url).content.decode()
         assert 'name="company"' in page and "Cocoon Freight AU Pty Ltd" in page, url
+
+
+def test_with_several_companies_the_list_shows_and_filters_by_company_and_a_document_names_its_company(staff):
+    Company.objects.default()
+    au = CompanyFactory(name="Cocoon Freight AU Pty Ltd")
+    nz_invoice, au_invoice = issued_by(Company.objects.default()), issued_by(au)
+    page = staff.get(reverse("billing:invoice_list"), {"company": au.pk}).content.decode()
+    assert f">{au_invoice.number}<" in page and f">{nz_invoice.number}<" not in page
+    assert "<th>Company</th>" in page and 'title="Cocoon Freight AU Pty Ltd"' in page
+    detail = staff.get(au_invoice.get_absolute_url()).content.decode()
+    assert 'data-testid="company">Cocoon Freight AU Pty Ltd<' in detail
+
+
+def test_with_one_company_the_list_has_no_company_column_or_filter(staff):
+    issued_by(Company.objects.default())
+    page = staff.get(reverse("billing:invoice_list")).content.decode()
+    assert "<th>Company</th>" not in page and 'name="company"' not in page

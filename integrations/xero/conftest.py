@@ -72,9 +72,10 @@ def consent(client, authorize_url: str, *, decision="allow", orgs=()) -> str:
     return answer.url
 
 
-def link(client, *orgs, decision="allow"):
-    """Press LINK TO MY ACCOUNT, consent in the sandbox, follow the callback; return its answer."""
-    started = client.post("/integrations/xero/link/")
+def link(client, *orgs, decision="allow", company=None):
+    """Press LINK TO MY ACCOUNT (on the card of `company`, the default company's by default), consent in the
+    sandbox, follow the callback; return its answer."""
+    started = client.post("/integrations/xero/link/", {"company": company.pk} if company else {})
     assert started.status_code == 302
     back = consent(client, started.url, decision=decision, orgs=orgs)
     return client.get(path_and_query(back))

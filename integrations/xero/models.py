@@ -2,13 +2,26 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from billing.models import Company
 from integrations.xero.link import crypto
 
 
 class ConnectionQuerySet(models.QuerySet):
-    def current(self):
-        """The link in use: the most recent one that has not been disconnected."""
-        return self.exclude(status=XeroConnection.Status.DISCONNECTED).order_by("-linked_at").first()
+    def live(self):
+        """Links not disconnected: active, or waiting for a re-link."""
+        return self.exclude(status=XeroConnection.Status.DISCONNECTED)
+
+    def active(self):
+        return self.filter(status=XeroConnection.Status.ACTIVE)
+
+    def current(self, company: Company | None = None):
+        """A company's link in use (the default company's when none is given): its live one, if any."""
+        company_id = company.pk if company else Company.objects.default().pk
+        return self.live().filter(company_id=company_id).order_by("-linked_at").first()
+
+    def for_tenant(self, tenant_id):
+        """The live link to this Xero organisation, if any (one organisation books one company)."""
+        return self.live().filter(tenant_id=tenant_id).first()
 
 
 class XeroConnection(models.Model):
@@ -19,6 +32,8 @@ class XeroConnection(models.Model):
         NEEDS_RELINK = "needs_relink", "Needs re-link"
         DISCONNECTED = "disconnected", "Disconnected"
 
+    # The company this organisation books: one organisation books one company, and a company has one live link.
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="xero_links")
     tenant_id = models.UUIDField()
     connection_id = models.UUIDField(help_text="Xero's id of this app's access to the organisation.")
     tenant_name = models.CharField(max_length=255)
@@ -51,7 +66,10 @@ class XeroConnection(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant_id"], condition=~Q(status="disconnected"), name="xero_one_live_link_per_tenant"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["company"], condition=~Q(status="disconnected"), name="xero_one_live_link_per_company"
+            ),
         ]
 
     def __str__(self):

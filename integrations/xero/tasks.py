@@ -92,5 +92,6 @@ def read_back_states(record_ids: list[int]):
 
 @shared_task
 def reconcile_statuses():
-    """The safety net for missed webhooks: read back what Xero changed since last time (every 15 minutes)."""
+    """The safety net for missed webhooks: read back what Xero changed since last time, in each linked
+    organisation in turn (every 15 minutes)."""
     reconciliation.reconciliation_run_periodic()

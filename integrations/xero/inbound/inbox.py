@@ -20,7 +20,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from billing import services as billing
-from billing.models import Invoice
+from billing.models import Company, Invoice
 from integrations.xero.api import values
 from integrations.xero.api.errors import XeroError, XeroNeedsRelink
 from integrations.xero.api.xero_api import xero_api_for
@@ -37,7 +37,7 @@ STATUS_FROM_XERO = {
 }
 ROUND_SIZE = 1000  # events claimed at once: many deliveries' events share the same read-back calls
 CLAIM_SECONDS = 300  # a worker that dies mid-round leaves its events to the next round after this
-NOT_LINKED = "Not the linked Xero organisation."
+NOT_LINKED = "Not a Xero organisation linked to the platform."
 NOT_OURS = "Not a document the platform sent to Xero."
 UP_TO_DATE = "Already up to date: this change, or a newer one, was applied before."
 
@@ -59,16 +59,17 @@ class Round:
 
 
 def webhook_events_process(*, now: datetime.datetime | None = None) -> Round:
-    """Claim the waiting events, read their documents back from Xero in bulk, and apply them."""
+    """Claim the waiting events, read their documents back from Xero in bulk, each from the organisation the
+    event names (with its own link), and apply them."""
     events = _claim(now or timezone.now())
     result = Round(claimed=len(events))
     groups = defaultdict(list)
     for event in events:
         groups[(event.tenant_id, event.category)].append(event)
-    connection = XeroConnection.objects.current()
+    links = _live_links({tenant_id for tenant_id, _ in groups})
     for (tenant_id, category), group in groups.items():
         try:
-            _process_group(connection, tenant_id, category, group, result)
+            _process_group(links.get(tenant_id), tenant_id, category, group, result)
         except XeroError as failure:
             if failure.permanent and not failure.needs_relink:
                 result.ignored += _finish(group, Event.IGNORED, f"Xero refused to read them: {failure.message}")
@@ -102,18 +103,20 @@ def document_state_apply(*, record_id: int, state: values.DocumentState, source:
 
 
 def document_states_read_back(*, record_ids: list[int]) -> int:
-    """Read these sent documents' current state from Xero and apply it; return how many changed status."""
-    changed = 0
+    """Read these sent documents' current state from Xero, each from the organisation it was sent to, and
+    apply it; return how many changed status. Documents of an organisation no longer linked are left."""
     records = SyncRecord.objects.filter(pk__in=record_ids, state=SyncRecord.State.SENT).select_related("invoice")
-    connection = XeroConnection.objects.current()
-    if connection is None:
-        return 0
+    by_tenant = defaultdict(list)
+    for record in records:
+        by_tenant[record.tenant_id].append(record)
+    links = _live_links(set(by_tenant))
+    return sum(_read_back(links[tenant_id], sent) for tenant_id, sent in by_tenant.items() if tenant_id in links)
+
+
+def _read_back(connection: XeroConnection, records: list[SyncRecord]) -> int:
+    changed = 0
     for credit_notes in (False, True):
-        group = {
-            str(r.xero_id): r
-            for r in records
-            if r.invoice.is_credit_note == credit_notes and r.tenant_id == connection.tenant_id
-        }
+        group = {str(r.xero_id): r for r in records if r.invoice.is_credit_note == credit_notes}
         if not group:
             continue
         states = xero_api_for(connection).read_states("CREDITNOTE" if credit_notes else "INVOICE", list(group))
@@ -124,21 +127,42 @@ def document_states_read_back(*, record_ids: list[int]) -> int:
     return changed
 
 
+def _live_links(tenant_ids: set) -> dict:
+    """The live links to these organisations, by tenant id, in one query (none when there are none to look for)."""
+    if not tenant_ids:
+        return {}
+    return {link.tenant_id: link for link in XeroConnection.objects.live().filter(tenant_id__in=tenant_ids)}
+
+
 def receiver_health() -> dict:
-    """For the Add Ons page: when the last event came, how the last reconciliation went, and the counts."""
+    """For the Add Ons page: when the last event came, how each live link's last reconciliation went (its
+    organisation and company named; `reconciliation`: the default company's), and the counts."""
     counts = dict(WebhookEvent.objects.values_list("state").annotate(n=Count("pk")).order_by())
     rejections = WebhookRejection.objects.aggregate(n=Count("pk"), last=Max("received_at"))
     last_event = WebhookEvent.objects.aggregate(last=Max("received_at"))["last"]
-    connection = XeroConnection.objects.current()
+    links = _reconciliations()
+    default = Company.objects.default().pk
     return {
         "last_event_at": max(filter(None, [last_event, rejections["last"]]), default=None),
         "applied": counts.get(Event.APPLIED, 0),
         "ignored": counts.get(Event.IGNORED, 0),
         "waiting": counts.get(Event.PENDING, 0) + counts.get(Event.PROCESSING, 0),
         "rejected": rejections["n"],
-        "reconciliation": connection and Reconciliation.objects.filter(tenant_id=connection.tenant_id).first(),
+        "links": links,
+        "reconciliation": next((link["reconciliation"] for link in links if link["company"].pk == default), None),
         "retention_days": settings.XERO_WEBHOOK_RETENTION_DAYS,
     }
+
+
+def _reconciliations() -> list[dict]:
+    """Each live link's organisation, company and reconciliation row (None before its first run), in two queries."""
+    connections = list(XeroConnection.objects.live().select_related("company").order_by("company_id"))
+    rows = Reconciliation.objects.filter(tenant_id__in=[c.tenant_id for c in connections])
+    by_tenant = {row.tenant_id: row for row in rows}
+    return [
+        {"organisation": c.tenant_name, "company": c.company, "reconciliation": by_tenant.get(c.tenant_id)}
+        for c in connections
+    ]
 
 
 def webhook_events_prune(*, now: datetime.datetime | None = None) -> int:

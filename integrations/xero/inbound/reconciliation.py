@@ -37,22 +37,27 @@ class Tally:
     ignored: int = 0  # documents the platform did not send
 
 
-def reconciliation_run_periodic() -> Reconciliation | None:
-    """The periodic task: read back what changed, apply waiting webhook events, forget old ones."""
+def reconciliation_run_periodic() -> list[Reconciliation]:
+    """The periodic task: read back what changed in each linked organisation in turn, apply waiting webhook
+    events, forget old ones. Returns the rows of the organisations read."""
     inbox.webhook_events_prune()
-    row = reconciliation_run()
+    rows = [reconciliation_run(connection=connection) for connection in XeroConnection.objects.active()]
     if inbox.webhook_events_waiting():
         inbox.webhook_events_process()  # e.g. events whose processing task was lost with the broker
-    return row
+    return [row for row in rows if row is not None]
 
 
 def reconciliation_run(
-    *, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+    *,
+    connection: XeroConnection | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
 ) -> Reconciliation | None:
-    """Read back the documents Xero changed after `since` (default: where the last run stopped) and up to
-    `until` (default: now), and apply them. An explicit range leaves the periodic run's place alone.
-    Returns the organisation's reconciliation row, or None when not linked or another run is reading."""
-    connection = XeroConnection.objects.current()
+    """Read back the documents Xero changed in the organisation of `connection` (default: the default
+    company's link) after `since` (default: where its last run stopped) and up to `until` (default: now), and
+    apply them. An explicit range leaves the periodic run's place alone. Returns the organisation's
+    reconciliation row, or None when not linked (or waiting for a re-link) or another run is reading it."""
+    connection = connection or XeroConnection.objects.current()
     if connection is None or connection.status != XeroConnection.Status.ACTIVE:
         return None
     row, _ = Reconciliation.objects.get_or_create(tenant_id=connection.tenant_id)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from billing.models import Company
 from integrations.xero.api import pacing
 from integrations.xero.api.errors import no_answer
 from integrations.xero.models import XeroConnection
@@ -21,15 +22,26 @@ def configuration_problems() -> list[str]:
 
 
 def xero_card() -> dict:
-    connection = XeroConnection.objects.select_related("linked_by").current()
+    """The add-on's card: what the settings lack, and one link per company (its name shown when several)."""
+    companies = list(Company.objects.order_by("pk")) or [Company.objects.default()]
+    links = {link.company_id: link for link in XeroConnection.objects.live().select_related("linked_by")}
     return {
-        "connection": connection,
-        "pause": pacing.paused(str(connection.tenant_id)) if connection else None,
+        "links": [company_link(company, links.get(company.pk)) for company in companies],
+        "any_linked": bool(links),
+        "several": len(companies) > 1,
         "problems": configuration_problems(),
         "redirect_uri": settings.XERO_REDIRECT_URI,
-        "not_answering": connection is not None and not_answering(connection),
         "api_url": settings.XERO_API_URL,
         "sandbox_off": "/xero-sandbox" in settings.XERO_API_URL and not settings.XERO_SANDBOX_ENABLED,
+    }
+
+
+def company_link(company: Company, connection: XeroConnection | None) -> dict:
+    return {
+        "company": company,
+        "connection": connection,
+        "pause": pacing.paused(str(connection.tenant_id)) if connection else None,
+        "not_answering": connection is not None and not_answering(connection),
     }
 
 

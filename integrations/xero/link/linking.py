@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from billing.models import Company
 from integrations.xero.api import oauth, values
 from integrations.xero.api.errors import Paused, XeroError
 from integrations.xero.api.xero_api import XeroApi, xero_api_for
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 STATE_KEY = "xero_oauth_state"
 PENDING_KEY = "xero_pending_link"
+COMPANY_KEY = "xero_link_company"  # the company whose card's LINK TO MY ACCOUNT started the link
 
 
 class StateMismatch(Exception):
@@ -37,11 +39,17 @@ class LinkOutcome:
     choices: list[values.Tenant] = field(default_factory=list)
 
 
-def link_start(*, session) -> str:
-    """Remember a fresh single-use state in the session; return Xero's consent URL."""
+def link_start(*, session, company: Company) -> str:
+    """Remember a fresh single-use state and the company being linked in the session; return Xero's
+    consent URL."""
     state = secrets.token_urlsafe(32)
-    session[STATE_KEY] = state
+    session[STATE_KEY], session[COMPANY_KEY] = state, company.pk
     return oauth.authorize_url(state=state)
+
+
+def link_company(*, session) -> Company:
+    """The company the link in progress is for (the default company for a link started before companies)."""
+    return Company.objects.filter(pk=session.get(COMPANY_KEY)).first() or Company.objects.default()
 
 
 def link_callback(*, session, params, user) -> LinkOutcome:
@@ -66,7 +74,7 @@ def link_callback(*, session, params, user) -> LinkOutcome:
     if not tenants:
         raise XeroError("No organisation was picked on Xero's page: link again and pick one.", permanent=True)
     if len(tenants) == 1:
-        return link_tenant(tokens=tokens, tenant=tenants[0], user=user)
+        return link_tenant(tokens=tokens, tenant=tenants[0], user=user, company=link_company(session=session))
     session[PENDING_KEY] = {"tokens": crypto.encrypt(_tokens_json(tokens)), "tenants": [asdict(t) for t in tenants]}
     return LinkOutcome(choices=tenants)
 
@@ -86,21 +94,24 @@ def link_choose(*, session, tenant_id: str, user) -> LinkOutcome:
     if chosen is None:
         raise XeroError("Pick one of the organisations listed.", permanent=True)
     tokens = _tokens_from_json(crypto.decrypt(pending["tokens"]))
-    outcome = link_tenant(tokens=tokens, tenant=chosen, user=user)
+    outcome = link_tenant(tokens=tokens, tenant=chosen, user=user, company=link_company(session=session))
     _release(tokens, [t for t in tenants if t is not chosen])
     return outcome
 
 
-def link_tenant(*, tokens: values.TokenSet, tenant: values.Tenant, user) -> LinkOutcome:
+def link_tenant(*, tokens: values.TokenSet, tenant: values.Tenant, user, company: Company) -> LinkOutcome:
+    _refuse_if_booking_another_company(tenant, company)
     organisation = XeroApi.for_consent(tenant_id=tenant.tenant_id, access_token=tokens.access_token).read_organisation()
-    old_access = _access_to_let_go(tenant)
+    old_access = _access_to_let_go(tenant, company)
     now = timezone.now()
     with transaction.atomic():
-        previous = XeroConnection.objects.select_for_update().current()
+        previous = XeroConnection.objects.select_for_update().current(company)
         replaced = previous if previous and str(previous.tenant_id) != tenant.tenant_id else None
         if replaced:
             _forget(replaced)
-        connection = previous if previous and not replaced else XeroConnection(tenant_id=tenant.tenant_id)
+        connection = (
+            previous if previous and not replaced else XeroConnection(tenant_id=tenant.tenant_id, company=company)
+        )
         connection.connection_id = tenant.connection_id
         connection.tenant_name = organisation.name
         connection.country_code, connection.base_currency = organisation.country_code, organisation.base_currency
@@ -118,10 +129,20 @@ def link_tenant(*, tokens: values.TokenSet, tenant: values.Tenant, user) -> Link
     return LinkOutcome(connection=connection, replaced=replaced)
 
 
-def _access_to_let_go(tenant: values.Tenant) -> str:
-    """The current link's access token when the new link is to another organisation (read before the
-    link is replaced, which forgets its tokens); "" when there is nothing to let go of."""
-    previous = XeroConnection.objects.current()
+def _refuse_if_booking_another_company(tenant: values.Tenant, company: Company) -> None:
+    other = XeroConnection.objects.for_tenant(tenant.tenant_id)
+    if other is not None and other.company_id != company.pk:
+        raise XeroError(
+            f"The Xero organisation {other.tenant_name} already books {other.company}: one organisation books one "
+            f"company. Pick {company}'s own organisation on Xero's page, or disconnect it from {other.company} first.",
+            permanent=True,
+        )
+
+
+def _access_to_let_go(tenant: values.Tenant, company: Company) -> str:
+    """The company's current link's access token when the new link is to another organisation (read before
+    the link is replaced, which forgets its tokens); "" when there is nothing to let go of."""
+    previous = XeroConnection.objects.current(company)
     if (
         previous is None
         or str(previous.tenant_id) == tenant.tenant_id
@@ -198,7 +219,9 @@ def _forget(connection: XeroConnection) -> None:
 
 
 def _release(tokens: values.TokenSet, tenants: list[values.Tenant]) -> None:
-    for tenant in tenants:
+    """Let go of organisations granted but not chosen, except those another company's link books."""
+    booked = {str(tenant_id) for tenant_id in XeroConnection.objects.live().values_list("tenant_id", flat=True)}
+    for tenant in [tenant for tenant in tenants if tenant.tenant_id not in booked]:
         try:
             oauth.delete_connection(access_token=tokens.access_token, connection_id=tenant.connection_id)
         except XeroError as error:

@@ -4,9 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.selectors import several_companies
 from integrations.xero.api.errors import XeroError
+from integrations.xero.companies import company_chosen
 from integrations.xero.link import linking
 from integrations.xero.link.addon_card import configuration_problems
 from integrations.xero.models import XeroConnection
@@ -21,7 +24,7 @@ def link(request):
         for problem in problems:
             messages.error(request, problem)
         return redirect("integrations:addons")
-    return redirect(linking.link_start(session=request.session))
+    return redirect(linking.link_start(session=request.session, company=company_chosen(request.POST)))
 
 
 @require_GET
@@ -57,14 +60,17 @@ def choose(request):
             messages.error(request, error.message)
             return redirect("integrations:addons")
         return _linked(request, outcome)
-    current = XeroConnection.objects.current()
-    return render(request, "xero/choose.html", {"choices": choices, "current": current})
+    company = linking.link_company(session=request.session)
+    current = XeroConnection.objects.current(company)
+    several = several_companies()
+    context = {"choices": choices, "current": current, "company": company, "several": several}
+    return render(request, "xero/choose.html", context)
 
 
 @require_POST
 @permission_required(MANAGE, raise_exception=True)
 def disconnect(request):
-    connection = XeroConnection.objects.current()
+    connection = XeroConnection.objects.current(company_chosen(request.POST))
     if connection is None:
         messages.info(request, "Xero is not linked.")
     else:
@@ -91,7 +97,9 @@ def _link_failure(error: XeroError) -> str:
 
 
 def _linked(request, outcome):
-    messages.success(request, f"Linked to Xero organisation {outcome.connection.tenant_name}.")
+    connection, several = outcome.connection, several_companies()
+    books = f" for {connection.company}" if several else ""
+    messages.success(request, f"Linked to Xero organisation {connection.tenant_name}{books}.")
     if outcome.replaced:
         messages.warning(
             request,
@@ -99,4 +107,5 @@ def _linked(request, outcome):
             f"in {outcome.replaced.tenant_name}; "
             f"only documents issued from now on go to {outcome.connection.tenant_name}.",
         )
-    return redirect("xero:setup_check")  # what Xero would refuse, before the first document goes across
+    # What Xero would refuse, before the first document goes across.
+    return redirect(reverse("xero:setup_check") + (f"?company={connection.company_id}" if several else ""))

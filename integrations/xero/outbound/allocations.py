@@ -4,6 +4,7 @@ lease so that two workers never allocate one credit note at once, and never twic
 whose outcome was unknown."""
 
 import datetime
+from collections import defaultdict
 
 from django.conf import settings
 from django.db.models import Q
@@ -19,18 +20,42 @@ State = SyncRecord.State
 ALLOCATION_BATCH = 50
 
 
+def credit_notes_allocate_due() -> int:
+    """Allocations waiting in every organisation with an active link: found in one query across them all
+    (an idle round costs the same however many organisations are linked), then made with each one's link."""
+    waiting = _waiting().filter(tenant_id__in=XeroConnection.objects.active().values("tenant_id"))
+    by_tenant = defaultdict(list)
+    for record in waiting[:ALLOCATION_BATCH]:
+        by_tenant[record.tenant_id].append(record)
+    if not by_tenant:
+        return 0
+    connections = XeroConnection.objects.active().filter(tenant_id__in=list(by_tenant))
+    return sum(_allocate_each(connection, by_tenant[connection.tenant_id]) for connection in connections)
+
+
 def credit_notes_allocate(*, connection: XeroConnection) -> int:
     """Apply sent credit notes to the invoices they credit, once both are in Xero (at most the amount due)."""
-    waiting = SyncRecord.objects.filter(
-        state=State.SENT,
-        allocated_amount__isnull=True,
-        allocation_error="",
-        invoice__kind=Invoice.Kind.CREDIT_NOTE,
-        invoice__credited_invoice__xero_sync__state=State.SENT,
-        tenant_id=connection.tenant_id,
-    ).select_related("invoice__credited_invoice__xero_sync")[:ALLOCATION_BATCH]
+    return _allocate_each(connection, list(_waiting().filter(tenant_id=connection.tenant_id)[:ALLOCATION_BATCH]))
+
+
+def _waiting():
+    """Sent credit notes not allocated yet whose credited invoice is sent too, the oldest first."""
+    return (
+        SyncRecord.objects.filter(
+            state=State.SENT,
+            allocated_amount__isnull=True,
+            allocation_error="",
+            invoice__kind=Invoice.Kind.CREDIT_NOTE,
+            invoice__credited_invoice__xero_sync__state=State.SENT,
+        )
+        .select_related("invoice__credited_invoice__xero_sync")
+        .order_by("pk")
+    )
+
+
+def _allocate_each(connection: XeroConnection, records: list[SyncRecord]) -> int:
     done = 0
-    for record in waiting:
+    for record in records:
         if not _lease_allocation(record):
             continue  # another worker is allocating it
         try:

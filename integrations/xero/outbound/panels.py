@@ -38,7 +38,7 @@ def xero_destination(invoice) -> str:
     """Where the Issue confirmation says the document goes next, in the platform's words and Xero's."""
     if not addon_enabled(AddOn.Key.XERO):
         return ""
-    connection = XeroConnection.objects.current()
+    connection = XeroConnection.objects.current(invoice.company)  # the issuing company's organisation
     if connection is None:
         return ""
     kind = invoice.get_kind_display().lower()

@@ -13,7 +13,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -32,6 +32,8 @@ State = SyncRecord.State
 BATCH_SIZE = 50
 CLAIM_TRIES = 3
 DUPLICATE_NUMBER = "must be unique"
+# Invoices are sent before credit notes (a batch is of one kind: Xero takes them on separate endpoints).
+CREDIT_NOTES_LAST = Case(When(invoice__kind=Invoice.Kind.CREDIT_NOTE, then=Value(1)), default=Value(0))
 
 
 def sync_record_create(*, invoice: Invoice) -> SyncRecord:
@@ -40,16 +42,14 @@ def sync_record_create(*, invoice: Invoice) -> SyncRecord:
 
 
 def sync_round_push(*, now: datetime.datetime | None = None) -> int:
-    """Send one batch of waiting documents; return how many were handled (0: nothing to do, or paused)."""
-    connection = XeroConnection.objects.current()
-    if connection is None or connection.status != XeroConnection.Status.ACTIVE:
-        return 0  # not linked, or waiting for a re-link: documents keep waiting
-    for credit_notes in (False, True):
-        records = _claim(credit_notes=credit_notes, now=now or timezone.now())
-        if records:
-            _push(connection, records)
-            return len(records)
-    return allocations.credit_notes_allocate(connection=connection)
+    """Send one batch of waiting documents of one company, to its organisation; return how many were handled
+    (0: nothing to do, or paused). Only companies with an active link are served: the documents of one not
+    linked, or waiting for a re-link, keep waiting. With nothing to send, sent credit notes are allocated."""
+    connection, records = _claim(now=now or timezone.now())
+    if records:
+        _push(connection, records)
+        return len(records)
+    return allocations.credit_notes_allocate_due()
 
 
 def sync_claims_release_stale(*, now: datetime.datetime | None = None) -> int:
@@ -59,22 +59,15 @@ def sync_claims_release_stale(*, now: datetime.datetime | None = None) -> int:
     )
 
 
-def _claim(*, credit_notes: bool, now: datetime.datetime) -> list[SyncRecord]:
-    """Up to a batch of due records, taken for this worker alone (rows another worker is taking are
-    skipped, not waited for; a worker that still loses the race looks again rather than going idle)."""
-    kind = Invoice.Kind.CREDIT_NOTE if credit_notes else Invoice.Kind.INVOICE
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+def _claim(*, now: datetime.datetime) -> tuple[XeroConnection | None, list[SyncRecord]]:
+    """Up to a batch of due records of one company, taken for this worker alone, with that company's link
+    (a worker that loses the race for them looks again rather than going idle)."""
     token = uuid.uuid4().hex
     for _ in range(CLAIM_TRIES):
         with transaction.atomic():
-            candidates = list(
-                SyncRecord.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(due, state=State.WAITING, invoice__kind=kind)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:BATCH_SIZE]
-            )
-            if not candidates:
-                return []
+            connection, candidates = _next_batch(now)
+            if connection is None:
+                return None, []
             claimed = SyncRecord.objects.filter(pk__in=candidates, state=State.WAITING).update(
                 state=State.SENDING,
                 claim_token=token,
@@ -83,11 +76,31 @@ def _claim(*, credit_notes: bool, now: datetime.datetime) -> list[SyncRecord]:
             )
         if claimed:
             break
-    return list(
+    records = list(
         SyncRecord.objects.filter(claim_token=token, state=State.SENDING)
         .select_related("invoice__billing_account")
         .prefetch_related("invoice__lines__rate__company_codes", "invoice__lines__tax_rate")
     )
+    return connection, records
+
+
+def _next_batch(now: datetime.datetime) -> tuple[XeroConnection | None, list[int]]:
+    """The company and kind of the oldest due document (invoices before credit notes) among the companies
+    with an active link, that company's link, and its due records of that kind, up to a batch. Rows another
+    worker is taking are skipped, not waited for. Costs the same however many organisations are linked."""
+    waiting = SyncRecord.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        state=State.WAITING,
+        invoice__company_id__in=XeroConnection.objects.active().values("company_id"),
+    )
+    # The record's own pk among the columns: without it Django drops `OF`, and the invoice rows would be locked too.
+    oldest = waiting.order_by(CREDIT_NOTES_LAST, "pk").values_list("pk", "invoice__company_id", "invoice__kind").first()
+    if oldest is None:
+        return None, []
+    _, company_id, kind = oldest
+    connection = XeroConnection.objects.active().filter(company_id=company_id).first()  # None: unlinked just now
+    batch = waiting.filter(invoice__company_id=company_id, invoice__kind=kind).order_by("pk")
+    return connection, list(batch.values_list("pk", flat=True)[:BATCH_SIZE])
 
 
 def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
@@ -234,13 +247,16 @@ def _prepare(api: XeroApi, records: list[SyncRecord]) -> list[tuple[SyncRecord, 
 
 
 def _unlinked_accounts_waiting(connection, *, exclude, limit) -> list[BillingAccount]:
-    """Other waiting (or claimed) documents' billing accounts with no known contact yet: resolving them
-    along with this batch's (in the same bulk calls) saves later batches a lookup and a create each."""
+    """Other waiting (or claimed) documents' billing accounts with no known contact yet, among the documents
+    of the connection's company (the others go to other organisations): resolving them along with this
+    batch's (in the same bulk calls) saves later batches a lookup and a create each."""
     if limit <= 0:
         return []
     linked = ContactLink.objects.filter(tenant_id=connection.tenant_id).values("billing_account_id")
     return list(
-        BillingAccount.objects.filter(invoices__xero_sync__state__in=[State.WAITING, State.SENDING])
+        BillingAccount.objects.filter(  # one condition on one document: waiting, and its company's
+            invoices__xero_sync__state__in=[State.WAITING, State.SENDING], invoices__company_id=connection.company_id
+        )
         .exclude(pk__in=[account.pk for account in exclude])
         .exclude(pk__in=linked)
         .distinct()

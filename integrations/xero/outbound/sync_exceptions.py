@@ -72,8 +72,8 @@ def sync_exception_acknowledge(*, record: SyncRecord, user) -> str:
 def sync_exception_link_clash(*, record: SyncRecord) -> bool:
     """A person has looked at the document Xero holds under this document's number and says it is this
     one (entered in Xero by hand, say): take it as sent and read its status back. False if there is no
-    such clash any more (sent, retried or unlinked since)."""
-    connection = XeroConnection.objects.current()
+    such clash any more (sent, retried or unlinked since). The document is in its company's organisation."""
+    connection = XeroConnection.objects.current(record.invoice.company)
     if connection is None:
         return False
     now = timezone.now()

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.template.loader import render_to_string
 
+from billing.models import Company
 from billing.panels import (
     CodeAdvice,
     IssueConcern,
@@ -20,11 +21,12 @@ from integrations.xero.models import XeroConnection
 from integrations.xero.outbound import mapping
 
 
-def linked_connection() -> XeroConnection | None:
-    """The link whose reference data can be judged by, or None (add-on off, not linked, nothing read yet)."""
+def linked_connection(company: Company | None = None) -> XeroConnection | None:
+    """The company's link (the default company's when none is given) whose reference data can be judged by,
+    or None (add-on off, not linked, nothing read yet)."""
     if not addon_enabled(AddOn.Key.XERO):
         return None
-    connection = XeroConnection.objects.current()
+    connection = XeroConnection.objects.current(company)
     if (
         connection is None
         or connection.status != XeroConnection.Status.ACTIVE
@@ -35,6 +37,9 @@ def linked_connection() -> XeroConnection | None:
 
 
 class XeroCodeAdvisor:
+    """A rate's code is judged by the default company's chart (a company with another chart overrides the
+    code for itself); a tax rate's by its company's organisation, when the form says which."""
+
     def revenue_account_advice(self, code: str) -> CodeAdvice | None:
         connection = linked_connection()
         if connection is None:
@@ -46,8 +51,10 @@ class XeroCodeAdvisor:
             choices=choices, warning=_warning(problem, f"revenue account code {code}", "invoices using this rate")
         )
 
-    def tax_code_advice(self, code: str, percentage: Decimal | None) -> CodeAdvice | None:
-        connection = linked_connection()
+    def tax_code_advice(
+        self, code: str, percentage: Decimal | None, *, company: Company | None = None
+    ) -> CodeAdvice | None:
+        connection = linked_connection(company)
         if connection is None:
             return None
         rates = connection.tax_rates
@@ -84,7 +91,7 @@ def xero_code_check_panel(request, invoice) -> str:
     """On a draft: its currency, rates and tax rates Xero would reject, so nobody issues it unaware."""
     if not invoice.is_draft:
         return ""
-    connection = linked_connection()
+    connection = linked_connection(invoice.company)
     if connection is None:
         return ""
     problems = mapping.document_problems(invoice, connection=connection)
@@ -102,7 +109,7 @@ def xero_code_check_panel(request, invoice) -> str:
 
 @register_issue_check
 def xero_issue_concerns(invoice) -> list[IssueConcern]:
-    connection = linked_connection()
+    connection = linked_connection(invoice.company)  # the organisation the issuing company's documents go to
     if connection is None:
         return []
     currency = mapping.currency_problem(invoice.currency, connection.currencies, organisation=connection.tenant_name)

@@ -12,7 +12,7 @@ spaces are ignored is found without one call per row.
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from billing.models import BillingAccount, Company, Invoice, Rate, TaxRate
+from billing.models import BillingAccount, Invoice, Rate, TaxRate
 from billing.selectors import document_numbering
 from integrations.xero import web_links
 from integrations.xero.api import values
@@ -68,9 +68,10 @@ def report_text(report: Report) -> str:
     return "\n".join(out)
 
 
-def _in_use(path: str) -> Count:
-    """How many draft or issued documents are reached through `path`."""
-    return Count(path, filter=Q(**{f"{path}__status__in": IN_USE}), distinct=True)
+def _in_use(path: str, *, company_id: int | None = None) -> Count:
+    """How many draft or issued documents (of one company, when given) are reached through `path`."""
+    of_company = Q(**{f"{path}__company_id": company_id}) if company_id else Q()
+    return Count(path, filter=Q(of_company, **{f"{path}__status__in": IN_USE}), distinct=True)
 
 
 # --- Currencies ------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ def _numbers_section(connection: XeroConnection) -> Section:
     api, lines = xero_api_for(connection), []
     try:
         for kind, noun in ((Invoice.Kind.INVOICE, "invoice"), (Invoice.Kind.CREDIT_NOTE, "credit note")):
-            prefix, last = document_numbering(company=Company.objects.default(), kind=kind)
+            prefix, last = document_numbering(company=connection.company, kind=kind)
             found = api.find_sales_numbers_from(f"{prefix}-", credit_notes=kind == Invoice.Kind.CREDIT_NOTE)
             lines += _number_lines(noun, prefix, last, found)
     except XeroError as error:
@@ -262,15 +263,19 @@ def _name_clash_line(contact: values.XeroContact, line: dict) -> Line:
 
 # --- Rates and tax rates ---------------------------------------------------------------------
 def _rate_lines(connection: XeroConnection) -> list[Line]:
+    """Every rate, by the revenue account it posts to in the connection's company's chart (its own code there)."""
     by_code = mapping.accounts_by_code(connection.chart_of_accounts)
-    return [_rate_line(rate, by_code) for rate in Rate.objects.annotate(used=_in_use("invoice_lines__invoice"))]
+    used = _in_use("invoice_lines__invoice", company_id=connection.company_id)  # its documents go to this organisation
+    rates = Rate.objects.annotate(used=used).prefetch_related("company_codes")
+    return [_rate_line(rate, by_code, company_id=connection.company_id) for rate in rates]
 
 
-def _rate_line(rate: Rate, by_code: dict) -> Line:
-    code = rate.revenue_accounting_code
+def _rate_line(rate: Rate, by_code: dict, *, company_id: int) -> Line:
+    code = rate.revenue_accounting_code_for(company_id)
+    own = next((one.revenue_account_code for one in rate.company_codes.all() if one.company_id == company_id), "")
     line = {
         "subject": rate.label,
-        "code": rate.revenue_account_code or "no revenue code",
+        "code": own or rate.revenue_account_code or "no revenue code",
         "used": rate.used,
         "fix_url": reverse("billing:rate_edit", args=[rate.pk]),
     }
@@ -288,8 +293,10 @@ def _rate_line(rate: Rate, by_code: dict) -> Line:
 
 
 def _tax_lines(connection: XeroConnection) -> list[Line]:
+    """The tax rates of the connection's company (the others' are their own organisations' to judge)."""
     by_type = mapping.tax_rates_by_type(connection.tax_rates)
-    return [_tax_line(tax, by_type) for tax in TaxRate.objects.annotate(used=_in_use("invoice_lines__invoice"))]
+    taxes = TaxRate.objects.filter(company_id=connection.company_id).annotate(used=_in_use("invoice_lines__invoice"))
+    return [_tax_line(tax, by_type) for tax in taxes]
 
 
 def _tax_line(tax: TaxRate, by_type: dict) -> Line:

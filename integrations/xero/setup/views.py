@@ -3,9 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.selectors import several_companies
 from integrations.xero.api.errors import XeroError
+from integrations.xero.companies import company_chosen
 from integrations.xero.link import linking
 from integrations.xero.models import XeroConnection
 from integrations.xero.permissions import MANAGE
@@ -15,21 +18,23 @@ from integrations.xero.setup import setup_check
 @require_GET
 @permission_required(MANAGE, raise_exception=True)
 def setup_check_page(request):
-    connection = XeroConnection.objects.current()
+    connection = XeroConnection.objects.current(company_chosen(request.GET))
     if connection is None:
         messages.info(
             request, "Link to Xero first: the set-up check compares the platform's codes with your Xero organisation's."
         )
         return redirect("integrations:addons")
     report = setup_check.setup_check_run(connection=connection)
-    return render(request, "xero/setup_check.html", {"report": report, "connection": connection})
+    several = several_companies()
+    return render(request, "xero/setup_check.html", {"report": report, "connection": connection, "several": several})
 
 
 @require_POST
 @permission_required(MANAGE, raise_exception=True)
 def setup_check_recheck(request):
     """Read the chart of accounts and tax rates again now (contacts are read on every check anyway)."""
-    connection = XeroConnection.objects.current()
+    company = company_chosen(request.POST)
+    connection = XeroConnection.objects.current(company)
     if connection is None:
         return redirect("integrations:addons")
     try:
@@ -38,4 +43,4 @@ def setup_check_recheck(request):
         messages.error(request, f"Xero could not be read again: {error.message}")
     else:
         messages.success(request, "Checked again against Xero's contacts, chart of accounts and tax rates.")
-    return redirect("xero:setup_check")
+    return redirect(reverse("xero:setup_check") + (f"?company={company.pk}" if request.POST.get("company") else ""))

@@ -7,6 +7,7 @@ import uuid
 import factory
 from django.utils import timezone
 
+from billing.models import Company
 from integrations.xero.models import WebhookEvent, XeroConnection
 
 
@@ -16,6 +17,7 @@ class XeroConnectionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = XeroConnection
 
+    company = factory.LazyFunction(Company.objects.default)
     tenant_id = factory.LazyFunction(uuid.uuid4)
     connection_id = factory.LazyFunction(uuid.uuid4)
     tenant_name = "Fake Freight NZ Ltd"

@@ -1,0 +1,75 @@
+"""Several companies, each linked to its own Xero organisation from its own card on the Add Ons page; one
+organisation books one company. Over HTTP against the sandbox's consent page."""
+
+import pytest
+from django.contrib.messages import get_messages
+
+from billing.models import Company
+from billing.tests.factories import CompanyFactory
+from integrations.xero.conftest import link
+from integrations.xero.models import XeroConnection
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def uk(transactional_db):
+    """A second company; the first (the default, NZ) exists before it, as the migration made it."""
+    Company.objects.default()
+    return CompanyFactory(name="Cocoon Freight UK Ltd", country="GB", base_currency="GBP")
+
+
+def cards(client) -> str:
+    return client.get("/addons/").content.decode()
+
+
+def test_each_company_has_its_own_card_whose_link_button_names_it(sandbox, admin_client, uk):
+    page = cards(admin_client)
+    nz = Company.objects.default()
+    for company in (nz, uk):
+        assert f'data-testid="xero-company">{company.name}<' in page
+        assert f'<input type="hidden" name="company" value="{company.pk}">' in page
+    assert page.count("LINK TO MY ACCOUNT") == 2
+
+
+def test_two_companies_link_two_organisations_and_each_card_shows_its_own(sandbox, admin_client, uk):
+    link(admin_client, sandbox["NZ"])
+    answer = link(admin_client, sandbox["GB"], company=uk)
+    assert answer.url == f"/integrations/xero/setup-check/?company={uk.pk}"
+    assert "Linked to Xero organisation Demo Freight UK Ltd for Cocoon Freight UK Ltd." in messages_of(answer)
+    links = {link.company: link.tenant_name for link in XeroConnection.objects.live()}
+    assert links == {Company.objects.default(): "Demo Freight NZ Ltd", uk: "Demo Freight UK Ltd"}
+    page = cards(admin_client)
+    nz_card, uk_card = page.split('data-testid="xero-link"')[1:3]
+    assert "Demo Freight NZ Ltd" in nz_card and "Demo Freight UK Ltd" not in nz_card
+    assert "Cocoon Freight UK Ltd" in uk_card and "Demo Freight UK Ltd" in uk_card
+
+
+def test_an_organisation_another_company_books_is_refused_and_that_link_kept(sandbox, admin_client, uk):
+    link(admin_client, sandbox["NZ"])
+    answer = link(admin_client, sandbox["NZ"], company=uk)
+    assert any("Demo Freight NZ Ltd already books Cocoon Freight Ltd" in says for says in messages_of(answer))
+    assert [(link.company, link.status) for link in XeroConnection.objects.all()] == [
+        (Company.objects.default(), "active")
+    ]
+
+
+def test_disconnecting_one_company_leaves_the_others_link_alone(sandbox, admin_client, uk):
+    link(admin_client, sandbox["NZ"])
+    link(admin_client, sandbox["GB"], company=uk)
+    admin_client.post("/integrations/xero/disconnect/", {"company": uk.pk})
+    statuses = {link.company: link.status for link in XeroConnection.objects.all()}
+    assert statuses == {Company.objects.default(): "active", uk: "disconnected"}
+
+
+def test_with_one_company_the_card_names_no_company(sandbox, admin_client):
+    link(admin_client, sandbox["NZ"])
+    page = cards(admin_client)
+    assert 'data-testid="xero-company"' not in page and Company.objects.default().name not in page
+
+
+def test_a_company_that_is_not_a_number_or_not_there_is_not_found(sandbox, admin_client):
+    assert admin_client.post("/integrations/xero/link/", {"company": "x"}).status_code == 404
+    assert admin_client.post("/integrations/xero/link/", {"company": "999"}).status_code == 404
