@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -58,6 +60,8 @@ class XeroConnection(models.Model):
     tax_rates = models.JSONField(default=list, blank=True)
     currencies = models.JSONField(default=list, blank=True)  # codes enabled in the organisation
     reference_data_loaded_at = models.DateTimeField(null=True, blank=True)
+    # When the sync last sent a batch of this company's documents: organisations with work take turns.
+    last_turn_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ConnectionQuerySet.as_manager()
 
@@ -211,7 +215,13 @@ class ContactLink(models.Model):
 
 class CallPace(models.Model):
     """Shared by every worker: when the next call to one organisation may start, and how many are in
-    flight, so that together they stay under Xero's per-organisation limits instead of meeting 429s."""
+    flight, so that together they stay under Xero's per-organisation limits instead of meeting 429s.
+
+    One more row, under the nil tenant id `APP_TENANT_ID` (no organisation has it), paces the whole app:
+    every call to any organisation also takes its turn there (Xero's limit of calls a minute across all
+    the organisations of one app), and its pause holds them all. It uses only the pace and the pause."""
+
+    APP_TENANT_ID = uuid.UUID(int=0)
 
     tenant_id = models.UUIDField(unique=True)
     next_call_at = models.DateTimeField(null=True, blank=True)

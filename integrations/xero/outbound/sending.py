@@ -13,8 +13,8 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from billing.models import BillingAccount, Invoice
@@ -24,7 +24,7 @@ from integrations.xero.api.xero_api import XeroApi, xero_api_for
 from integrations.xero.inbound import inbox
 from integrations.xero.link import linking
 from integrations.xero.link.tokens import connection_mark_needs_relink
-from integrations.xero.models import ContactLink, SyncAttempt, SyncRecord, XeroConnection
+from integrations.xero.models import CallPace, ContactLink, SyncAttempt, SyncRecord, XeroConnection
 from integrations.xero.outbound import allocations, contacts, mapping, matching
 
 logger = logging.getLogger(__name__)
@@ -85,22 +85,41 @@ def _claim(*, now: datetime.datetime) -> tuple[XeroConnection | None, list[SyncR
 
 
 def _next_batch(now: datetime.datetime) -> tuple[XeroConnection | None, list[int]]:
-    """The company and kind of the oldest due document (invoices before credit notes) among the companies
-    with an active link, that company's link, and its due records of that kind, up to a batch. Rows another
-    worker is taking are skipped, not waited for. Costs the same however many organisations are linked."""
+    """The organisation whose turn it is (`_next_turn`), and its oldest due documents of one kind (invoices
+    before credit notes), up to a batch. Rows another worker is taking are skipped, not waited for."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    connection = _next_turn(SyncRecord.objects.filter(due, state=State.WAITING), now)
+    if connection is None:
+        return None, []
     waiting = SyncRecord.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        state=State.WAITING,
-        invoice__company_id__in=XeroConnection.objects.active().values("company_id"),
+        due, state=State.WAITING, invoice__company_id=connection.company_id
     )
     # The record's own pk among the columns: without it Django drops `OF`, and the invoice rows would be locked too.
-    oldest = waiting.order_by(CREDIT_NOTES_LAST, "pk").values_list("pk", "invoice__company_id", "invoice__kind").first()
+    oldest = waiting.order_by(CREDIT_NOTES_LAST, "pk").values_list("pk", "invoice__kind").first()
     if oldest is None:
-        return None, []
-    _, company_id, kind = oldest
-    connection = XeroConnection.objects.active().filter(company_id=company_id).first()  # None: unlinked just now
-    batch = waiting.filter(invoice__company_id=company_id, invoice__kind=kind).order_by("pk")
+        return None, []  # another worker took them meanwhile
+    XeroConnection.objects.filter(pk=connection.pk).update(last_turn_at=now)
+    batch = waiting.filter(invoice__kind=oldest[1]).order_by("pk")
     return connection, list(batch.values_list("pk", flat=True)[:BATCH_SIZE])
+
+
+def _next_turn(waiting, now: datetime.datetime) -> XeroConnection | None:
+    """Organisations with work take turns: among the active links with due documents and no pause, one whose
+    next call slot is free now, the least recently served first (never served before all); when every one
+    is busy, the one free soonest. One query, whose cost grows with the organisations that have work, not
+    with those linked and idle; a big backlog in one never holds back another's few documents."""
+    pace = CallPace.objects.filter(tenant_id=OuterRef("tenant_id"))
+    free_at = Greatest(
+        Coalesce(Subquery(pace.values("next_call_at")[:1]), Value(now)), Value(now), output_field=DateTimeField()
+    )
+    return (
+        XeroConnection.objects.active()
+        .filter(company_id__in=waiting.values("invoice__company_id"))
+        .exclude(tenant_id__in=CallPace.objects.filter(paused_until__gt=now).values("tenant_id"))
+        .annotate(free_at=free_at)
+        .order_by("free_at", F("last_turn_at").asc(nulls_first=True), "pk")
+        .first()
+    )
 
 
 def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
