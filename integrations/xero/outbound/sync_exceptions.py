@@ -31,21 +31,25 @@ def exception_filter() -> Q:
     return Q(state=State.FAILED) | Q(state__in=[State.WAITING, State.SENDING], retrying_since__lt=cutoff)
 
 
-def sync_exception_list(*, include_acknowledged: bool = False) -> QuerySet[SyncRecord]:
-    """Failing documents with what the page shows of them, the most recently failed first."""
+def sync_exception_list(*, include_acknowledged: bool = False, company=None) -> QuerySet[SyncRecord]:
+    """Failing documents with what the page shows of them, the most recently failed first (of one company's
+    documents when `company` is given)."""
     records = SyncRecord.objects.filter(exception_filter())
+    if company is not None:
+        records = records.filter(invoice__company=company)
     if not include_acknowledged:
         records = records.filter(UNACKNOWLEDGED)
-    return records.select_related("invoice__billing_account", "acknowledged_by").order_by(
+    return records.select_related("invoice__billing_account", "invoice__company", "acknowledged_by").order_by(
         Coalesce("last_failed_at", "updated_at").desc(), "-pk"
     )
 
 
-def sync_exception_counts() -> dict[str, int]:
+def sync_exception_counts(*, company=None) -> dict[str, int]:
     """How many documents are failing, and how many of those nobody has acknowledged (one query)."""
-    return SyncRecord.objects.filter(exception_filter()).aggregate(
-        all=Count("pk"), unacknowledged=Count("pk", filter=UNACKNOWLEDGED)
-    )
+    records = SyncRecord.objects.filter(exception_filter())
+    if company is not None:
+        records = records.filter(invoice__company=company)
+    return records.aggregate(all=Count("pk"), unacknowledged=Count("pk", filter=UNACKNOWLEDGED))
 
 
 def sync_exception_unacknowledged_count() -> int:

@@ -10,6 +10,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.models import Company
+from billing.selectors import several_companies
+from integrations.xero.companies import company_chosen
 from integrations.xero.models import SyncRecord
 from integrations.xero.outbound import sync_exceptions
 from integrations.xero.permissions import MANAGE, sync_viewer_required
@@ -22,14 +25,18 @@ PAGE_SIZE = 50
 @sync_viewer_required
 def sync_exception_list(request):
     show_all = request.GET.get("show") == SHOW_ALL
-    records = sync_exceptions.sync_exception_list(include_acknowledged=show_all)
+    companies = list(Company.objects.all()) if several_companies() else []
+    company = company_chosen(request.GET) if companies and request.GET.get("company") else None
+    records = sync_exceptions.sync_exception_list(include_acknowledged=show_all, company=company)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "xero/sync_exceptions.html",
         {
             "show_all": show_all,
-            "counts": sync_exceptions.sync_exception_counts(),
+            "companies": companies,
+            "company": company,
+            "counts": sync_exceptions.sync_exception_counts(company=company),
             "records": page.object_list,
             "page_obj": page,
             "paginator": page.paginator,

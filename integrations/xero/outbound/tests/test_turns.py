@@ -4,8 +4,10 @@ slot is free. On the in-memory Xero."""
 
 import datetime
 
+from django.urls import reverse
 from django.utils import timezone
 
+from billing.tests.factories import RateFactory
 from integrations.xero.api import pacing
 from integrations.xero.conftest import issued, state_of
 from integrations.xero.models import CallPace
@@ -50,3 +52,17 @@ def test_a_paused_organisation_takes_no_turn_and_its_documents_wait(fake_xero, c
     assert sending.sync_round_push() == 1
     assert sending.sync_round_push() == 0
     assert (state_of(ours).state, state_of(ours).attempts, state_of(theirs).state) == ("waiting", 0, "sent")
+
+
+def test_sync_exceptions_show_and_filter_by_company_once_there_are_several(fake_xero, codes, admin_client):
+    au = au_company()
+    broken = RateFactory(label="Air", revenue_account_code="999")  # no such account in either organisation
+    ours, theirs = issued(codes, rate=broken), issued_by(au, codes, rate=broken)
+    while sending.sync_round_push():
+        pass
+    assert (state_of(ours).state, state_of(theirs).state) == ("failed", "failed")
+    page = admin_client.get(reverse("xero:sync_exceptions"), {"company": au.company.pk}).content.decode()
+    assert f">{theirs.number}<" in page and f">{ours.number}<" not in page
+    assert "<th>Company</th>" in page and 'data-testid="company-filter"' in page
+    everyone = admin_client.get(reverse("xero:sync_exceptions")).content.decode()
+    assert f">{theirs.number}<" in everyone and f">{ours.number}<" in everyone
