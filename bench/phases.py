@@ -196,5 +196,8 @@ def exactly_once(org) -> dict:
     }
 
 
-UNPACED_WORKER_ENV = {"XERO_CALLS_PER_MINUTE": str(LIMITS_OFF["MINUTE_LIMIT"])}
+UNPACED_WORKER_ENV = {
+    "XERO_CALLS_PER_MINUTE": str(LIMITS_OFF["MINUTE_LIMIT"]),
+    "XERO_APP_CALLS_PER_MINUTE": str(LIMITS_OFF["APP_MINUTE_LIMIT"]),
+}
 PACED_WORKER_ENV: dict = {}  # the application's own defaults: Xero's real limits

@@ -60,7 +60,11 @@ WARM_UP_PER_SENDER = 2
 def run(bench, config) -> dict:
     """The receiver phase; `bench` is the run's `phases.Run` (linked, web server up with limits off)."""
     invoice_ids = _sent_and_paid(bench, config)
-    env = {**bench.env, "XERO_CALLS_PER_MINUTE": str(LIMITS_OFF["MINUTE_LIMIT"])}
+    env = {
+        **bench.env,
+        "XERO_CALLS_PER_MINUTE": str(LIMITS_OFF["MINUTE_LIMIT"]),
+        "XERO_APP_CALLS_PER_MINUTE": str(LIMITS_OFF["APP_MINUTE_LIMIT"]),
+    }
     drop_waiting(config.redis_url)  # the issues' push tasks: everything is sent already
     _serve_with_persistent_connections(bench, config)
     workers = Workers(config, env).start()
@@ -155,6 +159,7 @@ def _sent_and_paid(bench, config) -> list[str]:
     )
     workload.issue_all(pks, threads=config.issue_threads)
     settings.XERO_CALLS_PER_MINUTE = LIMITS_OFF["MINUTE_LIMIT"]  # this process's pace: the sandbox's limits are off
+    settings.XERO_APP_CALLS_PER_MINUTE = LIMITS_OFF["APP_MINUTE_LIMIT"]
     while sending.sync_round_push():
         pass
     xero_ids = [

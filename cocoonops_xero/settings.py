@@ -277,6 +277,8 @@ XERO_REFERENCE_DATA_SECONDS = env.int("XERO_REFERENCE_DATA_SECONDS", default=600
 # Xero's per-organisation limits, which the workers share between them: calls a minute, at once.
 XERO_CALLS_PER_MINUTE = env.int("XERO_CALLS_PER_MINUTE", default=60)
 XERO_CONCURRENT_CALLS = env.int("XERO_CONCURRENT_CALLS", default=5)
+# One Xero app serves every linked organisation: Xero allows it 10,000 calls a minute across all of them.
+XERO_APP_CALLS_PER_MINUTE = env.int("XERO_APP_CALLS_PER_MINUTE", default=10000)
 XERO_SCOPES = env.str(
     "XERO_SCOPES", default="offline_access accounting.invoices accounting.contacts accounting.settings.read"
 )

@@ -34,10 +34,12 @@ class Organisation:
 
 @dataclass(frozen=True)
 class ReportedLimits:
-    """What an answer of Xero's says is left of the organisation's limits (None: it did not say)."""
+    """What an answer of Xero's says is left of the organisation's limits, and of the app's minute across
+    all organisations (None: it did not say)."""
 
     minute_remaining: int | None
     day_remaining: int | None
+    app_minute_remaining: int | None = None
 
     @classmethod
     def from_headers(cls, headers) -> "ReportedLimits":
@@ -45,6 +47,7 @@ class ReportedLimits:
         return cls(
             minute_remaining=int_or_none(headers.get("X-MinLimit-Remaining")),
             day_remaining=int_or_none(headers.get("X-DayLimit-Remaining")),
+            app_minute_remaining=int_or_none(headers.get("X-AppMinLimit-Remaining")),
         )
 
 

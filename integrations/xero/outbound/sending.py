@@ -13,7 +13,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -104,7 +104,8 @@ def _next_batch(now: datetime.datetime) -> tuple[XeroConnection | None, list[int
 
 
 def _next_turn(waiting, now: datetime.datetime) -> XeroConnection | None:
-    """Organisations with work take turns: among the active links with due documents and no pause, one whose
+    """Organisations with work take turns: among the active links with due documents and no pause (of theirs,
+    or of the whole app after Xero's app-wide 429), one whose
     next call slot is free now, the least recently served first (never served before all); when every one
     is busy, the one free soonest. One query, whose cost grows with the organisations that have work, not
     with those linked and idle; a big backlog in one never holds back another's few documents."""
@@ -116,6 +117,7 @@ def _next_turn(waiting, now: datetime.datetime) -> XeroConnection | None:
         XeroConnection.objects.active()
         .filter(company_id__in=waiting.values("invoice__company_id"))
         .exclude(tenant_id__in=CallPace.objects.filter(paused_until__gt=now).values("tenant_id"))
+        .exclude(Exists(CallPace.objects.filter(tenant_id=CallPace.APP_TENANT_ID, paused_until__gt=now)))
         .annotate(free_at=free_at)
         .order_by("free_at", F("last_turn_at").asc(nulls_first=True), "pk")
         .first()

@@ -41,7 +41,7 @@ def test_calls_to_one_organisation_are_spaced_evenly_across_threads(linked, sett
 
     in_parallel(calls, threads=3)
     assert time.monotonic() - started >= 11 * 0.25 - 0.05  # 12 calls, 11 intervals
-    assert CallPace.objects.get().in_flight == 0
+    assert CallPace.objects.get(tenant_id=linked.tenant_id).in_flight == 0
 
 
 def test_a_steady_stream_at_the_sandboxs_limit_meets_no_429(linked, settings):
@@ -123,7 +123,7 @@ def test_parallel_workers_look_up_and_create_each_new_customer_once(linked, code
     in_parallel(worker, threads=2)
     assert SyncRecord.objects.filter(state="sent").count() == 8
     assert RequestLog.objects.filter(path__icontains="/Contacts").count() == 2  # one lookup, one create
-    assert CallPace.objects.get().contacts_lease_until is None
+    assert CallPace.objects.get(tenant_id=linked.tenant_id).contacts_lease_until is None
 
 
 def test_a_minute_budget_xero_reports_spent_skips_a_slot(linked, settings):
@@ -132,7 +132,8 @@ def test_a_minute_budget_xero_reports_spent_skips_a_slot(linked, settings):
     RequestLog.objects.all().delete()
     XeroApi(linked).read_organisation()  # the sandbox answers X-MinLimit-Remaining: 0
     answered = RequestLog.objects.get().at
-    assert (CallPace.objects.get().next_call_at - answered).total_seconds() > 0.15  # two slots, not one
+    pace = CallPace.objects.get(tenant_id=linked.tenant_id)
+    assert (pace.next_call_at - answered).total_seconds() > 0.15  # two slots, not one
 
 
 def test_issuing_many_documents_queues_one_push_until_it_starts(linked, codes, monkeypatch):  # noqa: F811
