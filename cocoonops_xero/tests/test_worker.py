@@ -1,4 +1,6 @@
+import datetime
 import os
+import re
 import subprocess
 import sys
 import time
@@ -7,6 +9,7 @@ import uuid
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from cocoonops_xero.celery import app
 from cocoonops_xero.tasks import HEARTBEAT_CACHE_KEY, worker_heartbeat
@@ -78,3 +81,11 @@ def test_on_redis_the_broker_and_the_cache_are_redis():
 
 def test_tasks_are_never_run_inline():
     assert app.conf.task_always_eager is False
+
+
+@pytest.mark.django_db
+def test_the_footer_says_when_a_worker_was_last_seen_as_people_say_it(admin_client):
+    seen = timezone.now() - datetime.timedelta(seconds=20)
+    cache.set(HEARTBEAT_CACHE_KEY, seen.isoformat())
+    page = admin_client.get("/addons/").content.decode()
+    assert re.search(r"last seen 2\d\xa0seconds ago", page) and "minutes ago" not in page
