@@ -1,14 +1,11 @@
 from decimal import Decimal
 
 from django import forms
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
 from django.template.defaultfilters import floatformat
 
-from . import panels
+from . import panels, selectors
 from .currencies import currency_choices_for_entry
-from .models import FOUR_PLACES, MONEY, BillingAccount, Company, Invoice, Rate, TaxRate, accounting_part
-from .selectors import several_companies
+from .models import FOUR_PLACES, BillingAccount, Company, Invoice, Rate, TaxRate, accounting_part
 from .services import LineInput
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -17,7 +14,7 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 def drop_company_field_if_one(form: forms.ModelForm, field: str = "company") -> bool:
     """An installation with one company shows no company anywhere: the field goes, the default applies.
     Returns whether there are several."""
-    several = several_companies()
+    several = selectors.several_companies()
     if not several:
         del form.fields[field]
     return several
@@ -98,7 +95,7 @@ class TaxRateForm(CodeAdviceMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not several_companies():
+        if not selectors.several_companies():
             # Fixed and out of sight, yet still a field: a name is unique per company, and Django checks a
             # constraint only when each of its fields is on the form.
             company = self.fields["company"]
@@ -137,7 +134,7 @@ class InvoiceForm(forms.ModelForm):
         currency.choices = [("", "The billing account's currency"), *currency_choices_for_entry(base.base_currency)]
         if self.instance.is_credit_note:
             credited = self.fields["credited_invoice"]
-            credited.queryset = invoices_open_to_credit(keep=self.instance.credited_invoice_id)
+            credited.queryset = selectors.invoices_open_to_credit(keep=self.instance.credited_invoice_id)
             credited.label_from_instance = credited_invoice_label
         else:
             del self.fields["credited_invoice"]
@@ -148,34 +145,9 @@ class InvoiceForm(forms.ModelForm):
         if account and not cleaned.get("currency"):
             cleaned["currency"] = account.currency
             self.instance.currency = account.currency
-        if "company" in self.fields:
-            cleaned["company"] = self._issuing_company(cleaned, account)
+        if "company" in self.fields and cleaned.get("credited_invoice"):
+            cleaned["company"] = cleaned["credited_invoice"].company  # left empty, the services choose it
         return cleaned
-
-    def _issuing_company(self, cleaned: dict, account: BillingAccount | None) -> Company:
-        credited = cleaned.get("credited_invoice")
-        if credited is not None:
-            return credited.company
-        return cleaned.get("company") or (account and account.default_company) or Company.objects.default()
-
-
-def invoices_open_to_credit(*, keep: int | None = None):
-    """Issued invoices with something still due (paid, voided and fully credited ones left out), each with its
-    `due` computed in the query; `keep` is the invoice a draft credit note names already, kept whatever it owes."""
-    credited = Sum(
-        "credit_notes__total",
-        filter=Q(credit_notes__status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID]),
-        default=Value(Decimal("0.00")),
-    )
-    money = DecimalField(max_digits=MONEY["max_digits"], decimal_places=MONEY["decimal_places"])
-    due = ExpressionWrapper(F("total") - Coalesce(credited, Value(Decimal("0.00"))) - F("amount_paid"), money)
-    return (
-        Invoice.objects.filter(kind=Invoice.Kind.INVOICE)
-        .annotate(due=due)
-        .filter(Q(status=Invoice.Status.ISSUED, due__gt=0) | Q(pk=keep))
-        .select_related("billing_account")
-        .order_by("-issue_date", "-number")
-    )
 
 
 def credited_invoice_label(invoice: Invoice) -> str:

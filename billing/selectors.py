@@ -1,8 +1,11 @@
 """Reads of the billing data for screens and add-ons."""
 
-from django.db.models import Q, QuerySet
+from decimal import Decimal
 
-from .models import BillingAccount, Company, DocumentSequence, Invoice, document_number
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import MONEY, BillingAccount, Company, DocumentSequence, Invoice, document_number
 
 
 def billing_account_list(*, search: str = "") -> QuerySet[BillingAccount]:
@@ -54,3 +57,22 @@ def next_document_number(*, company: Company, kind: str) -> str:
     """The number the company's next document of this kind would get if issued now (another may take it first)."""
     prefix, last = document_numbering(company=company, kind=kind)
     return document_number(prefix, last + 1)
+
+
+def invoices_open_to_credit(*, keep: int | None = None):
+    """Issued invoices with something still due (paid, voided and fully credited ones left out), each with its
+    `due` computed in the query; `keep` is the invoice a draft credit note names already, kept whatever it owes."""
+    credited = Sum(
+        "credit_notes__total",
+        filter=Q(credit_notes__status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID]),
+        default=Value(Decimal("0.00")),
+    )
+    money = DecimalField(max_digits=MONEY["max_digits"], decimal_places=MONEY["decimal_places"])
+    due = ExpressionWrapper(F("total") - Coalesce(credited, Value(Decimal("0.00"))) - F("amount_paid"), money)
+    return (
+        Invoice.objects.filter(kind=Invoice.Kind.INVOICE)
+        .annotate(due=due)
+        .filter(Q(status=Invoice.Status.ISSUED, due__gt=0) | Q(pk=keep))
+        .select_related("billing_account")
+        .order_by("-issue_date", "-number")
+    )
