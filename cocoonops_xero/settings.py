@@ -279,6 +279,9 @@ XERO_CALLS_PER_MINUTE = env.int("XERO_CALLS_PER_MINUTE", default=60)
 XERO_CONCURRENT_CALLS = env.int("XERO_CONCURRENT_CALLS", default=5)
 # One Xero app serves every linked organisation: Xero allows it 10,000 calls a minute across all of them.
 XERO_APP_CALLS_PER_MINUTE = env.int("XERO_APP_CALLS_PER_MINUTE", default=10000)
+# Of each organisation's daily calls, the last ones are kept for reading payments and voids back: sending
+# stops when Xero says this many are left, reconciliation and set-up reads at twice as many (0: no reserve).
+XERO_DAY_RESERVE = env.int("XERO_DAY_RESERVE", default=200)
 XERO_SCOPES = env.str(
     "XERO_SCOPES", default="offline_access accounting.invoices accounting.contacts accounting.settings.read"
 )

@@ -62,6 +62,10 @@ class XeroConnection(models.Model):
     reference_data_loaded_at = models.DateTimeField(null=True, blank=True)
     # When the sync last sent a batch of this company's documents: organisations with work take turns.
     last_turn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The consent whose tokens this link uses. Xero's tokens are the person's, for every organisation the
+    # consent granted, and a refresh token is single-use: links granted together share one token set, and
+    # a refresh through one of them stores the new pair on all (link/tokens.py).
+    grant_id = models.UUIDField(default=uuid.uuid4, editable=False)
 
     objects = ConnectionQuerySet.as_manager()
 
@@ -232,6 +236,10 @@ class CallPace(models.Model):
     # While set and in the future, one worker is finding or creating contacts for this organisation;
     # the others wait for it rather than look up (and create) the same customers in parallel.
     contacts_lease_until = models.DateTimeField(null=True, blank=True)
+    # What Xero last said is left of the organisation's day (X-DayLimit-Remaining), and when: noted only
+    # when it nears the reserve kept for status reads (XERO_DAY_RESERVE; see pacing.py), not on every call.
+    day_remaining = models.PositiveIntegerField(null=True, blank=True)
+    day_remaining_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"Pace of calls to organisation {self.tenant_id}"

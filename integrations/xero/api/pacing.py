@@ -19,9 +19,30 @@ taken together with the organisation's, a slot reserved seconds ahead for one bu
 push the app's pace as far ahead, and hold back every other organisation meanwhile. An answer saying
 the app's minute is spent (X-AppMinLimit-Remaining: 0) skips the app's slot; an app-wide 429
 (`X-Rate-Limit-Problem: appminute`) pauses every organisation until its Retry-After.
+
+Every call has a purpose (`Purpose`): sending issued documents, reading their states back, or background
+reads (reconciliation, reference data, the set-up check). They differ twice:
+- The day. Of the organisation's daily calls the last XERO_DAY_RESERVE are kept for status reads, so that a
+  month-end backlog cannot spend the day and leave payments and voids unread: once Xero has said that few
+  are left, a send raises `Paused` before taking a slot, a background read already at twice as many, while
+  status reads go on until none is left (then the organisation pauses, as before). What Xero said is noted on
+  the pace's row only when it crosses one of those thresholds (or, within them, once the hour's re-check has
+  come), so an ordinary call writes nothing more; the hold lasts until that re-check (DAY_LIMIT_PAUSE_SECONDS
+  after the note), when the next call asks Xero again. It is not the organisation's pause: that would hold
+  status reads too.
+- The minute. A send takes the organisation's next slot however far ahead it is. A status read takes one
+  only when it starts within one interval (no call holds a slot later than the one now running), a
+  background read only one free now; otherwise they take nothing, and look again when that would change,
+  so that sends arriving meanwhile take the slots first. What is promised: of the slots queued ahead of a
+  send, at most one is a status read's and one a background read's; ahead of a status read, at most one a
+  background read's. Nothing more: calls waiting for a place among the 5 in flight are not ordered, and a
+  call stops giving way after YIELD_AT_MOST_SECONDS (then queues like a send), so that a steady stream of
+  sends cannot hold status reads back for ever. A send costs what it did; a read that gives way costs one
+  more locked SELECT (no write) each time it looks again, about once a slot interval.
 """
 
 import datetime
+import enum
 import time
 from contextlib import contextmanager
 
@@ -40,29 +61,49 @@ DAY_LIMIT_PAUSE_SECONDS = 3600  # Xero's day window rolls; look again in an hour
 DAY_LIMIT_REASON = "Xero's daily call limit for this organisation is used up; sending resumes when it resets."
 APP_LIMIT_PROBLEM = "appminute"  # X-Rate-Limit-Problem of a 429 for the app's limit, across organisations
 APP = CallPace.APP_TENANT_ID
+RECHECK = datetime.timedelta(seconds=DAY_LIMIT_PAUSE_SECONDS)  # how long a note of the day's calls left holds
+YIELD_AT_MOST_SECONDS = 10.0  # a status or background read gives way to others' calls no longer than this
+YIELD_POLL_SECONDS = 0.02  # the least a call giving way waits before it looks again
+
+
+class Purpose(enum.IntEnum):
+    """What a call is for, the most urgent first."""
+
+    SEND = 0  # issued documents, their contacts and allocations, and the look-ups sending makes
+    STATUS = 1  # documents' states read back (after webhooks): payments, voids and deletions
+    BACKGROUND = 2  # reconciliation, reference data, the set-up check
+
+
+# Of a status read, at most this many slot intervals may be queued before it; none of a background read's.
+LOOKAHEAD = {Purpose.STATUS: 1, Purpose.BACKGROUND: 0}
 
 
 class Slot:
-    """A call's turn in its organisation's pace; it hears the answer's headers."""
+    """A call's turn in its organisation's pace; it hears the answer's headers. It keeps what the pace's row
+    said of the day when the slot was taken, so that hearing an answer that changes nothing writes nothing."""
 
-    def __init__(self, tenant_id: str):
-        self.tenant_id = tenant_id
+    def __init__(self, tenant_id: str, purpose: Purpose = Purpose.SEND):
+        self.tenant_id, self.purpose = tenant_id, purpose
+        self.day_remaining: int | None = None
+        self.day_remaining_at: datetime.datetime | None = None
 
     def heard(self, headers) -> None:
         limits = ReportedLimits.from_headers(headers)
-        _heed_reported_limits(self.tenant_id, limits)
+        _heed_reported_limits(self, limits)
         if limits.app_minute_remaining == 0:
             # Spent by calls this pace does not see (another deployment of the same app, a consent's read).
             _skip_a_slot(APP, _app_slot_interval())
 
 
 @contextmanager
-def call(tenant_id: str):
-    """Wait for this organisation's next slot, then the app's, make the call, and note a 429's lesson."""
-    _wait_for_slot(tenant_id)
+def call(tenant_id: str, *, purpose: Purpose = Purpose.SEND):
+    """Wait for this organisation's next slot for a call of this purpose, then the app's, make the call, and
+    note a 429's lesson."""
+    slot = Slot(tenant_id, purpose)
+    _wait_for_slot(slot)
     try:
         _wait_for_app_slot()
-        yield Slot(tenant_id)
+        yield slot
     except XeroRateLimited as error:
         _heed_refusal(tenant_id, error)
         raise
@@ -93,6 +134,20 @@ def app_limit_reason(until: datetime.datetime) -> str:
     )
 
 
+def day_reserve_reason(purpose: Purpose, until: datetime.datetime) -> str:
+    reserve, when = settings.XERO_DAY_RESERVE, f"{timezone.localtime(until):%H:%M:%S %Z}"
+    if purpose == Purpose.SEND:
+        kept = f"the last {reserve} calls of the day are kept for reading payments and voids back"
+        resumes = "sending resumes"
+    else:
+        kept = f"the last {2 * reserve} calls of the day are kept for sending and for reading payments and voids back"
+        resumes = "reconciliation and set-up reads resume"
+    return (
+        f"Xero's daily call limit for this organisation is nearly used up: {kept}; {resumes} when the limit "
+        f"resets (Xero is asked again at {when})."
+    )
+
+
 def ensure_row(tenant_id: str) -> None:
     if not CallPace.objects.filter(tenant_id=tenant_id).exists():
         try:
@@ -110,13 +165,39 @@ def _app_slot_interval() -> datetime.timedelta:
     return datetime.timedelta(seconds=60.0 / settings.XERO_APP_CALLS_PER_MINUTE * PACE_MARGIN)
 
 
-def _heed_reported_limits(tenant_id: str, limits: ReportedLimits) -> None:
+def _heed_reported_limits(slot: Slot, limits: ReportedLimits) -> None:
+    """The day's calls left, when worth noting, and the pause when none is left, in one UPDATE (none on an
+    ordinary answer); a spent minute skips a slot."""
+    fields = _day_noted(slot, limits.day_remaining)
     if limits.day_remaining == 0:
-        pause(tenant_id=tenant_id, seconds=DAY_LIMIT_PAUSE_SECONDS, reason=DAY_LIMIT_REASON)
+        until = timezone.now() + datetime.timedelta(seconds=DAY_LIMIT_PAUSE_SECONDS)
+        fields |= {"paused_until": until, "pause_reason": DAY_LIMIT_REASON}
     elif limits.minute_remaining == 0:
         # The minute's budget is spent (perhaps by calls this pace does not see, from another app on
         # the same organisation): skip a slot rather than have the next call meet a 429.
-        _skip_a_slot(tenant_id, _slot_interval())
+        _skip_a_slot(slot.tenant_id, _slot_interval())
+    if fields:
+        CallPace.objects.filter(tenant_id=slot.tenant_id).update(**fields)
+
+
+def _day_noted(slot: Slot, remaining: int | None) -> dict:
+    """The day's calls left, to write when they crossed a threshold since the slot's row was read, or when
+    the note within the thresholds is due its re-check; nothing otherwise (nearly every call)."""
+    if remaining is None:
+        return {}
+    now, band = timezone.now(), _day_band(remaining)
+    fresh = slot.day_remaining_at is not None and now - slot.day_remaining_at < RECHECK
+    if band == _day_band(slot.day_remaining) and (band == _day_band(None) or fresh):
+        return {}
+    return {"day_remaining": remaining, "day_remaining_at": now}
+
+
+def _day_band(remaining: int | None) -> int:
+    """0: none left; 1: within the reserve (sending holds); 2: within twice it (background holds); 3: plenty."""
+    if remaining is None:
+        return 3
+    reserve = settings.XERO_DAY_RESERVE
+    return sum(remaining > most for most in (0, reserve, 2 * reserve))
 
 
 def _heed_refusal(tenant_id: str, error: XeroRateLimited) -> None:
@@ -140,40 +221,59 @@ def _skip_a_slot(tenant_id, interval: datetime.timedelta) -> None:
     CallPace.objects.filter(tenant_id=tenant_id, next_call_at__lt=later).update(next_call_at=later)
 
 
-def _wait_for_slot(tenant_id: str) -> None:
+def _wait_for_slot(slot: Slot) -> None:
+    giving_way_until = time.monotonic() + YIELD_AT_MOST_SECONDS
     while True:
-        wait = _take_slot(tenant_id)
+        wait = _take_slot(slot, give_way=time.monotonic() < giving_way_until)
         if wait is None:
             return
         time.sleep(wait)
 
 
-def _take_slot(tenant_id: str) -> float | None:
+def _take_slot(slot: Slot, *, give_way: bool = True) -> float | None:
     """None when a slot was taken and its time has come; else seconds to wait before trying again.
-    A pause of the organisation's or of the app's raises `Paused` before any slot is spent."""
+    A pause of the organisation's or of the app's, or the day's reserve, raises `Paused` before any slot is
+    spent. `give_way`: a status or background read takes only a slot near enough (LOOKAHEAD)."""
     interval = _slot_interval()
     with transaction.atomic():
         # The app's pause is read in the same query, without locking the app's row (a subquery is not locked).
         app_pause = CallPace.objects.filter(tenant_id=APP).values("paused_until")[:1]
-        pace = _locked(tenant_id, CallPace.objects.annotate(app_paused_until=Subquery(app_pause)))
+        pace = _locked(slot.tenant_id, CallPace.objects.annotate(app_paused_until=Subquery(app_pause)))
         now = timezone.now()
         if pace.paused_until and pace.paused_until > now:
             raise Paused(pace.paused_until, pace.pause_reason)
         if pace.app_paused_until and pace.app_paused_until > now:
             raise Paused(pace.app_paused_until, app_limit_reason(pace.app_paused_until))
+        _hold_for_day_reserve(pace, slot.purpose, now)
         if pace.in_flight and pace.in_flight_since and now - pace.in_flight_since > STALE_IN_FLIGHT:
             pace.in_flight = 0
         if pace.in_flight >= settings.XERO_CONCURRENT_CALLS:
             return 0.05
-        slot = max(pace.next_call_at or now, now)
-        pace.next_call_at = slot + interval
+        start = max(pace.next_call_at or now, now)
+        early = (start - now - LOOKAHEAD.get(slot.purpose, 0) * interval).total_seconds()
+        if give_way and slot.purpose != Purpose.SEND and early > 0:
+            return max(early, YIELD_POLL_SECONDS)  # nothing taken: sends arriving meanwhile go first
+        pace.next_call_at = start + interval
         pace.in_flight += 1
         pace.in_flight_since = now
         pace.save(update_fields=["next_call_at", "in_flight", "in_flight_since"])
-    delay = (slot - now).total_seconds()
+    slot.day_remaining, slot.day_remaining_at = pace.day_remaining, pace.day_remaining_at
+    delay = (start - now).total_seconds()
     if delay > 0:
         time.sleep(delay)
     return None
+
+
+def _hold_for_day_reserve(pace: CallPace, purpose: Purpose, now: datetime.datetime) -> None:
+    """Raise `Paused` for a send when Xero last said the organisation has no more than the reserve left of
+    its day, for a background read at twice it; a status read goes on. The note holds until its re-check."""
+    reserve = settings.XERO_DAY_RESERVE
+    if purpose == Purpose.STATUS or reserve <= 0 or pace.day_remaining is None or pace.day_remaining_at is None:
+        return
+    kept = reserve if purpose == Purpose.SEND else 2 * reserve
+    until = pace.day_remaining_at + RECHECK
+    if pace.day_remaining <= kept and until > now:
+        raise Paused(until, day_reserve_reason(purpose, until))
 
 
 def _wait_for_app_slot() -> None:

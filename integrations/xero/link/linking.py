@@ -5,6 +5,7 @@ import datetime
 import json
 import logging
 import secrets
+import uuid
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -37,6 +38,7 @@ class LinkOutcome:
     replaced: XeroConnection | None = None  # the link to another organisation that this one replaced
     cancelled: bool = False
     choices: list[values.Tenant] = field(default_factory=list)
+    also: list["LinkOutcome"] = field(default_factory=list)  # more companies linked by the same consent
 
 
 def link_start(*, session, company: Company) -> str:
@@ -74,7 +76,8 @@ def link_callback(*, session, params, user) -> LinkOutcome:
     if not tenants:
         raise XeroError("No organisation was picked on Xero's page: link again and pick one.", permanent=True)
     if len(tenants) == 1:
-        return link_tenant(tokens=tokens, tenant=tenants[0], user=user, company=link_company(session=session))
+        company = link_company(session=session)
+        return link_tenant(tokens=tokens, tenant=tenants[0], user=user, company=company, grant_id=uuid.uuid4())
     session[PENDING_KEY] = {"tokens": crypto.encrypt(_tokens_json(tokens)), "tenants": [asdict(t) for t in tenants]}
     return LinkOutcome(choices=tenants)
 
@@ -84,22 +87,43 @@ def link_pending_choices(*, session) -> list[values.Tenant]:
     return [values.Tenant(**tenant) for tenant in pending["tenants"]] if pending else []
 
 
-def link_choose(*, session, tenant_id: str, user) -> LinkOutcome:
-    """Link the organisation picked among several; let go of the others picked on Xero's page."""
-    pending = session.pop(PENDING_KEY, None)
+def link_choose(*, session, books: dict[str, Company], user) -> LinkOutcome:
+    """Link each organisation picked among several to the company it books (tenant id → company), sharing the
+    consent's tokens; let go of the others picked on Xero's page. A choice that cannot be is refused before
+    anything changes, and the choice stays open to correct."""
+    pending = session.get(PENDING_KEY)
     if not pending:
         raise XeroError("That choice has expired: press LINK TO MY ACCOUNT again.", permanent=True)
     tenants = [values.Tenant(**tenant) for tenant in pending["tenants"]]
-    chosen = next((t for t in tenants if t.tenant_id == tenant_id), None)
-    if chosen is None:
+    chosen = _chosen(tenants, books)
+    del session[PENDING_KEY]
+    tokens, grant_id = _tokens_from_json(crypto.decrypt(pending["tokens"])), uuid.uuid4()
+    outcomes = [
+        link_tenant(tokens=tokens, tenant=tenant, user=user, company=company, grant_id=grant_id)
+        for tenant, company in chosen
+    ]
+    _release(tokens, [tenant for tenant in tenants if tenant.tenant_id not in books])
+    outcomes[0].also = outcomes[1:]
+    return outcomes[0]
+
+
+def _chosen(tenants: list[values.Tenant], books: dict[str, Company]) -> list[tuple[values.Tenant, Company]]:
+    by_id = {tenant.tenant_id: tenant for tenant in tenants}
+    if not books or any(tenant_id not in by_id for tenant_id in books):
         raise XeroError("Pick one of the organisations listed.", permanent=True)
-    tokens = _tokens_from_json(crypto.decrypt(pending["tokens"]))
-    outcome = link_tenant(tokens=tokens, tenant=chosen, user=user, company=link_company(session=session))
-    _release(tokens, [t for t in tenants if t is not chosen])
-    return outcome
+    companies = list(books.values())
+    twice = next((company for company in companies if companies.count(company) > 1), None)
+    if twice is not None:
+        raise XeroError(f"{twice} can book one Xero organisation: pick one for it.", permanent=True)
+    chosen = [(by_id[tenant_id], company) for tenant_id, company in books.items()]
+    for tenant, company in chosen:
+        _refuse_if_booking_another_company(tenant, company)
+    return chosen
 
 
-def link_tenant(*, tokens: values.TokenSet, tenant: values.Tenant, user, company: Company) -> LinkOutcome:
+def link_tenant(
+    *, tokens: values.TokenSet, tenant: values.Tenant, user, company: Company, grant_id: uuid.UUID
+) -> LinkOutcome:
     _refuse_if_booking_another_company(tenant, company)
     organisation = XeroApi.for_consent(tenant_id=tenant.tenant_id, access_token=tokens.access_token).read_organisation()
     old_access = _access_to_let_go(tenant, company)
@@ -117,7 +141,7 @@ def link_tenant(*, tokens: values.TokenSet, tenant: values.Tenant, user, company
         connection.country_code, connection.base_currency = organisation.country_code, organisation.base_currency
         connection.scopes = tokens.scopes
         connection.access_token, connection.refresh_token = tokens.access_token, tokens.refresh_token
-        connection.access_token_expires_at = tokens.expires_at
+        connection.access_token_expires_at, connection.grant_id = tokens.expires_at, grant_id
         connection.status = XeroConnection.Status.ACTIVE
         connection.linked_by, connection.linked_at = user, now
         connection.refreshed_at = connection.last_success_at = now

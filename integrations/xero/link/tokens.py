@@ -1,7 +1,9 @@
 """Fresh access tokens, refreshed at most once however many workers ask at the same moment.
 
-A refresh token is single-use, so one worker at a time may refresh a link. The lock is a lease on
-the connection row, taken with a conditional UPDATE rather than a database lock held across the call
+A refresh token is single-use, so one worker at a time may refresh a link's tokens. Links granted by one
+consent share its tokens (`grant_id`): the lease is on the grant's first live link, and the new pair is
+stored on every live link of the grant, so that none keeps a used refresh token. The lock is a lease on
+that connection row, taken with a conditional UPDATE rather than a database lock held across the call
 to Xero (which would also block the embedded SQLite database for everyone meanwhile). Workers that
 find the lease taken wait and re-read the row: they get the new token instead of refreshing again
 with a used one. A worker that dies mid-refresh leaves a lease that lapses; Xero still honours the
@@ -39,7 +41,8 @@ def connections_refresh_idle(*, now: datetime.datetime | None = None) -> int:
     """Refresh links unused for a while, so their refresh tokens never reach Xero's 60-day expiry."""
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.XERO_IDLE_REFRESH_DAYS)
     refreshed = 0
-    for connection in XeroConnection.objects.filter(status=Status.ACTIVE, refreshed_at__lt=cutoff):
+    idle = XeroConnection.objects.filter(status=Status.ACTIVE, refreshed_at__lt=cutoff).order_by("grant_id", "pk")
+    for connection in _one_per_grant(idle):  # a grant's links share its tokens: one refresh serves them all
         try:
             _refresh_under_lock(connection.pk, force=True)
             refreshed += 1
@@ -65,30 +68,42 @@ def _expiring(connection: XeroConnection) -> bool:
 
 
 def _refresh_under_lock(pk: int, *, force: bool = False) -> str:
-    connection = _wait_for_lease(pk, force=force)
+    grant = _grant_of(pk)
+    leader = grant.order_by("pk").values_list("pk", flat=True).first() or pk
+    connection = _wait_for_lease(leader, force=force)
     if connection is None:  # another worker refreshed it while this one waited
         return XeroConnection.objects.get(pk=pk).access_token
     try:
         tokens = oauth.refresh_tokens(refresh_token=connection.refresh_token)
     except XeroError:
-        XeroConnection.objects.filter(pk=pk).update(refresh_lease_until=None)
+        XeroConnection.objects.filter(pk=leader).update(refresh_lease_until=None)
         raise
     connection.access_token = tokens.access_token
     connection.refresh_token = tokens.refresh_token or connection.refresh_token
-    connection.access_token_expires_at = tokens.expires_at
-    connection.refreshed_at = connection.last_success_at = timezone.now()
-    connection.refresh_lease_until = None
-    connection.save(
-        update_fields=[
-            "access_token_encrypted",
-            "refresh_token_encrypted",
-            "access_token_expires_at",
-            "refreshed_at",
-            "last_success_at",
-            "refresh_lease_until",
-        ]
+    now = timezone.now()
+    grant.update(
+        access_token_encrypted=connection.access_token_encrypted,
+        refresh_token_encrypted=connection.refresh_token_encrypted,
+        access_token_expires_at=tokens.expires_at,
+        refreshed_at=now,
+        last_success_at=now,
     )
+    XeroConnection.objects.filter(pk=leader).update(refresh_lease_until=None)
     return tokens.access_token
+
+
+def _grant_of(pk: int):
+    """The live links sharing this link's consent tokens (itself included)."""
+    grant_id = XeroConnection.objects.filter(pk=pk).values("grant_id")
+    return XeroConnection.objects.live().filter(grant_id__in=grant_id)
+
+
+def _one_per_grant(links):
+    seen = set()
+    for link in links:
+        if link.grant_id not in seen:
+            seen.add(link.grant_id)
+            yield link
 
 
 def _wait_for_lease(pk: int, *, force: bool) -> XeroConnection | None:

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.models import Company
 from billing.selectors import several_companies
 from integrations.xero.api.errors import XeroError
 from integrations.xero.companies import company_chosen
@@ -51,20 +52,40 @@ def choose(request):
     if not choices:
         messages.error(request, "There is no organisation to choose: press LINK TO MY ACCOUNT again.")
         return redirect("integrations:addons")
+    company, several = linking.link_company(session=request.session), several_companies()
     if request.method == "POST":
         try:
-            outcome = linking.link_choose(
-                session=request.session, tenant_id=request.POST.get("tenant_id", ""), user=request.user
-            )
+            books = _books_chosen(request.POST, choices, company) if several else _one_chosen(request.POST, company)
+            outcome = linking.link_choose(session=request.session, books=books, user=request.user)
         except XeroError as error:
             messages.error(request, error.message)
-            return redirect("integrations:addons")
+            return redirect(
+                "xero:choose" if linking.link_pending_choices(session=request.session) else "integrations:addons"
+            )
         return _linked(request, outcome)
-    company = linking.link_company(session=request.session)
     current = XeroConnection.objects.current(company)
-    several = several_companies()
     context = {"choices": choices, "current": current, "company": company, "several": several}
+    if several:
+        context["companies"] = list(Company.objects.order_by("pk"))
     return render(request, "xero/choose.html", context)
+
+
+def _one_chosen(data, company: Company) -> dict:
+    """One company: the organisation picked (a radio button) books it."""
+    return {data.get("tenant_id", ""): company}
+
+
+def _books_chosen(data, choices, company: Company) -> dict:
+    """Several companies: each organisation's drop-down says which company it books, or none for now."""
+    companies = {str(one.pk): one for one in Company.objects.all()}
+    books = {}
+    for tenant in choices:
+        chosen = data.get(f"books-{tenant.tenant_id}", "")
+        if chosen:
+            if chosen not in companies:
+                raise XeroError("Pick one of the companies listed.", permanent=True)
+            books[tenant.tenant_id] = companies[chosen]
+    return books
 
 
 @require_POST
@@ -98,14 +119,15 @@ def _link_failure(error: XeroError) -> str:
 
 def _linked(request, outcome):
     connection, several = outcome.connection, several_companies()
-    books = f" for {connection.company}" if several else ""
-    messages.success(request, f"Linked to Xero organisation {connection.tenant_name}{books}.")
-    if outcome.replaced:
-        messages.warning(
-            request,
-            f"This replaces the link to {outcome.replaced.tenant_name}. Documents already sent there stay "
-            f"in {outcome.replaced.tenant_name}; "
-            f"only documents issued from now on go to {outcome.connection.tenant_name}.",
-        )
+    for linked in [outcome, *outcome.also]:
+        books = f" for {linked.connection.company}" if several else ""
+        messages.success(request, f"Linked to Xero organisation {linked.connection.tenant_name}{books}.")
+        if linked.replaced:
+            messages.warning(
+                request,
+                f"This replaces the link to {linked.replaced.tenant_name}. Documents already sent there stay "
+                f"in {linked.replaced.tenant_name}; "
+                f"only documents issued from now on go to {linked.connection.tenant_name}.",
+            )
     # What Xero would refuse, before the first document goes across.
     return redirect(reverse("xero:setup_check") + (f"?company={connection.company_id}" if several else ""))

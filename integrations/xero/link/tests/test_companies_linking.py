@@ -1,12 +1,17 @@
 """Several companies, each linked to its own Xero organisation from its own card on the Add Ons page; one
 organisation books one company. Over HTTP against the sandbox's consent page."""
 
+import datetime
+
 import pytest
 from django.contrib.messages import get_messages
+from django.utils import timezone
 
 from billing.models import Company
 from billing.tests.factories import CompanyFactory
+from integrations.xero.api.xero_api import xero_api_for
 from integrations.xero.conftest import link
+from integrations.xero.link import tokens
 from integrations.xero.models import XeroConnection
 
 
@@ -73,3 +78,51 @@ def test_with_one_company_the_card_names_no_company(sandbox, admin_client):
 def test_a_company_that_is_not_a_number_or_not_there_is_not_found(sandbox, admin_client):
     assert admin_client.post("/integrations/xero/link/", {"company": "x"}).status_code == 404
     assert admin_client.post("/integrations/xero/link/", {"company": "999"}).status_code == 404
+
+
+def test_one_consent_links_several_organisations_each_to_the_company_it_books(sandbox, admin_client, uk):
+    nz = Company.objects.default()
+    answer = link(admin_client, sandbox["NZ"], sandbox["GB"])
+    assert answer.url == "/integrations/xero/choose/"
+    page = admin_client.get(answer.url).content.decode()
+    assert page.count('data-testid="books"') == 2 and "Which company does each Xero organisation book?" in page
+    chosen = admin_client.post(
+        answer.url,
+        {f"books-{sandbox['NZ'].tenant_id}": nz.pk, f"books-{sandbox['GB'].tenant_id}": uk.pk},
+    )
+    assert "Linked to Xero organisation Demo Freight UK Ltd for Cocoon Freight UK Ltd." in messages_of(chosen)
+    links = {link.company: link for link in XeroConnection.objects.live()}
+    assert (links[nz].tenant_name, links[uk].tenant_name) == ("Demo Freight NZ Ltd", "Demo Freight UK Ltd")
+    assert links[nz].grant_id == links[uk].grant_id  # one consent, one token set
+
+
+def test_one_company_cannot_book_two_organisations_and_the_choice_stays_open(sandbox, admin_client, uk):
+    answer = link(admin_client, sandbox["NZ"], sandbox["GB"])
+    refused = admin_client.post(
+        answer.url, {f"books-{sandbox['NZ'].tenant_id}": uk.pk, f"books-{sandbox['GB'].tenant_id}": uk.pk}
+    )
+    assert refused.url == "/integrations/xero/choose/"
+    assert "Cocoon Freight UK Ltd can book one Xero organisation: pick one for it." in messages_of(refused)
+    assert not XeroConnection.objects.exists()
+
+
+def test_links_granted_together_keep_working_after_one_refreshes_their_single_use_token(
+    sandbox, admin_client, uk, settings
+):
+    settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "REFRESH_GRACE_SECONDS": 0}  # a used token is dead at once
+    answer = link(admin_client, sandbox["NZ"], sandbox["GB"])
+    admin_client.post(
+        answer.url,
+        {
+            f"books-{sandbox['NZ'].tenant_id}": Company.objects.default().pk,
+            f"books-{sandbox['GB'].tenant_id}": uk.pk,
+        },
+    )
+    nz_link, uk_link = XeroConnection.objects.get(company__pk=Company.objects.default().pk), uk.xero_links.get()
+    tokens.connections_refresh_idle(now=timezone.now() + datetime.timedelta(days=365))  # one refresh for both
+    tokens._refresh_under_lock(uk_link.pk, force=True)  # the UK link refreshes with the pair the NZ one got
+    uk_link.refresh_from_db()
+    nz_link.refresh_from_db()
+    assert uk_link.status == nz_link.status == "active"
+    assert uk_link.refresh_token == nz_link.refresh_token
+    assert xero_api_for(nz_link).read_organisation().name == "Demo Freight NZ Ltd"
