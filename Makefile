@@ -52,10 +52,13 @@ test-e2e: $(STAMP)
 # The sync's performance against the sandbox on PostgreSQL and Redis (started if installed but down),
 # with gunicorn and Celery workers it starts and stops itself. BENCH_ARGS=--quick for a short run;
 # see bench/README.md for the options. Writes bench/results/latest.{json,md} (quick.* for --quick), then
-# simulates the scheduler alone across 10,000 organisations (bench/results/scheduler.{json,md}).
+# simulates the scheduler alone across 10,000 organisations (bench/results/scheduler.{json,md}), then runs
+# 50 companies each linked to its own sandbox organisation under one app-wide limit, over HTTP, on its own
+# database bench_companies (about 3 minutes; bench/results/companies.{json,md}).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.scheduler_sim
+	$(BIN)/python -m bench.companies
 
 # The sync and the statuses back from Xero under injected faults and load (5,000 documents, its own
 # database "chaos_run" and redis-server on port 6390, gunicorn, Celery workers and beat); exits non-zero

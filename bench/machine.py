@@ -61,7 +61,9 @@ def _postgres_version() -> str:
 
 
 def _git(*args: str) -> str:
-    """Read-only: which code was measured."""
+    """Read-only: which code was measured (not asked when BENCH_NO_GIT is set, e.g. while others commit)."""
+    if os.environ.get("BENCH_NO_GIT"):
+        return ""
     try:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):

@@ -49,9 +49,19 @@ class Browser:
 
 
 def link_over_http(*, base_url: str, username: str, password: str, tenant_id: str) -> None:
+    browser = signed_in(base_url, username, password)
+    link_company(browser, tenant_id=tenant_id)
+
+
+def signed_in(base_url: str, username: str, password: str) -> Browser:
     browser = Browser(base_url)
     _sign_in(browser, username, password)
-    status, authorize_url, _ = browser.post("/integrations/xero/link/", {})
+    return browser
+
+
+def link_company(browser: Browser, *, tenant_id: str, company: int | None = None) -> None:
+    """LINK TO MY ACCOUNT on a company's card (the default company's when none is given), then the consent."""
+    status, authorize_url, _ = browser.post("/integrations/xero/link/", {"company": company} if company else {})
     _expect(
         status == 302 and "/identity/connect/authorize" in authorize_url, "LINK TO MY ACCOUNT", status, authorize_url
     )

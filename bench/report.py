@@ -152,6 +152,11 @@ def _percent(value) -> str:
 
 
 def write(results: dict, name: str) -> list[Path]:
+    return write_with(results, name, goals=goals, markdown=markdown)
+
+
+def write_with(results: dict, name: str, *, goals, markdown) -> list[Path]:
+    """bench/results/<name>.json and .md, with the goals each figure is judged by."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     results = {**results, "goals": goals(results)}
     json_path, md_path = RESULTS_DIR / f"{name}.json", RESULTS_DIR / f"{name}.md"
@@ -161,8 +166,12 @@ def write(results: dict, name: str) -> list[Path]:
 
 
 def console(results: dict) -> str:
+    return console_lines(goals(results))
+
+
+def console_lines(rows: list[dict]) -> str:
     lines = ["", "Results", "-------"]
-    for row in goals(results):
+    for row in rows:
         lines.append(f"{'ok ' if row['met'] else 'MISS'} {row['figure']}: {row['measured']} (goal {row['goal']})")
     return "\n".join(lines)
 

@@ -17,10 +17,18 @@ from .processes import BenchError
 
 def main(argv: list[str] | None = None) -> int:
     config = bench_config.load(argv)
+    from . import report
+
+    return run_and_report(lambda: run(config), config, report)
+
+
+def run_and_report(measure, config, report) -> int:
+    """Run a bench (`measure()`), stopping every process it started whatever happens, then print and write
+    its figures with `report` (a module with `write(results, name)` and `console(results)`)."""
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
     try:
-        results = run(config)
+        results = measure()
     except BenchError as error:
         print(f"\nbench failed: {error}", file=sys.stderr)
         return 2
@@ -29,8 +37,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         processes.stop_all()
-    from . import report
-
     paths = report.write(results, config.results_name)
     print(report.console(results))
     print(f"Written: {', '.join(str(p) for p in paths)}  (process logs: {config.run_dir})")
