@@ -6,7 +6,6 @@ got past authentication (those count against its limits); a 429 says which limit
 """
 
 import bisect
-import json
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -294,31 +293,18 @@ def markdown(results: dict) -> str:
             "",
             "## Details",
             "",
-            f"- Links: {_kv(results['link'])}.",
+            f"- Links: {report.kv(results['link'])}.",
             f"- Phase: {'everything sent' if phase['complete'] else '**not all sent before the timeout**'}, "
             f"{phase['seconds']} s after release; documents {phase['documents']}; the big backlog issued in "
             f"{phase['big_backlog_issue_seconds']} s while the workers were held.",
-            f"- Small companies: {_kv(phase['small'])}.",
-            f"- Big company: {_kv(phase['big'])}.",
-            f"- Calls: {_kv(phase['calls'])}.",
-            f"- Budget: {_kv(phase['budget'])}.",
+            f"- Small companies: {report.kv(phase['small'])}.",
+            f"- Big company: {report.kv(phase['big'])}.",
+            f"- Calls: {report.kv(phase['calls'])}.",
+            f"- Budget: {report.kv(phase['budget'])}.",
             "",
-            "## How it was measured",
-            "",
-            *HOW,
-            "",
-            "## All settings",
-            "",
-            "```json",
-            json.dumps(s, indent=2, default=str),
-            "```",
-            "",
+            *report.how_and_settings(HOW, s),
         ]
     )
-
-
-def _kv(values: dict) -> str:
-    return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in values.items())
 
 
 HOW = [

@@ -221,24 +221,29 @@ def markdown(results: dict) -> str:
         out += _phase_section(f"Billing account codes of {length} characters (limits off)", phase)
     if "issue_cost" in results:
         out += _issue_section(results["issue_cost"])
-        out += ["## Exactly once", "", _kv(results["exactly_once"]), ""]
+        out += ["## Exactly once", "", kv(results["exactly_once"]), ""]
     if results.get("receiver"):
         from . import receiver
 
         out += receiver.markdown(results["receiver"])
-    out += [
+    out += how_and_settings(HOW, s)
+    return "\n".join(out)
+
+
+def how_and_settings(how: list[str], settings: dict) -> list[str]:
+    """The closing sections of a results file: how it was measured, and every setting of the run."""
+    return [
         "## How it was measured",
         "",
-        *HOW,
+        *how,
         "",
         "## All settings",
         "",
         "```json",
-        json.dumps(s, indent=2, default=str),
+        json.dumps(settings, indent=2, default=str),
         "```",
         "",
     ]
-    return "\n".join(out)
 
 
 def _phase_section(title: str, phase: dict) -> list[str]:
@@ -256,8 +261,8 @@ def _phase_section(title: str, phase: dict) -> list[str]:
         + f"; median server time of a PUT /Invoices: {calls['put_invoices_server_ms_median']} ms; longest request "
         f"{calls.get('longest_request')} characters (budget {calls.get('request_budget')}), "
         f"{calls.get('over_budget')} over it, {calls.get('answered_404')} answered 404.",
-        f"- Pace: {_kv(pace)}.",
-        f"- Worker CPU: {_kv(cpu)}.",
+        f"- Pace: {kv(pace)}.",
+        f"- Worker CPU: {kv(cpu)}.",
         f"- Worker RSS (MB): idle {rss['idle']}, after {rss['after']}, "
         f"peak main {rss['peak_main']}, peak pool {rss['peak_pool']}.",
         f"- Failures: {phase['failures']['count']}" + "".join(f"\n  - {m}" for m in phase["failures"]["messages"]),
@@ -287,7 +292,7 @@ def _issue_section(cost: dict) -> list[str]:
 SIDES = {"on": "with the Xero add-on on", "off": "billing alone (no listener on its issue signals)"}
 
 
-def _kv(values: dict) -> str:
+def kv(values: dict) -> str:
     return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in values.items())
 
 
