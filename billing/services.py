@@ -96,26 +96,26 @@ def invoice_record_accounting_status(*, invoice: Invoice, status: str, amount_pa
         raise ValidationError(f"{amount_paid} is not an amount paid.")
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        _record_amount_paid(locked, amount_paid)
-        invoice.amount_paid = locked.amount_paid
-        if locked.status == status:
-            return False
-        if status not in ACCOUNTING_TRANSITIONS.get(locked.status, set()):
+        changed = locked.status != status
+        if changed and status not in ACCOUNTING_TRANSITIONS.get(locked.status, set()):
             raise ValidationError(
                 f"{locked} cannot go from {locked.get_status_display().lower()} to {Status(status).label.lower()}."
             )
-        locked.status = status
-        locked.status_changed_at = timezone.now()
-        locked.save(update_fields=["status", "status_changed_at", "updated_at"])
-    invoice.status, invoice.status_changed_at = locked.status, locked.status_changed_at
-    return True
-
-
-def _record_amount_paid(locked: Invoice, amount_paid: Decimal | None) -> None:
-    if amount_paid is None or amount_paid == locked.amount_paid or locked.is_draft:
-        return
-    locked.amount_paid = amount_paid
-    locked.save(update_fields=["amount_paid", "updated_at"])
+        fields = []
+        if amount_paid is not None and amount_paid != locked.amount_paid and not locked.is_draft:
+            locked.amount_paid = amount_paid
+            fields.append("amount_paid")
+        if changed:
+            locked.status, locked.status_changed_at = status, timezone.now()
+            fields += ["status", "status_changed_at"]
+        if fields:
+            locked.save(update_fields=[*fields, "updated_at"])
+    invoice.status, invoice.status_changed_at, invoice.amount_paid = (
+        locked.status,
+        locked.status_changed_at,
+        locked.amount_paid,
+    )
+    return changed
 
 
 def _lock_draft(pk: int) -> Invoice:
