@@ -215,13 +215,11 @@ def reference_data_refresh(*, connection: XeroConnection) -> None:
     (they count against the same limits), into the caches and `connection`."""
     api = xero_api_for(connection)
     accounts, tax_rates, currencies = api.read_accounts(), api.read_tax_rates(), api.read_currencies()
-    now = timezone.now()
     XeroConnection.objects.filter(pk=connection.pk).update(
         chart_of_accounts=accounts,
         tax_rates=tax_rates,
         currencies=currencies,
-        reference_data_loaded_at=now,
-        last_success_at=now,
+        reference_data_loaded_at=timezone.now(),  # the calls themselves noted that Xero answered (xero_api.py)
     )
     connection.refresh_from_db()
 

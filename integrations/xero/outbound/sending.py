@@ -156,8 +156,6 @@ def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
         status = error.status
         logger.warning("Sending %d documents to Xero failed (%s); they will be retried", len(records), error.message)
         _release(records, delay=_backoff(records), outcome_unknown=True, error=error.message, failing=True)
-    else:
-        XeroConnection.objects.filter(pk=connection.pk).update(last_success_at=timezone.now())
     finally:
         _log_attempts(claimed, started=started, http_status=status, deferred=deferred)
 
