@@ -18,8 +18,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+from . import companies_cpu, processes
 from . import config as bench_config
-from . import processes
 from .processes import BenchError
 from .run import _prepare_services, _step, run_and_report
 
@@ -27,6 +27,7 @@ COMPANIES_DATABASE = "postgres://postgres@127.0.0.1:5432/bench_companies"
 COMPANIES_REDIS = "redis://127.0.0.1:6379/9"
 ORG_MINUTE_LIMIT = 60  # Xero's per organisation, in sandbox minutes
 LINKING_PEOPLE = 4  # companies linked at once, each by a person in their own session
+LINKS_PER_CONSENT = 50  # idle companies' organisations granted by one consent
 APP_LIMIT_PER_COMPANY = 12  # default app-wide limit: 600 a minute for 50 companies, a fifth of their sum
 
 
@@ -44,6 +45,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
     parser.add_argument("--timeout", type=float, default=900.0, help="real seconds allowed for everything to be sent")
+    parser.add_argument(
+        "--idle", type=int, default=950, help="companies linked with nothing to send, for the worker CPU run (0: none)"
+    )
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--results", default="companies", help="results file name in bench/results/")
     args = parser.parse_args(argv)
@@ -117,12 +121,25 @@ def run(args, config) -> dict:
     }
     _step(f"{args.companies} companies, organisations and links (sandbox limits off while linking)")
     fleet = Fleet(args, config, env)
+    cpu = {}
+    if args.idle:
+        fleet.link(fleet.pairs()[:1])
+        _step("worker CPU per document, one company linked (limits off)")
+        cpu["one_linked"] = companies_cpu.measure(fleet, label="ONE", companies=1)
     results["link"] = fleet.link_all()
     _step(
         f"the big company's {args.backlog} documents, then {args.companies - 1} companies issuing "
         f"{args.small_documents} each (sandbox minute {args.minute_seconds:g} s, app limit {args.app_limit})"
     )
     results["phase"] = fleet.phase()
+    if args.idle:
+        _step(f"worker CPU per document, {args.companies} companies linked, all sending (limits off)")
+        cpu["all_busy"] = companies_cpu.measure(fleet, label="BSY", companies=args.companies)
+        _step(f"{args.idle} more companies linked with nothing to send ({LINKS_PER_CONSENT} to a consent)")
+        results["idle_link"] = fleet.link_idle(args.idle)
+        _step(f"worker CPU per document, the same {args.companies} sending among {len(fleet.companies)} linked")
+        cpu["idle_linked"] = companies_cpu.measure(fleet, label="IDL", companies=args.companies)
+    results["worker_cpu"] = cpu
     results["machine"]["load_average_at_end"] = machine.load_average()
     results["duration_seconds"] = round(time.time() - started)
     return results
@@ -139,6 +156,7 @@ class Fleet:
         self.args, self.config, self.env = args, config, env
         self.rng = random.Random(args.seed)
         self.web: processes.Service | None = None
+        self.web_env: dict = {}
         self.linked_at = 0.0  # monotonic clock
         self.orgs = seed_scale_organisations(count=args.companies)
         self.password = config.secrets["SECRET_KEY"][:24]
@@ -148,37 +166,112 @@ class Fleet:
         self.autovacuum = workload.AutovacuumStandIn(config.analyze_every)
 
     def serve(self, extra_env: dict) -> None:
+        """gunicorn with these settings (restarted only when they change)."""
+        if self.web and self.web_env == extra_env:
+            return
         if self.web:
             self.web.stop()
-        self.web = processes.gunicorn(self.config, {**self.env, **extra_env})
+        self.web, self.web_env = processes.gunicorn(self.config, {**self.env, **extra_env}), extra_env
         processes.wait_for_http(self.web, f"http://127.0.0.1:{self.config.port}/login/")
 
-    def link_all(self) -> dict:
-        from integrations.xero.models import XeroConnection
+    def pairs(self) -> list:
+        return list(zip(self.companies, self.orgs, strict=True))
 
-        from . import oauth_flow, workload
+    def link(self, pairs: list) -> None:
+        """Each company by its own consent (LINK TO MY ACCOUNT on its card)."""
+        from . import oauth_flow
 
-        self.serve(bench_config.sandbox_env(bench_config.LIMITS_OFF))
-        started = time.monotonic()
-        pairs = list(zip(self.companies, self.orgs, strict=True))
-
-        def link_share(share):  # one person per share, in their own session
-            browser = oauth_flow.signed_in(f"http://127.0.0.1:{self.config.port}", workload.USERNAME, self.password)
+        def link_each(browser, share):
             for company, org in share:
                 oauth_flow.link_company(browser, tenant_id=str(org.tenant_id), company=company.pk)
 
-        with ThreadPoolExecutor(LINKING_PEOPLE) as pool:
-            list(pool.map(link_share, [pairs[i::LINKING_PEOPLE] for i in range(LINKING_PEOPLE)]))
-        self.linked_at = time.monotonic()
-        linked = XeroConnection.objects.active().filter(reference_data_loaded_at__isnull=False)
-        if linked.count() != len(self.companies):
-            raise BenchError(f"Only {linked.count()} of {len(self.companies)} links are active:\n{self.web.log_tail()}")
+        self._by_people(link_each, pairs)
+
+    def link_all(self) -> dict:
+        """Link every company not linked yet."""
+        from integrations.xero.models import XeroConnection
+
+        started = time.monotonic()
+        linked = set(XeroConnection.objects.active().values_list("company_id", flat=True))
+        self.link([(company, org) for company, org in self.pairs() if company.pk not in linked])
         return {
             "method": "the OAuth flow over HTTP, once per company (LINK TO MY ACCOUNT on its card, consent, "
             f"callback), {LINKING_PEOPLE} at once",
-            "links": linked.count(),
+            "links": self._check_linked(),
             "seconds": round(time.monotonic() - started, 1),
         }
+
+    def link_idle(self, count: int) -> dict:
+        """`count` more companies, each with its own organisation, linked LINKS_PER_CONSENT to a consent (the
+        choose page gives each organisation its company): they have nothing to send."""
+        from xero_sandbox.seeding_scale import seed_scale_organisations
+
+        from . import oauth_flow
+
+        started = time.monotonic()
+        first = len(self.companies)
+        self.orgs = seed_scale_organisations(count=first + count)
+        self.companies += _new_companies(range(first + 1, first + count + 1))
+        idle = self.pairs()[first:]
+        consents = [idle[i : i + LINKS_PER_CONSENT] for i in range(0, len(idle), LINKS_PER_CONSENT)]
+
+        def link_groups(browser, share):
+            for group in share:
+                oauth_flow.link_companies(browser, {str(org.tenant_id): company.pk for company, org in group})
+
+        self._by_people(link_groups, consents)
+        linked_seconds = time.monotonic() - started
+        self._load_reference_data()
+        return {
+            "method": f"the OAuth flow over HTTP, one consent granting {LINKS_PER_CONSENT} organisations, then the "
+            f"choose page giving each its company, {LINKING_PEOPLE} people at once; each consent's first "
+            "organisation's reference data read while linking, the others' by the workers",
+            "links": self._check_linked(),
+            "seconds_to_link": round(linked_seconds, 1),
+            "seconds_until_reference_data_read": round(time.monotonic() - started, 1),
+        }
+
+    def _load_reference_data(self) -> None:
+        """Let the workers read the reference data that linking queued for them, the paces off as while linking."""
+        from integrations.xero.models import XeroConnection
+
+        from .phases import UNPACED_WORKER_ENV
+        from .workers import Workers
+
+        crew = Workers(self.config, {**self.env, **UNPACED_WORKER_ENV}).start()
+        try:
+            crew.release()
+            deadline = time.monotonic() + self.args.timeout
+            while XeroConnection.objects.active().filter(reference_data_loaded_at__isnull=True).exists():
+                if time.monotonic() > deadline:
+                    raise BenchError("The idle links' reference data was not read before the timeout")
+                crew.check_alive()
+                time.sleep(1)
+        finally:
+            crew.stop()
+
+    def _by_people(self, work, items: list) -> None:
+        """`work(browser, share)` for LINKING_PEOPLE people at once, each signed in in their own session."""
+        from . import oauth_flow, workload
+
+        self.serve(bench_config.sandbox_env(bench_config.LIMITS_OFF))
+
+        def person(share):
+            browser = oauth_flow.signed_in(f"http://127.0.0.1:{self.config.port}", workload.USERNAME, self.password)
+            work(browser, share)
+
+        shares = [share for share in (items[i::LINKING_PEOPLE] for i in range(LINKING_PEOPLE)) if share]
+        with ThreadPoolExecutor(LINKING_PEOPLE) as pool:
+            list(pool.map(person, shares))
+        self.linked_at = time.monotonic()
+
+    def _check_linked(self) -> int:
+        from integrations.xero.models import XeroConnection
+
+        linked = XeroConnection.objects.active().filter(reference_data_loaded_at__isnull=False).count()
+        if linked != len(self.companies):
+            raise BenchError(f"Only {linked} of {len(self.companies)} links are active:\n{self.web.log_tail()}")
+        return linked
 
     def phase(self) -> dict:
         from django.utils import timezone
@@ -190,6 +283,7 @@ class Fleet:
         self.serve({**bench_config.sandbox_env(sandbox_limits(self.args)), **pace_env})
         big_pks, small_schedule = self._drafts()
         crew = Workers(self.config, {**self.env, **pace_env}).start()
+        phase_started = timezone.now()
         try:
             issue_seconds = workload.issue_all(big_pks, threads=self.config.issue_threads)
             self.autovacuum.now()
@@ -198,7 +292,7 @@ class Fleet:
             crew.release()
             issuer = _ScheduledIssuer(small_schedule, threads=self.config.issue_threads)
             issuer.start()
-            complete = self._wait(crew, issuer)
+            complete = self._wait(crew, issuer, issued_since=phase_started)
             finished_at = timezone.now()
         finally:
             _ScheduledIssuer.stop_all()
@@ -210,7 +304,11 @@ class Fleet:
             "finished_at": finished_at,
             "seconds": round((finished_at - released_at).total_seconds(), 1),
             **companies_figures.measure(
-                args=self.args, big=self.companies[0], released_at=released_at, finished_at=finished_at
+                args=self.args,
+                big=self.companies[0],
+                issued_since=phase_started,
+                released_at=released_at,
+                finished_at=finished_at,
             ),
         }
 
@@ -266,20 +364,21 @@ class Fleet:
         )
         return [invoice.pk for invoice in invoices]
 
-    def _wait(self, crew, issuer) -> bool:
+    def _wait(self, crew, issuer, *, issued_since) -> bool:
         from integrations.xero.models import SyncRecord
 
+        records = SyncRecord.objects.filter(invoice__issued_at__gte=issued_since)
         deadline, last_print = time.monotonic() + self.args.timeout, 0.0
         while time.monotonic() < deadline:
             crew.sample()
             self.web.check_alive()
             issuer.check()
             self.autovacuum.tick()
-            pending = SyncRecord.objects.filter(state__in=("waiting", "sending")).count()
+            pending = records.filter(state__in=("waiting", "sending")).count()
             if issuer.done() and pending == 0:
                 return True
             if time.monotonic() - last_print > 15:
-                sent = SyncRecord.objects.filter(state="sent").count()
+                sent = records.filter(state="sent").count()
                 print(f"  issued {issuer.issued} of {issuer.total} small; sent {sent}, pending {pending}", flush=True)
                 last_print = time.monotonic()
             time.sleep(1)
@@ -287,11 +386,17 @@ class Fleet:
 
 
 def _companies(count: int):
-    """The default company (the big one) and count - 1 more, each with its own number prefixes."""
+    """The default company (the big one) and count - 1 more."""
     from billing.models import Company
 
-    first = Company.objects.default()
-    Company.objects.bulk_create(
+    return [Company.objects.default(), *_new_companies(range(2, count + 1))]
+
+
+def _new_companies(numbers: range):
+    """Companies numbered so, each with its own number prefixes, in number order."""
+    from billing.models import Company
+
+    return Company.objects.bulk_create(
         Company(
             name=f"Bench Company {i:03d} Ltd",
             country="NZ",
@@ -299,9 +404,8 @@ def _companies(count: int):
             invoice_prefix=f"I{i:03d}-",
             credit_note_prefix=f"C{i:03d}-",
         )
-        for i in range(2, count + 1)
+        for i in numbers
     )
-    return [first, *Company.objects.exclude(pk=first.pk).order_by("pk")]
 
 
 def _catalogue(companies):

@@ -73,6 +73,23 @@ def link_company(browser: Browser, *, tenant_id: str, company: int | None = None
     _expect(status == 302, "the OAuth callback", status, landing or page[:300])
 
 
+def link_companies(browser: Browser, books: dict[str, int]) -> None:
+    """One consent granting several organisations (tenant id → the company it books), then the platform's
+    choose page, where each organisation is given its company: as an administrator linking a group does."""
+    status, authorize_url, _ = browser.post("/integrations/xero/link/", {"company": next(iter(books.values()))})
+    _expect(status == 302, "LINK TO MY ACCOUNT", status, authorize_url)
+    status, _, page = browser.get(authorize_url)
+    _expect(status == 200 and all(tenant in page for tenant in books), "the sandbox's consent page", status, page[:300])
+    status, callback_url, page = browser.post(authorize_url, {"decision": "allow", "organisations": list(books)})
+    _expect(status == 302 and "code=" in callback_url, "allowing access", status, callback_url or page[:300])
+    status, choose_url, page = browser.get(callback_url)
+    _expect(status == 302 and "/choose/" in choose_url, "the OAuth callback", status, choose_url or page[:300])
+    status, _, page = browser.get(choose_url)
+    _expect(status == 200, "the choose page", status, page[:300])
+    status, landing, page = browser.post(choose_url, {f"books-{tenant}": pk for tenant, pk in books.items()})
+    _expect(status == 302 and "/choose/" not in landing, "choosing each organisation's company", status, page[:300])
+
+
 def _sign_in(browser: Browser, username: str, password: str) -> None:
     status, _, page = browser.get("/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)

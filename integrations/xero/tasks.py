@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from integrations.xero.inbound import inbox, reconciliation
-from integrations.xero.link import tokens
+from integrations.xero.link import linking, tokens
+from integrations.xero.models import XeroConnection
 from integrations.xero.outbound import sending
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,14 @@ def _queue_once(task, *, key: str, gather_seconds: float) -> None:
     except Exception:
         cache.delete(key)  # the broker is down: the next call tries again
         raise
+
+
+@shared_task
+def load_reference_data(connection_id: int):
+    """An organisation's chart of accounts, tax rates and currencies, for a link made along with others."""
+    connection = XeroConnection.objects.active().filter(pk=connection_id).first()
+    if connection is not None:
+        linking.reference_data_load(connection=connection)
 
 
 @shared_task

@@ -98,9 +98,19 @@ def link_choose(*, session, books: dict[str, Company], user) -> LinkOutcome:
     chosen = _chosen(tenants, books)
     del session[PENDING_KEY]
     tokens, grant_id = _tokens_from_json(crypto.decrypt(pending["tokens"])), uuid.uuid4()
+    # Reading an organisation's chart of accounts, tax rates and currencies takes seconds at its pace of a call
+    # a second: the person waits for the first organisation's only (its set-up check comes next); the others
+    # are read in the background, or a consent granting fifty would hold the page for minutes.
     outcomes = [
-        link_tenant(tokens=tokens, tenant=tenant, user=user, company=company, grant_id=grant_id)
-        for tenant, company in chosen
+        link_tenant(
+            tokens=tokens,
+            tenant=tenant,
+            user=user,
+            company=company,
+            grant_id=grant_id,
+            wait_for_reference_data=index == 0,
+        )
+        for index, (tenant, company) in enumerate(chosen)
     ]
     _release(tokens, [tenant for tenant in tenants if tenant.tenant_id not in books])
     outcomes[0].also = outcomes[1:]
@@ -122,8 +132,16 @@ def _chosen(tenants: list[values.Tenant], books: dict[str, Company]) -> list[tup
 
 
 def link_tenant(
-    *, tokens: values.TokenSet, tenant: values.Tenant, user, company: Company, grant_id: uuid.UUID
+    *,
+    tokens: values.TokenSet,
+    tenant: values.Tenant,
+    user,
+    company: Company,
+    grant_id: uuid.UUID,
+    wait_for_reference_data: bool = True,
 ) -> LinkOutcome:
+    """Link `company` to the organisation, and read its reference data before returning, or else in the
+    background."""
     _refuse_if_booking_another_company(tenant, company)
     organisation = XeroApi.for_consent(tenant_id=tenant.tenant_id, access_token=tokens.access_token).read_organisation()
     old_access = _access_to_let_go(tenant, company)
@@ -149,7 +167,10 @@ def link_tenant(
         connection.save()
     if replaced:
         _let_go(replaced, old_access, fallback_token=tokens.access_token)
-    reference_data_load(connection=connection)
+    if wait_for_reference_data:
+        reference_data_load(connection=connection)
+    else:
+        _reference_data_load_later(connection)
     return LinkOutcome(connection=connection, replaced=replaced)
 
 
@@ -208,6 +229,15 @@ def reference_data_load(*, connection: XeroConnection) -> None:
         return  # the Add Ons page says why; the caches are read again once sending resumes
     except XeroError as error:
         connection_record_failure(connection=connection, error=error)
+
+
+def _reference_data_load_later(connection: XeroConnection) -> None:
+    from integrations.xero import tasks  # tasks import the sync, which imports this module
+
+    try:
+        tasks.load_reference_data.delay(connection.pk)
+    except Exception:  # the broker is down: the first send reads them instead (they count as stale)
+        logger.warning("Could not queue reading the reference data of %r; the first send reads it", connection)
 
 
 def reference_data_refresh(*, connection: XeroConnection) -> None:

@@ -2,6 +2,7 @@
 organisation books one company. Over HTTP against the sandbox's consent page."""
 
 import datetime
+from unittest import mock
 
 import pytest
 from django.contrib.messages import get_messages
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from billing.models import Company
 from billing.tests.factories import CompanyFactory
+from integrations.xero import tasks
 from integrations.xero.api.xero_api import xero_api_for
 from integrations.xero.conftest import link
 from integrations.xero.link import tokens
@@ -126,3 +128,23 @@ def test_links_granted_together_keep_working_after_one_refreshes_their_single_us
     assert uk_link.status == nz_link.status == "active"
     assert uk_link.refresh_token == nz_link.refresh_token
     assert xero_api_for(nz_link).read_organisation().name == "Demo Freight NZ Ltd"
+
+
+def test_one_consent_reads_the_first_organisations_books_at_once_and_the_others_in_the_background(
+    sandbox, admin_client, uk
+):
+    nz = Company.objects.default()
+    answer = link(admin_client, sandbox["NZ"], sandbox["GB"])
+    with mock.patch.object(tasks.load_reference_data, "delay") as queued:
+        admin_client.post(
+            answer.url, {f"books-{sandbox['NZ'].tenant_id}": nz.pk, f"books-{sandbox['GB'].tenant_id}": uk.pk}
+        )
+    nz_link, uk_link = XeroConnection.objects.get(company=nz), uk.xero_links.get()
+    assert nz_link.reference_data_loaded_at is not None and nz_link.chart_of_accounts
+    assert uk_link.reference_data_loaded_at is None
+    queued.assert_called_once_with(uk_link.pk)
+
+    tasks.load_reference_data(uk_link.pk)  # what the worker runs
+    uk_link.refresh_from_db()
+    assert uk_link.reference_data_loaded_at is not None
+    assert {account["code"] for account in uk_link.chart_of_accounts} >= {"200"}

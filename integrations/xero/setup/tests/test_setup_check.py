@@ -340,7 +340,7 @@ def demo(settings, live_server, transactional_db, client):
     settings.XERO_ENABLED = settings.DEBUG = True
     call_command("demo_setup", stdout=io.StringIO())
     client.force_login(get_user_model().objects.create_superuser("boss", password="pw"))
-    link(client, Organisation.objects.get(country_code="NZ"))
+    link(client, Organisation.objects.get(short_code="!nz001"))
     return client
 
 
@@ -367,7 +367,7 @@ def test_the_demo_data_shows_a_problem_of_each_kind_and_a_fix_clears_it_on_reche
         "✗",
         "⚠",
     )
-    nz = Organisation.objects.get(country_code="NZ")
+    nz = Organisation.objects.get(short_code="!nz001")
     bluefin = nz.contacts.get(account_number="BLUEFIN")
     assert demo.post(f"/xero-sandbox/orgs/{nz.pk}/contacts/{bluefin.pk}/unarchive/").status_code == 302
     harbour = BillingAccount.objects.get(code="harb-7")
