@@ -2,11 +2,13 @@ from decimal import Decimal
 
 from django import forms
 from django.template.defaultfilters import floatformat
+from django.utils.html import format_html
 
-from . import panels, selectors
+from . import panels, selectors, services
 from .currencies import currency_choices_for_entry
-from .models import FOUR_PLACES, BillingAccount, Company, Invoice, Rate, TaxRate, accounting_part
+from .models import FOUR_PLACES, BillingAccount, Company, Invoice, Rate, RateCompanyCode, TaxRate, accounting_part
 from .services import LineInput
+from .validators import validate_account_code
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -76,14 +78,58 @@ class CodeAdviceMixin:
 
 
 class RateForm(CodeAdviceMixin, forms.ModelForm):
+    """A rate and, when there are several companies, each company's own revenue account code for it (a
+    `company_code_<pk>` field, blank when the rate's own code applies there)."""
+
     advised_field = "revenue_account_code"
 
     class Meta:
         model = Rate
         fields = ["label", "category", "cost_account_code", "revenue_account_code"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.companies = list(Company.objects.all()) if selectors.several_companies() else []
+        saved = {one.company_id: one.revenue_account_code for one in self._saved_company_codes()}
+        for company in self.companies:
+            self.fields[company_code_field_name(company)] = company_code_field(company, saved.get(company.pk, ""))
+
+    def company_codes(self) -> dict[Company, str]:
+        """Each company's code as entered, "" where the rate's own applies."""
+        return {company: self.cleaned_data[company_code_field_name(company)] for company in self.companies}
+
+    def save(self, commit=True):
+        rate = super().save(commit=False)
+        if commit:  # the rate and its companies' codes are written together, in one transaction
+            services.rate_save(rate=rate, company_codes=self.company_codes())
+        return rate
+
     def advice(self, values):
         return panels.revenue_account_advice(accounting_part(values.get("revenue_account_code") or ""))
+
+    def _saved_company_codes(self) -> list[RateCompanyCode]:
+        return list(self.instance.company_codes.all()) if self.companies and self.instance.pk else []
+
+
+def company_code_field_name(company: Company) -> str:
+    return f"company_code_{company.pk}"
+
+
+def company_code_field(company: Company, initial: str) -> forms.CharField:
+    # The rate's own revenue code's validator; no datalist: the add-ons' codes are the default company's chart's.
+    return forms.CharField(
+        label=f"Revenue account code for {company.name}",
+        max_length=RateCompanyCode._meta.get_field("revenue_account_code").max_length,
+        required=False,
+        initial=initial,
+        validators=[validate_account_code],
+        # Escaped here: Django's form templates show help text as it is, HTML and all.
+        help_text=format_html(
+            "Leave blank to use the rate's own revenue account code. Otherwise it must match the Code of an "
+            "active revenue account in {}'s Xero chart of accounts.",
+            company.name,
+        ),
+    )
 
 
 class TaxRateForm(CodeAdviceMixin, forms.ModelForm):

@@ -2,10 +2,10 @@
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import MONEY, BillingAccount, Company, DocumentSequence, Invoice, document_number
+from .models import MONEY, BillingAccount, Company, DocumentSequence, Invoice, Rate, document_number
 
 
 def billing_account_list(*, search: str = "") -> QuerySet[BillingAccount]:
@@ -13,6 +13,12 @@ def billing_account_list(*, search: str = "") -> QuerySet[BillingAccount]:
     if search:
         accounts = accounts.filter(Q(code__icontains=search) | Q(name__icontains=search) | Q(email__icontains=search))
     return accounts
+
+
+def rate_list() -> QuerySet[Rate]:
+    """Rates, each with `company_code_count`: how many companies book its revenue to an account of their own
+    (counted in the list's one query)."""
+    return Rate.objects.annotate(company_code_count=Count("company_codes"))
 
 
 def several_companies() -> bool:

@@ -5,7 +5,7 @@ Rule violations raise `django.core.exceptions.ValidationError` with messages a p
 
 import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,7 +14,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from .amounts import DocumentTotals, LineAmounts, document_totals, line_amounts
-from .models import MONEY, Company, DocumentSequence, Invoice, InvoiceLine, Rate, TaxRate, document_number
+from .models import (
+    MONEY,
+    Company,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    Rate,
+    RateCompanyCode,
+    TaxRate,
+    document_number,
+)
 from .signals import document_issued, document_issuing
 
 logger = logging.getLogger(__name__)
@@ -38,6 +48,42 @@ class LineInput:
     quantity: Decimal
     unit_price: Decimal
     tax_rate: TaxRate
+
+
+def rate_save(*, rate: Rate, company_codes: Mapping[Company, str] | None = None) -> Rate:
+    """Save a rate and, in the same transaction, the companies' own revenue account codes given for it: a code
+    is kept as that company's; a blank one deletes it, so that the rate's own code applies there again.
+    Companies left out keep what they have."""
+    company_codes = company_codes or {}
+    rate.full_clean()
+    _check_company_codes(company_codes)
+    with transaction.atomic():
+        rate.save()
+        for company, code in company_codes.items():
+            _set_company_code(rate=rate, company=company, code=code)
+    return rate
+
+
+def _check_company_codes(company_codes: Mapping[Company, str]) -> None:
+    # Checked before anything is written, with the field's own validators (the rate's revenue code's), so a
+    # refused code leaves the rate and every company's code as they were.
+    problems = []
+    for company, code in company_codes.items():
+        if not code:  # blank: the company's code goes
+            continue
+        try:
+            RateCompanyCode(revenue_account_code=code).clean_fields(exclude=["rate", "company"])
+        except ValidationError as error:
+            problems += [f"Revenue account code for {company}: {message}" for message in error.messages]
+    if problems:
+        raise ValidationError(problems)
+
+
+def _set_company_code(*, rate: Rate, company: Company, code: str) -> None:
+    if code:
+        RateCompanyCode.objects.update_or_create(rate=rate, company=company, defaults={"revenue_account_code": code})
+    else:
+        RateCompanyCode.objects.filter(rate=rate, company=company).delete()
 
 
 def invoice_save_draft(*, invoice: Invoice, lines: Iterable[LineInput]) -> Invoice:

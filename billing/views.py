@@ -50,7 +50,8 @@ class CodeFormPageMixin(FormPageMixin):
 
 
 # --- Address book, rates and tax rates: plain rows, validated and saved by their ModelForms (no rule
-# beyond the models' own); documents go through billing.services ----------------------------------
+# beyond the models' own; a rate's form saves it with its companies' codes through billing.services);
+# documents go through billing.services -----------------------------------------------------------
 class BillingAccountListView(PermissionRequiredMixin, ListView):
     permission_required = "billing.view_billingaccount"
     template_name = "billing/account_list.html"
@@ -79,8 +80,13 @@ class BillingAccountUpdateView(PermissionRequiredMixin, FormPageMixin, UpdateVie
 # --- Rates and tax rates --------------------------------------------------------------------
 class RateListView(PermissionRequiredMixin, ListView):
     permission_required = "billing.view_rate"
-    model = Rate
     template_name = "billing/rate_list.html"
+
+    def get_queryset(self):
+        return selectors.rate_list()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(several_companies=selectors.several_companies(), **kwargs)
 
 
 class RateCreateView(PermissionRequiredMixin, CodeFormPageMixin, CreateView):
