@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from . import books, where
 from .api_support import find_document, method_not_allowed, not_found, save_batch
-from .document_input import as_uuid, value
+from .document_input import as_uuid, read_currency_rate, value
 from .gateway import ApiCall, ApiError, ApiResult, accounting_endpoint
 from .models import Allocation, Document, Payment
 from .serializers import allocation_element, payment_element
@@ -94,10 +94,11 @@ def _pay(call: ApiCall, element: dict) -> dict:
     account = _payment_account(call.organisation, value(element, "Account"), problems)
     amount = _amount(element, problems)
     date = _date(element, problems)
+    rate = read_currency_rate(value(element, "CurrencyRate"), problems)
     if problems:
         raise books.RuleBroken(*problems)
     reference = str(value(element, "Reference") or "")
-    paid = books.document_pay(document=document, amount=amount, date=date, reference=reference)
+    paid = books.document_pay(document=document, amount=amount, date=date, reference=reference, currency_rate=rate)
     return payment_element(paid, account={"AccountID": account.account_id, "Code": account.code})
 
 

@@ -62,6 +62,7 @@ def document_create(*, organisation: Organisation, type: str, data: DocumentInpu
         currency_code=fields.get("currency_code") or organisation.base_currency,
         line_amount_types=fields.get("line_amount_types") or "Exclusive",
     )
+    document.currency_rate = _document_rate(document, fields.get("currency_rate"))
     _write_lines(document, data.lines or [])
     if status == AUTHORISED:
         _ensure_approvable(document)
@@ -91,8 +92,11 @@ def document_update(*, document: Document, data: DocumentInput) -> Document:
         _lock_numbers(document.organisation)
         _ensure_number_free(document.organisation, document.type, number, exclude=document)
     retax = fields.get("line_amount_types", document.line_amount_types) != document.line_amount_types
+    rerate = {"currency_code", "currency_rate"} & fields.keys()
     for name, value in fields.items():
         setattr(document, name, value)
+    if rerate:
+        document.currency_rate = _document_rate(document, fields.get("currency_rate"))
     if data.lines is not None or retax:  # new lines, or the same lines taxed another way
         _write_lines(document, data.lines if data.lines is not None else _lines_of(document))
     document.status = status
@@ -250,9 +254,15 @@ def _contact_named(organisation: Organisation, name: str) -> Contact:
 # --- Payments and allocations --------------------------------------------------------------------
 @transaction.atomic
 def document_pay(
-    *, document: Document, amount: Decimal, date: datetime.date | None = None, reference: str = ""
+    *,
+    document: Document,
+    amount: Decimal,
+    date: datetime.date | None = None,
+    reference: str = "",
+    currency_rate: Decimal | None = None,
 ) -> Payment:
-    """A payment on an invoice, or a cash refund of a credit note's remaining credit."""
+    """A payment on an invoice, or a cash refund of a credit note's remaining credit, in the document's currency
+    at `currency_rate` (else the payment date's rate)."""
     locked = _locked(document)
     amount = round_money(amount)
     # Xero answers both at once, e.g. for a draft: "…Authorised documents; Payment amount exceeds…".
@@ -263,8 +273,13 @@ def document_pay(
         problems.append(OVERPAYMENT)
     if problems:
         raise RuleBroken(*problems)
+    date = date or timezone.localdate()
     payment = Payment.objects.create(
-        document=locked, amount=amount, date=date or timezone.localdate(), reference=reference
+        document=locked,
+        amount=amount,
+        date=date,
+        reference=reference,
+        currency_rate=_rate(locked.organisation, locked.currency_code, date, given=currency_rate),
     )
     _rebalance(locked, on=payment.date)
     document.refresh_from_db()
@@ -356,6 +371,23 @@ def _last_settlement_date(document: Document) -> datetime.date:
     allocations = document.allocations_made if document.is_credit_note else document.allocations_received
     dates = [p.date for p in document.payments.filter(status=AUTHORISED)] + [a.date for a in allocations.all()]
     return max(dates, default=document.date)
+
+
+# --- Currencies ----------------------------------------------------------------------------------
+def _document_rate(document: Document, given: Decimal | None) -> Decimal:
+    return _rate(document.organisation, document.currency_code, document.date, given=given)
+
+
+def _rate(organisation: Organisation, currency_code: str, date: datetime.date, *, given: Decimal | None) -> Decimal:
+    """1 in the base currency, whatever was sent; in another, the rate sent, else Xero's daily rate for the date."""
+    if currency_code == organisation.base_currency:
+        return Decimal("1")
+    if given:
+        return given
+    rate = organisation.rate_on(currency_code, date)
+    if rate is None:  # Xero always has XE.com's rate; a sandbox organisation seeded without one does not
+        raise RuleBroken(f"The sandbox has no exchange rate for {currency_code}: add one on the organisation's page.")
+    return rate
 
 
 # --- Plumbing ------------------------------------------------------------------------------------

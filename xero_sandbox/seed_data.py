@@ -76,7 +76,10 @@ ORGANISATIONS = [
         "name": "Demo Freight NZ Ltd",
         "country_code": "NZ",
         "base_currency": "NZD",
-        "currencies": ["AUD"],  # enabled besides NZD; GBP and USD are not
+        "currencies": ["AUD", "USD"],  # enabled besides NZD; GBP is not
+        # XE.com's rates, units to one NZD, dated the day the sandbox is seeded (a document on another day takes
+        # the closest day's, as Xero does when it has none for the day).
+        "exchange_rates": {"AUD": "0.912300", "USD": "0.589500"},
         "short_code": "!nz001",
         "accounts": NZ_ACCOUNTS,
         "tax_rates": NZ_TAX_RATES,

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import books
-from .models import Account, App, Contact, Document, Organisation, TaxRate
+from .models import Account, App, Contact, Document, ExchangeRate, Organisation, TaxRate
 from .seed_data import ARCHIVED_ACCOUNTS, NZ_DEMO_CONTACTS, NZ_DOCUMENTS, ORGANISATIONS
 
 
@@ -100,6 +100,15 @@ def fill_books(orgs: list[Organisation], spec: dict, *, batch_size: int = 2000) 
             Contact(organisation=org, name=name, account_number=number, status=status, is_customer=customer)
             for org in orgs
             for name, number, status, customer in spec["contacts"]
+        ),
+        batch_size=batch_size,
+    )
+    today = timezone.localdate()
+    ExchangeRate.objects.bulk_create(
+        (
+            ExchangeRate(organisation=org, currency_code=code, date=today, rate=Decimal(rate))
+            for org in orgs
+            for code, rate in spec.get("exchange_rates", {}).items()
         ),
         batch_size=batch_size,
     )

@@ -1,5 +1,14 @@
 from .accounting import Account, Allocation, Contact, Document, DocumentLine, Payment, TaxRate
-from .identity import AccessToken, App, AuthorizationCode, Connection, Grant, Organisation, RefreshToken
+from .identity import (
+    AccessToken,
+    App,
+    AuthorizationCode,
+    Connection,
+    ExchangeRate,
+    Grant,
+    Organisation,
+    RefreshToken,
+)
 from .operations import Fault, IdempotencyRecord, RequestLog, WebhookDelivery, WebhookEvent
 
 __all__ = [
@@ -12,6 +21,7 @@ __all__ = [
     "Contact",
     "Document",
     "DocumentLine",
+    "ExchangeRate",
     "Fault",
     "Grant",
     "IdempotencyRecord",

@@ -92,6 +92,8 @@ class Document(models.Model):
     due_date = models.DateField(null=True, blank=True)
     reference = models.CharField(max_length=255, blank=True)
     currency_code = models.CharField(max_length=3)
+    # Units of the currency to one of the base currency: the one sent, else Xero's daily rate for the date.
+    currency_rate = models.DecimalField(max_digits=18, decimal_places=6, default=1)
     line_amount_types = models.CharField(max_length=10, default="Exclusive")
     status = models.CharField(max_length=10)  # DRAFT, SUBMITTED, AUTHORISED, PAID, VOIDED, DELETED
     sub_total = models.DecimalField(**MONEY)
@@ -146,8 +148,10 @@ class DocumentLine(models.Model):
 class Payment(models.Model):
     payment_id = models.UUIDField(default=uuid.uuid4, unique=True)
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="payments")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)  # in the document's currency
     date = models.DateField()
+    # The payment date's rate (a later rate than the document's makes a currency gain or loss in Xero).
+    currency_rate = models.DecimalField(max_digits=18, decimal_places=6, default=1)
     reference = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, default="AUTHORISED")  # AUTHORISED, DELETED
     created_at = models.DateTimeField(auto_now_add=True)

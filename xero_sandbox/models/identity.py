@@ -1,6 +1,8 @@
 """Xero's identity side: registered apps, organisations (tenants), consents, tokens, connections."""
 
+import datetime
 import uuid
+from decimal import Decimal
 
 from django.db import models
 
@@ -51,6 +53,32 @@ class Organisation(models.Model):
 
     def enabled_currencies(self) -> list[str]:
         return list(dict.fromkeys([self.base_currency, *self.currencies]))
+
+    def rate_on(self, currency_code: str, date: datetime.date) -> Decimal | None:
+        """Xero's daily rate for the currency on that date (units of it to one of the base currency), or on the
+        closest date it has one: the latest before, else the first after. 1 for the base currency."""
+        if currency_code == self.base_currency:
+            return Decimal("1")
+        rates = self.exchange_rates.filter(currency_code=currency_code)
+        closest = rates.filter(date__lte=date).order_by("-date").first() or rates.order_by("date").first()
+        return closest.rate if closest else None
+
+
+class ExchangeRate(models.Model):
+    """Xero's rate (from XE.com) for one currency on one day, in units of the currency per one of the
+    organisation's base currency: a document sent without a CurrencyRate is converted at its date's rate."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="exchange_rates")
+    currency_code = models.CharField(max_length=3)
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        ordering = ["currency_code", "-date"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "currency_code", "date"], name="one_rate_a_day")]
+
+    def __str__(self):
+        return f"1 {self.organisation.base_currency} = {self.rate} {self.currency_code} on {self.date}"
 
 
 class Grant(models.Model):

@@ -146,7 +146,7 @@ def test_dates_are_read_as_text_as_well_as_in_the_sdks_ms_format(linked, acme, s
         ({"account_code": "310"}, [NOT_VALID.format("310")]),  # an expense account
         ({"tax_type": "INPUT2"}, [BAD_TAX.format("INPUT2")]),  # for expenses only
         ({"tax_type": "GST99"}, [BAD_TAX.format("GST99")]),
-        ({"currency_code": CurrencyCode.USD}, ["Organisation is not subscribed to currency USD"]),
+        ({"currency_code": CurrencyCode.GBP}, ["Organisation is not subscribed to currency GBP"]),
         ({"type": "ACCRECCREDIT"}, ["Type must be ACCREC or ACCPAY."]),  # a credit note type, on /Invoices
         ({"type": "ACCPAY"}, [BAD_TAX.format("OUTPUT2")]),  # a bill's tax must be one for expenses
         ({"status": "PAID"}, ["A new invoice can only be created as DRAFT, SUBMITTED or AUTHORISED."]),
@@ -178,7 +178,7 @@ def bad_and_good_batch(acme, bluefin) -> tuple[list[Invoice], dict[int, list[str
         31: ({"invoice_number": "EXISTING-1"}, ["Invoice # must be unique."]),
         35: ({"invoice_number": "B-034"}, ["Invoice # must be unique."]),  # the same number earlier in this batch
         39: ({"contact": SdkContact(contact_id="00000000-0000-0000-0000-000000000009")}, [UNKNOWN_CONTACT]),
-        43: ({"currency_code": CurrencyCode.USD}, ["Organisation is not subscribed to currency USD"]),
+        43: ({"currency_code": CurrencyCode.GBP}, ["Organisation is not subscribed to currency GBP"]),
         47: (
             {"line_items": [sdk_line(account_code="250", tax_type="INPUT2")]},
             [ARCHIVED_ACCOUNT, BAD_TAX.format("INPUT2")],

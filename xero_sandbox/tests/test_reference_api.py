@@ -51,5 +51,6 @@ def test_currencies_lists_the_organisations_enabled_currencies_base_first(linked
     assert [(c.code.value, c.description) for c in currencies] == [
         ("NZD", "New Zealand Dollar"),
         ("AUD", "Australian Dollar"),
+        ("USD", "United States Dollar"),
     ]
     assert [c.code.value for c in linked.api.get_currencies(linked.tenant("GB")).currencies] == ["GBP"]

@@ -57,7 +57,7 @@ def test_a_scale_organisation_is_served_like_the_nz_one(orgs, sandbox_url):
     revenue = session.accounting.get_accounts(tenant, where='Status=="ACTIVE" AND Class=="REVENUE"').accounts
     assert sorted(a.code for a in revenue) == ["200", "260", "270"]
     assert {r.tax_type for r in session.accounting.get_tax_rates(tenant).tax_rates} >= {"OUTPUT2", "ZERORATED"}
-    assert [c.code.value for c in session.accounting.get_currencies(tenant).currencies] == ["NZD", "AUD"]
+    assert [c.code.value for c in session.accounting.get_currencies(tenant).currencies] == ["NZD", "AUD", "USD"]
     assert session.accounting.get_contacts(tenant, where='AccountNumber=="ACME01"').contacts
 
 
