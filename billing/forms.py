@@ -160,8 +160,21 @@ class InvoiceForm(forms.ModelForm):
 
     class Meta:
         model = Invoice
-        fields = ["company", "billing_account", "currency", "reference", "issue_date", "due_date", "credited_invoice"]
-        widgets = {"issue_date": DATE_INPUT, "due_date": DATE_INPUT}
+        fields = [
+            "company",
+            "billing_account",
+            "currency",
+            "exchange_rate",
+            "reference",
+            "issue_date",
+            "due_date",
+            "credited_invoice",
+        ]
+        widgets = {
+            "issue_date": DATE_INPUT,
+            "due_date": DATE_INPUT,
+            "exchange_rate": forms.NumberInput(attrs={"step": "0.000001", "min": "0.000001"}),
+        }
         help_texts = {
             "issue_date": "Leave empty to use the day it is issued.",
             "due_date": "Leave empty to use the billing account's payment terms.",

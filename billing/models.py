@@ -353,6 +353,18 @@ class Invoice(models.Model):
     number = models.CharField(max_length=30, null=True, blank=True, editable=False)  # noqa: DJ001
     billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT, related_name="invoices")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # Left empty, the accounting system converts at its own daily rate; never 1 by default, which would book a
+    # foreign amount as if it were in the base currency.
+    exchange_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text="Only for a document in another currency than the company's own: units of that currency to one "
+        "of the company's base currency (e.g. 0.5895 USD to 1 NZD). Leave empty to use the accounting system's "
+        "rate for the day.",
+    )
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     reference = models.CharField(
@@ -415,9 +427,20 @@ class Invoice(models.Model):
         return reverse("billing:invoice_detail", args=[self.pk])
 
     def clean(self):
+        errors = {}
+        if credited_problems := self._credited_invoice_problems():
+            errors["credited_invoice"] = credited_problems
+        if self.exchange_rate is not None and self.company_id and self.currency == self.company.base_currency:
+            errors["exchange_rate"] = (
+                f"{self.currency} is {self.company}'s base currency: a document in it takes no exchange rate."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def _credited_invoice_problems(self) -> list[str]:
         credited = self._credited_invoice_or_none()
         if credited is None:
-            return
+            return []
         problems = []
         if self.billing_account_id and credited.billing_account_id != self.billing_account_id:
             problems.append(f"{credited} was raised to another billing account: credit one of this account's invoices.")
@@ -427,8 +450,7 @@ class Invoice(models.Model):
             )
         if self.company_id and credited.company_id != self.company_id:
             problems.append(f"{credited} was issued by {credited.company}: its credit note must be too.")
-        if problems:
-            raise ValidationError({"credited_invoice": problems})
+        return problems
 
     def _credited_invoice_or_none(self):
         try:

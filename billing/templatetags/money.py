@@ -23,3 +23,12 @@ def price(value) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return ""
     return floatformat(value, f"{min(max(places, 2), MOST_PRICE_PLACES)}g")
+
+
+@register.filter
+def rate(value) -> str:
+    """An exchange rate with the places it has (at most six, as kept), e.g. 0.5895."""
+    try:
+        return format(Decimal(value).normalize(), "f")
+    except (InvalidOperation, TypeError, ValueError):
+        return ""

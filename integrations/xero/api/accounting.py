@@ -295,6 +295,7 @@ def _invoice(document: DocumentOut) -> Invoice:
         invoice_number=document.number,
         reference=document.reference,
         currency_code=_currency(document.currency),
+        currency_rate=_rate(document.currency_rate),
         date=document.date,
         due_date=document.due_date,
         line_amount_types=LineAmountTypes.EXCLUSIVE,
@@ -310,11 +311,18 @@ def _credit_note(document: DocumentOut) -> CreditNote:
         credit_note_number=document.number,
         reference=document.reference,
         currency_code=_currency(document.currency),
+        currency_rate=_rate(document.currency_rate),
         date=document.date,
         line_amount_types=LineAmountTypes.EXCLUSIVE,
         status="AUTHORISED",
         line_items=_lines(document),
     )
+
+
+def _rate(rate: Decimal | None) -> float | None:
+    """Left out when None, so that Xero applies its daily rate (never 1 by default: that books the foreign amount
+    as if it were in the base currency)."""
+    return None if rate is None else float(rate)
 
 
 def _currency(code: str) -> CurrencyCode:

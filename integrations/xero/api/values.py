@@ -80,6 +80,8 @@ class DocumentOut:
     date: datetime.date
     due_date: datetime.date | None
     lines: tuple[LineOut, ...]
+    # Units of `currency` to one of the organisation's base currency; None: Xero's daily rate for the date.
+    currency_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)

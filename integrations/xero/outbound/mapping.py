@@ -32,6 +32,7 @@ def document_out(invoice: Invoice, *, contact_id: str) -> DocumentOut:
         contact_id=contact_id,
         reference=invoice.reference,
         currency=invoice.currency,
+        currency_rate=invoice.exchange_rate,
         date=invoice.issue_date,
         due_date=invoice.due_date,
         lines=tuple(

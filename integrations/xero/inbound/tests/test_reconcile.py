@@ -343,3 +343,47 @@ def test_the_add_ons_page_shows_the_receivers_health(linked, codes, xero_staff, 
     assert "1 applied" in page
     assert "0 rejected" in page
     assert "documents read back" in page
+
+
+# --- A foreign currency the organisation has enabled: sent in it at Xero's daily rate unless the platform holds
+# one for the document (never 1 by default), and a part payment coming back in it ------------------------------
+def issued_in_usd(codes, **fields):
+    account = BillingAccountFactory(code="ACME01", currency="USD")
+    draft = draft_with_lines(
+        line(rate=codes["rate"], tax_rate=codes["tax"], unit_price="100.00", quantity="2.5"),
+        billing_account=account,
+        currency="USD",
+        **fields,
+    )
+    invoice = services.invoice_issue(invoice=draft)
+    while sending.sync_round_push():
+        pass
+    assert record_of(invoice).state == "sent", record_of(invoice).error
+    return invoice
+
+
+def test_a_usd_invoice_is_sent_in_usd_and_converted_at_xeros_rate_for_its_date(linked, codes):
+    invoice = issued_in_usd(codes)
+    document = in_xero(invoice)
+    day_rate = document.organisation.rate_on("USD", invoice.issue_date)
+    assert (document.currency_code, document.total, document.currency_rate) == ("USD", Decimal("287.50"), day_rate)
+    assert day_rate != 1
+
+
+def test_a_rate_the_platform_holds_for_the_document_is_the_one_xero_uses(linked, codes):
+    invoice = issued_in_usd(codes, exchange_rate=Decimal("0.612345"))
+    assert in_xero(invoice).currency_rate == Decimal("0.612345")
+
+
+@pytest.mark.usefixtures("linked")
+def test_a_part_payment_of_a_usd_invoice_comes_back_in_usd(codes, xero_staff):
+    invoice = issued_in_usd(codes)
+    act(xero_staff, "document_pay_part", invoice, amount="100.00")
+    delivered_and_processed()
+    record = record_of(invoice)
+    assert (reloaded(invoice).amount_paid, record.amount_paid, record.amount_due) == (
+        Decimal("100.00"),
+        Decimal("100.00"),
+        Decimal("187.50"),
+    )
+    assert reloaded(invoice).currency == "USD"
