@@ -29,7 +29,8 @@ reads (reconciliation, reference data, the set-up check). They differ twice:
   the pace's row only when it crosses one of those thresholds (or, within them, once the hour's re-check has
   come), so an ordinary call writes nothing more; the hold lasts until that re-check (DAY_LIMIT_PAUSE_SECONDS
   after the note), when the next call asks Xero again. It is not the organisation's pause: that would hold
-  status reads too.
+  status reads too. The rule is written once, as SQL (`day_reserve_until`): a call reads it with its pace's
+  row, sending leaves held organisations out when it picks whose turn it is, and the Add Ons page shows it.
 - The minute. A send takes the organisation's next slot however far ahead it is. A status read takes one
   only when it starts within one interval (no call holds a slot later than the one now running), a
   background read only one free now; otherwise they take nothing, and look again when that would change,
@@ -41,6 +42,7 @@ reads (reconciliation, reference data, the set-up check). They differ twice:
   more locked SELECT (no write) each time it looks again, about once a slot interval.
 """
 
+import dataclasses
 import datetime
 import enum
 import time
@@ -48,7 +50,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Subquery
+from django.db.models import Case, DateTimeField, F, Subquery, Value, When
 from django.utils import timezone
 
 from integrations.xero.api.errors import Paused, XeroRateLimited
@@ -148,6 +150,38 @@ def day_reserve_reason(purpose: Purpose, until: datetime.datetime) -> str:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Hold:
+    """Calls of one purpose held until `until`, and why, in the words shown for it."""
+
+    until: datetime.datetime
+    reason: str
+
+
+def day_reserve_until(purpose: Purpose):
+    """The rule of the day's reserve, for CallPace rows, as an SQL expression: until when it holds calls of this
+    purpose (the note's re-check, `day_remaining_at` + RECHECK: Xero's day rolls, and the next call asks it again),
+    when Xero last said that no more than the calls kept from them are left of the organisation's day (the
+    reserve for a send, twice it for a background read; nothing is kept from a status read); NULL otherwise.
+    It holds while that moment is still to come, like `paused_until`. Read with the pace's row where a call
+    takes its slot (`_take_slot`), and in the query that picks whose turn it is to send (`sending._next_turn`)."""
+    kept = _day_kept(purpose)
+    if not kept:
+        return Value(None, output_field=DateTimeField())
+    return Case(
+        When(day_remaining__lte=kept, then=F("day_remaining_at") + Value(RECHECK)), output_field=DateTimeField()
+    )
+
+
+def day_reserve_hold(tenant_id: str) -> Hold | None:
+    """The day's reserve holding the organisation's sends now, with its end and reason, read from its pace's row
+    as sending reads it: what the Add Ons page shows, without asking Xero."""
+    now = timezone.now()
+    rows = CallPace.objects.filter(tenant_id=tenant_id).annotate(held_until=day_reserve_until(Purpose.SEND))
+    until = rows.filter(held_until__gt=now).values_list("held_until", flat=True).first()
+    return Hold(until, day_reserve_reason(Purpose.SEND, until)) if until else None
+
+
 def ensure_row(tenant_id: str) -> None:
     if not CallPace.objects.filter(tenant_id=tenant_id).exists():
         try:
@@ -190,6 +224,12 @@ def _day_noted(slot: Slot, remaining: int | None) -> dict:
     if band == _day_band(slot.day_remaining) and (band == _day_band(None) or fresh):
         return {}
     return {"day_remaining": remaining, "day_remaining_at": now}
+
+
+def _day_kept(purpose: Purpose) -> int:
+    """How many of the day's last calls are kept from calls of this purpose (0: none, they may take them all)."""
+    reserve = max(settings.XERO_DAY_RESERVE, 0)
+    return {Purpose.SEND: reserve, Purpose.BACKGROUND: 2 * reserve}.get(purpose, 0)
 
 
 def _day_band(remaining: int | None) -> int:
@@ -238,7 +278,10 @@ def _take_slot(slot: Slot, *, give_way: bool = True) -> float | None:
     with transaction.atomic():
         # The app's pause is read in the same query, without locking the app's row (a subquery is not locked).
         app_pause = CallPace.objects.filter(tenant_id=APP).values("paused_until")[:1]
-        pace = _locked(slot.tenant_id, CallPace.objects.annotate(app_paused_until=Subquery(app_pause)))
+        rows = CallPace.objects.annotate(
+            app_paused_until=Subquery(app_pause), day_reserve_until=day_reserve_until(slot.purpose)
+        )
+        pace = _locked(slot.tenant_id, rows)
         now = timezone.now()
         if pace.paused_until and pace.paused_until > now:
             raise Paused(pace.paused_until, pace.pause_reason)
@@ -266,13 +309,10 @@ def _take_slot(slot: Slot, *, give_way: bool = True) -> float | None:
 
 def _hold_for_day_reserve(pace: CallPace, purpose: Purpose, now: datetime.datetime) -> None:
     """Raise `Paused` for a send when Xero last said the organisation has no more than the reserve left of
-    its day, for a background read at twice it; a status read goes on. The note holds until its re-check."""
-    reserve = settings.XERO_DAY_RESERVE
-    if purpose == Purpose.STATUS or reserve <= 0 or pace.day_remaining is None or pace.day_remaining_at is None:
-        return
-    kept = reserve if purpose == Purpose.SEND else 2 * reserve
-    until = pace.day_remaining_at + RECHECK
-    if pace.day_remaining <= kept and until > now:
+    its day, for a background read at twice it; a status read goes on. The note holds until its re-check.
+    `pace` was read with `day_reserve_until` for this purpose (the rule, written once)."""
+    until = pace.day_reserve_until
+    if until is not None and until > now:
         raise Paused(until, day_reserve_reason(purpose, until))
 
 

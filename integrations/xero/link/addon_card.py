@@ -37,12 +37,26 @@ def xero_card() -> dict:
 
 
 def company_link(company: Company, connection: XeroConnection | None) -> dict:
+    pause = pacing.paused(str(connection.tenant_id)) if connection else None
     return {
         "company": company,
         "connection": connection,
-        "pause": pacing.paused(str(connection.tenant_id)) if connection else None,
+        "pause": pause,
+        "day_reserve": day_reserve_hold(connection, pause),
         "not_answering": connection is not None and not_answering(connection),
     }
+
+
+def day_reserve_hold(connection: XeroConnection | None, pause) -> pacing.Hold | None:
+    """Sending held by the day's reserve (the last calls of the organisation's day kept for reading payments and
+    voids back), as sending sees it: read from what Xero last said, so that showing the page never calls Xero.
+    Not shown while a pause that lasts as long says that sending waits."""
+    if connection is None or connection.status != XeroConnection.Status.ACTIVE:
+        return None
+    hold = pacing.day_reserve_hold(str(connection.tenant_id))
+    if hold is None or (pause is not None and pause.paused_until >= hold.until):
+        return None
+    return hold
 
 
 def not_answering(connection: XeroConnection) -> bool:

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from billing.models import BillingAccount, Invoice
-from integrations.xero.api import values
+from integrations.xero.api import pacing, values
 from integrations.xero.api.errors import Paused, XeroError, XeroNeedsRelink, XeroRateLimited, XeroRejected
 from integrations.xero.api.xero_api import XeroApi, xero_api_for
 from integrations.xero.inbound import inbox
@@ -104,19 +104,23 @@ def _next_batch(now: datetime.datetime) -> tuple[XeroConnection | None, list[int
 
 
 def _next_turn(waiting, now: datetime.datetime) -> XeroConnection | None:
-    """Organisations with work take turns: among the active links with due documents and no pause (of theirs,
-    or of the whole app after Xero's app-wide 429), one whose
-    next call slot is free now, the least recently served first (never served before all); when every one
-    is busy, the one free soonest. One query, whose cost grows with the organisations that have work, not
-    with those linked and idle; a big backlog in one never holds back another's few documents."""
+    """Organisations with work take turns: among the active links with due documents and nothing holding their
+    sends (a pause of theirs, or of the whole app after Xero's app-wide 429, or the day's reserve: pacing.py),
+    one whose next call slot is free now, the least recently served first (never served before all); when every
+    one is busy, the one free soonest. One query, whose cost grows with the organisations that have work, not
+    with those linked and idle (each one's pace is its row, by its unique tenant id); a big backlog in one never
+    holds back another's few documents, nor does one whose sends are held take turns it cannot use."""
     pace = CallPace.objects.filter(tenant_id=OuterRef("tenant_id"))
     free_at = Greatest(
         Coalesce(Subquery(pace.values("next_call_at")[:1]), Value(now)), Value(now), output_field=DateTimeField()
     )
+    held = pace.annotate(day_reserve_until=pacing.day_reserve_until(pacing.Purpose.SEND)).filter(
+        Q(paused_until__gt=now) | Q(day_reserve_until__gt=now)
+    )
     return (
         XeroConnection.objects.active()
         .filter(company_id__in=waiting.values("invoice__company_id"))
-        .exclude(tenant_id__in=CallPace.objects.filter(paused_until__gt=now).values("tenant_id"))
+        .exclude(Exists(held))
         .exclude(Exists(CallPace.objects.filter(tenant_id=CallPace.APP_TENANT_ID, paused_until__gt=now)))
         .annotate(free_at=free_at)
         .order_by("free_at", F("last_turn_at").asc(nulls_first=True), "pk")

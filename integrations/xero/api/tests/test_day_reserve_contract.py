@@ -1,5 +1,6 @@
 """Near the end of an organisation's day, over HTTP against the sandbox (its DAY_LIMIT set small): sending
-stops with the reason on the document's Xero panel, while payments are still read back."""
+stops with the reason on the document's Xero panel and on the Add Ons page, the organisation takes no more turns
+to send, while payments are still read back."""
 
 from decimal import Decimal
 
@@ -36,25 +37,28 @@ def test_near_the_days_end_sending_waits_with_the_reason_while_payments_are_stil
     first, second = issued(codes, account=account), issued(codes, account=account)
     sending.sync_round_push()  # both in one batch, with the day's calls to spare
     assert [state_of(i).state for i in (first, second)] == ["sent", "sent"]
-    settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "DAY_LIMIT": calls_to(linked) + 3}
+    settings.XERO_SANDBOX = {**settings.XERO_SANDBOX, "DAY_LIMIT": calls_to(linked) + 4}
 
-    paid_in_xero(first)
-    assert inbox.document_states_read_back(record_ids=[state_of(first).pk]) == 1  # Xero: 2 calls left
-    assert CallPace.objects.get(tenant_id=linked.tenant_id).day_remaining == 2
-
-    third = issued(codes, account=account)
+    third = issued(codes, account=BillingAccountFactory(code="GLOBEX01"))  # a customer Xero does not know yet
     calls_before = calls_to(linked)
-    sending.sync_round_push()
+    sending.sync_round_push()  # its contact is looked up (Xero: 3 calls left), then creating it is held
+    assert calls_to(linked) == calls_before + 1
+    assert CallPace.objects.get(tenant_id=linked.tenant_id).day_remaining == 3
     held = state_of(third)
     assert held.state == "waiting" and KEPT in held.error
     assert (held.next_attempt_at - timezone.now()).total_seconds() > pacing.DAY_LIMIT_PAUSE_SECONDS - 60  # no spin
     assert SyncAttempt.objects.get(record=held).outcome == SyncAttempt.Outcome.DEFERRED
-    assert calls_to(linked) == calls_before  # held before any request
-    assert sending.sync_round_push() == 0 and calls_to(linked) == calls_before
 
-    paid_in_xero(second)
-    assert inbox.document_states_read_back(record_ids=[state_of(second).pk]) == 1  # a status read still goes
-    assert state_of(second).xero_status == "PAID"
+    fourth = issued(codes, account=account)  # due now, but its organisation takes no turn while held
+    assert sending.sync_round_push() == 0 and calls_to(linked) == calls_before + 1
+    assert (state_of(fourth).state, state_of(fourth).attempts) == ("waiting", 0)
+    card = admin_client.get("/addons/").content.decode()
+    assert 'data-testid="xero-day-reserve">Sending is held until ' in card and KEPT in card
+
+    paid_in_xero(first)
+    assert inbox.document_states_read_back(record_ids=[state_of(first).pk]) == 1  # a status read still goes
+    assert state_of(first).xero_status == "PAID"
+    assert CallPace.objects.get(tenant_id=linked.tenant_id).day_remaining == 3  # 2 left: no threshold crossed
     assert not RequestLog.objects.filter(status_code=429).exists()
 
     get_user_model().objects.get(username="admin").user_permissions.add(Permission.objects.get(codename="view_invoice"))

@@ -1,16 +1,18 @@
 """The Add Ons page says when the configured Xero does not answer, from what the calls recorded (the page
-itself never calls Xero), instead of a plain "Linked"."""
+itself never calls Xero), instead of a plain "Linked"; and when the day's reserve holds sending, from what
+Xero last said of the organisation's day."""
 
 import datetime
 
 import pytest
+from django.template.defaultfilters import time as time_shown
 from django.utils import timezone
 
-from integrations.xero.api import transport
+from integrations.xero.api import pacing, transport
 from integrations.xero.api.errors import XeroError
 from integrations.xero.api.xero_api import XeroApi
 from integrations.xero.conftest import make_admin
-from integrations.xero.models import XeroConnection
+from integrations.xero.models import CallPace, XeroConnection
 from integrations.xero.tests.factories import XeroConnectionFactory
 
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
@@ -94,3 +96,56 @@ def test_sandbox_urls_with_the_sandbox_switched_off_are_pointed_out(admin, setti
     addons_page(admin)  # the URLconf is imported once per process: with the sandbox on, as the other tests need
     settings.XERO_API_URL, settings.XERO_SANDBOX_ENABLED = "http://127.0.0.1:8000/xero-sandbox", False
     assert "the sandbox is switched off (XERO_SANDBOX_ENABLED is not set)" in addons_page(admin)
+
+
+# --- The day's reserve -------------------------------------------------------------------------------
+def xero_said(connection, remaining: int, *, ago_seconds: float = 0) -> datetime.datetime:
+    """As though Xero's last answer for the organisation said this many calls were left of its day; when."""
+    pacing.ensure_row(str(connection.tenant_id))
+    at = timezone.now() - datetime.timedelta(seconds=ago_seconds)
+    CallPace.objects.filter(tenant_id=connection.tenant_id).update(day_remaining=remaining, day_remaining_at=at)
+    return at
+
+
+@pytest.fixture
+def no_call_to_xero(monkeypatch):
+    def answer(*args, **options):
+        raise AssertionError("the Add Ons page called Xero")
+
+    monkeypatch.setattr(transport, "answer", answer)
+
+
+def test_the_card_says_the_days_reserve_holds_sending_and_until_when(admin, settings, no_call_to_xero):
+    settings.XERO_DAY_RESERVE = 200
+    connection = XeroConnectionFactory(last_success_at=ago(1))
+    until = xero_said(connection, 150) + pacing.RECHECK
+    page = addons_page(admin)
+    assert f'data-testid="xero-day-reserve">Sending is held until {time_shown(timezone.localtime(until))}: ' in page
+    assert "nearly used up: the last 200 calls of the day are kept for reading payments and voids back; " in page
+    assert f"sending resumes when the limit resets (Xero is asked again at {timezone.localtime(until):%H:%M:%S}" in page
+    assert 'data-testid="xero-paused"' not in page  # not the organisation's pause: status reads go on
+    assert 'data-testid="xero-link-state">Linked</span>' in page
+
+
+@pytest.mark.parametrize(
+    ("remaining", "ago_seconds"),
+    [(201, 0), (150, pacing.DAY_LIMIT_PAUSE_SECONDS + 1), (None, 0)],
+    ids=["more-than-the-reserve-left", "the-note-due-its-recheck", "nothing-noted"],
+)
+def test_the_card_says_nothing_of_the_reserve_while_sending_may_go(
+    admin, settings, no_call_to_xero, remaining, ago_seconds
+):
+    settings.XERO_DAY_RESERVE = 200
+    connection = XeroConnectionFactory(last_success_at=ago(1))
+    xero_said(connection, remaining, ago_seconds=ago_seconds)
+    page = addons_page(admin)
+    assert 'data-testid="xero-day-reserve"' not in page and "Sending is held" not in page
+
+
+def test_a_pause_that_lasts_longer_is_shown_alone(admin, settings, no_call_to_xero):
+    settings.XERO_DAY_RESERVE = 200
+    connection = XeroConnectionFactory(last_success_at=ago(1))
+    xero_said(connection, 150)
+    pacing.pause(tenant_id=str(connection.tenant_id), seconds=2 * pacing.DAY_LIMIT_PAUSE_SECONDS, reason="Held.")
+    page = addons_page(admin)
+    assert 'data-testid="xero-paused"' in page and 'data-testid="xero-day-reserve"' not in page
