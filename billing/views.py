@@ -2,13 +2,14 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse_lazy
+from django.utils.http import content_disposition_header
 from django.views import View
 from django.views.generic import CreateView, DetailView, ListView, TemplateView, UpdateView
 
-from . import selectors, services
+from . import pdf, selectors, services
 from .forms import (
     BillingAccountForm,
     InvoiceFilterForm,
@@ -168,6 +169,21 @@ class InvoiceDetailView(PermissionRequiredMixin, DetailView):
             panels=document_panels(self.request, self.object),
             several_companies=selectors.several_companies(),
             **kwargs,
+        )
+
+
+class InvoicePdfView(PermissionRequiredMixin, View):
+    """An issued document as a PDF download (billing/pdf.py renders it); a draft has none."""
+
+    permission_required = "billing.view_invoice"
+    http_method_names = ["get", "head"]
+
+    def get(self, request, pk):
+        invoice = get_object_or_404(Invoice.objects.exclude(status=Invoice.Status.DRAFT), pk=pk)
+        return HttpResponse(
+            pdf.document_pdf(invoice),
+            content_type="application/pdf",
+            headers={"Content-Disposition": content_disposition_header(True, pdf.document_pdf_filename(invoice))},
         )
 
 
