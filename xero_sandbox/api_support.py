@@ -6,12 +6,12 @@ import datetime
 import email.utils
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from . import books
 from .document_input import as_uuid, value
 from .gateway import ApiCall, ApiError, ApiResult
-from .models import Document
+from .models import Attachment, Document
 from .xero_json import MS_DATE, envelope, json_response, post_data_invalid, validation_exception
 
 
@@ -111,6 +111,7 @@ def documents_of(organisation, types: tuple[str, ...]) -> QuerySet[Document]:
         Document.objects.filter(organisation=organisation, type__in=types)
         .select_related("contact")
         .prefetch_related("lines", "payments", "allocations_made__invoice", "allocations_received__credit_note")
+        .annotate(has_attachments=Exists(Attachment.objects.filter(document=OuterRef("pk"))))
     )
 
 

@@ -14,7 +14,11 @@ DEFAULTS = {
     "REFRESH_GRACE_SECONDS": 1800,  # a used refresh token still works this long (lost responses)
     "CODE_SECONDS": 300,  # authorization codes are single-use and short-lived
     "IDEMPOTENCY_SECONDS": 360,
-    "MAX_BODY_BYTES": 3_500_000,
+    "MAX_BODY_BYTES": 3_500_000,  # of a JSON body; an attachment's file has its own limit below
+    # Attachments (api_attachments): Xero's help and integrators' docs give at most 10 files a document
+    # and 10 MB a file (read here as 10 MiB); past either the sandbox answers 400 in its own words.
+    "ATTACHMENTS_PER_DOCUMENT": 10,
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     # Xero's edge answers 404 (an HTML page) to a request whose path and query, URL-encoded, are longer
     # than this, before the API sees it (xero-api.md §10). Measured as edge.target_length does.
     "EDGE_MAX_REQUEST_CHARS": 2050,

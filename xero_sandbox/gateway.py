@@ -2,7 +2,9 @@
 scopes and the tenant, rate limits with their headers, idempotency keys, injected faults and the request
 log. (Xero's edge, in front of all this, is `edge`.)
 
-A handler is `handler(call: ApiCall) -> ApiResult`; `accounting_endpoint` wraps it into a view.
+A handler is `handler(call: ApiCall) -> ApiResult`; `accounting_endpoint` wraps it into a view. Most
+handlers read a JSON body; one that takes a file (an attachment) is wrapped with
+`accounting_endpoint(raw_body=True)` and gets the body's bytes as they came.
 """
 
 import contextlib
@@ -43,7 +45,11 @@ SCOPES_NEEDED = {
     "currencies": ("accounting.settings",),
     "organisation": ("accounting.settings",),
 }
+# Attachments, of whatever they hang on (`/Invoices/{id}/Attachments/...`), need their own scope instead:
+# a token with `accounting.invoices` but not `accounting.attachments` gets 401 AuthorizationUnsuccessful.
+ATTACHMENTS = ("accounting.attachments",)
 API_COLLECTION = re.compile(r"/api\.xro/2\.0/(?P<collection>[^/]+)", re.IGNORECASE)
+API_ATTACHMENTS = re.compile(r"/api\.xro/2\.0/[^/]+/[^/]+/attachments(?:/|$)", re.IGNORECASE)
 
 
 @dataclass
@@ -51,7 +57,7 @@ class ApiCall:
     request: object
     organisation: Organisation
     app: App
-    body: object = None  # the parsed JSON body of a PUT/POST
+    body: object = None  # the parsed JSON body of a PUT/POST (its bytes, for a raw-body handler)
 
     def param(self, name: str, default: str = "") -> str:
         """A query parameter, by Xero's case-insensitive name."""
@@ -68,10 +74,12 @@ class ApiCall:
 
 @dataclass
 class ApiResult:
-    payload: dict
+    payload: dict | bytes
     status: int = 200
     elements: int = 0
     headers: dict = field(default_factory=dict)
+    # Set for an answer that is not JSON (an attachment's bytes): `payload` is then sent as it is.
+    content_type: str = ""
 
 
 class ApiError(Exception):
@@ -81,7 +89,13 @@ class ApiError(Exception):
         self.response = response
 
 
-def accounting_endpoint(handler):
+def accounting_endpoint(handler=None, *, raw_body: bool = False):
+    """Wrap `handler` into a view; `@accounting_endpoint(raw_body=True)` for one that takes the body's
+    bytes (a file) instead of JSON."""
+    if handler is None:
+        return functools.partial(accounting_endpoint, raw_body=raw_body)
+    handler.raw_body = raw_body
+
     @functools.wraps(handler)
     def view(request, *args):
         started = time.monotonic()
@@ -140,12 +154,18 @@ def _authenticate(request) -> AccessToken:
 def _authorise(request, access: AccessToken) -> None:
     """A valid token whose consent lacks the endpoint's scope: Xero's 401 AuthorizationUnsuccessful.
     Refreshing the token does not help (the scopes stay); the person must consent again."""
-    match = API_COLLECTION.search(request.path)
-    needed = SCOPES_NEEDED.get(match["collection"].lower(), ()) if match else ()
+    needed = _scopes_needed(request.path)
     if request.method == "GET":
         needed = (*needed, *(f"{scope}.read" for scope in needed))
     if needed and not set(needed) & set(access.grant.scope_list):
         raise ApiError(_authorization_unsuccessful())
+
+
+def _scopes_needed(path: str) -> tuple[str, ...]:
+    if API_ATTACHMENTS.search(path):
+        return ATTACHMENTS
+    match = API_COLLECTION.search(path)
+    return SCOPES_NEEDED.get(match["collection"].lower(), ()) if match else ()
 
 
 def _authorization_unsuccessful() -> HttpResponse:
@@ -289,7 +309,7 @@ def _run_idempotently(request, log, handler, ids) -> HttpResponse:
     key = request.headers.get("Idempotency-Key", "")
     if not key or request.method not in WRITE_METHODS:
         return _call_handler(request, log, handler, ids)
-    body_hash = hashlib.sha256(request.body).hexdigest()
+    body_hash = hashlib.sha256(_body(request, handler)).hexdigest()
     earlier = IdempotencyRecord.objects.filter(
         organisation=log.organisation,
         key=key,
@@ -314,9 +334,20 @@ def _run_idempotently(request, log, handler, ids) -> HttpResponse:
     return response
 
 
+def _body(request, handler) -> bytes:
+    """The request body. Django guards `request.body` with DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), but Xero
+    takes files larger than that: a raw-body handler's body is read from the stream instead (and kept
+    where `request.body` finds it, so it is read once). The handler refuses what is too large itself."""
+    if getattr(handler, "raw_body", False) and not hasattr(request, "_body"):
+        request._body = request.read()
+    return request.body
+
+
 def _call_handler(request, log, handler, ids) -> HttpResponse:
     body = None
-    if request.method in WRITE_METHODS:
+    if request.method in WRITE_METHODS and getattr(handler, "raw_body", False):
+        body = _body(request, handler)  # a file: Xero's 3.5 MB cap on a body is for JSON, not attachments
+    elif request.method in WRITE_METHODS:
         if len(request.body) > sandbox_setting("MAX_BODY_BYTES"):
             return json_response({"Message": "Request Entity Too Large"}, status=413)
         try:
@@ -327,6 +358,11 @@ def _call_handler(request, log, handler, ids) -> HttpResponse:
     with transaction.atomic():
         result = handler(call, *ids)
     log.elements = result.elements
+    if result.content_type:
+        response = HttpResponse(result.payload, status=result.status, content_type=result.content_type)
+        for name, value in result.headers.items():
+            response[name] = value
+        return response
     return json_response(result.payload, status=result.status, **result.headers)
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .models import (
     Account,
+    Attachment,
     Connection,
     Contact,
     Document,
@@ -94,6 +95,15 @@ def document_get(*, organisation: Organisation, pk: int) -> Document:
 
 def document_lines(*, document: Document) -> QuerySet[DocumentLine]:
     return document.lines.all()
+
+
+def document_attachments(*, document: Document) -> QuerySet[Attachment]:
+    """The files attached to a document, oldest first, without their bytes."""
+    return document.attachments.defer("content").order_by("created_at", "pk")
+
+
+def document_attachment_find(*, document: Document, attachment_id) -> Attachment | None:
+    return Attachment.objects.filter(document=document, attachment_id=attachment_id).first()
 
 
 def document_payments(*, document: Document) -> QuerySet[Payment]:

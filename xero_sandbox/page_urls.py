@@ -33,6 +33,11 @@ urlpatterns = [
     path(DOCUMENT + "payments/<int:payment_pk>/delete/", pages.PaymentDeleteView.as_view(), name="payment_delete"),
     path(DOCUMENT + "void/", pages.DocumentVoidView.as_view(), name="document_void"),
     path(DOCUMENT + "delete/", pages.DocumentDeleteView.as_view(), name="document_delete"),
+    path(
+        DOCUMENT + "attachments/<uuid:attachment_id>/",
+        pages.DocumentAttachmentView.as_view(),
+        name="document_attachment",
+    ),
     path(ORG + "faults/", pages.FaultAddView.as_view(), name="fault_add"),
     path(ORG + "faults/<int:pk>/remove/", pages.FaultRemoveView.as_view(), name="fault_remove"),
     path("webhooks/", pages.WebhookListView.as_view(), name="webhook_list"),

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
-from . import books, webhooks
+from . import books, online_invoice, webhooks
 from . import page_selectors as selectors
 from . import page_services as services
 from .models import Document, Organisation
@@ -173,9 +173,18 @@ class DocumentDetailView(DocumentMixin, TemplateView):
             document=self.document,
             lines=selectors.document_lines(document=self.document),
             payments=selectors.document_payments(document=self.document),
+            attachments=selectors.document_attachments(document=self.document),
             part_payment_form=PartPaymentForm(),
             **kwargs,
         )
+
+
+class DocumentAttachmentView(DocumentMixin, View):
+    """A file the platform attached to the document, as a download (whether or not it is shown online)."""
+
+    def get(self, request, *args, **kwargs):
+        found = selectors.document_attachment_find(document=self.document, attachment_id=kwargs["attachment_id"])
+        return online_invoice.download(_found(found))
 
 
 class DocumentActionView(ActionMixin, DocumentMixin, View):

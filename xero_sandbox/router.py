@@ -6,7 +6,7 @@ Xero's edge (`edge`) looks at every request first, known path or not."""
 from django.contrib.auth.decorators import login_not_required
 from django.views.decorators.csrf import csrf_exempt
 
-from . import api_contacts, api_documents, api_reference
+from . import api_attachments, api_contacts, api_documents, api_reference
 from .edge import edge_checked
 from .xero_json import json_response
 
@@ -17,6 +17,7 @@ ROUTES = {
     "currencies": api_reference.currencies,
     **api_contacts.ROUTES,
     **api_documents.ROUTES,
+    **api_attachments.ROUTES,
 }
 
 

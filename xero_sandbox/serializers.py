@@ -120,7 +120,7 @@ def contact_element(contact: Contact) -> dict:
 # --- invoices, credit notes, payments, allocations ---------------------------------------------
 from decimal import ROUND_HALF_UP, Decimal  # noqa: E402  (kept with the section it serves)
 
-from .models import Allocation, Document, DocumentLine, Payment  # noqa: E402
+from .models import Allocation, Attachment, Document, DocumentLine, Payment  # noqa: E402
 
 
 def document_element(document: Document, *, unitdp: int = 2, with_lines: bool = True) -> dict:
@@ -149,7 +149,7 @@ def document_element(document: Document, *, unitdp: int = 2, with_lines: bool = 
         "CurrencyRate": document.currency_rate,
         "FullyPaidOnDate": document.fully_paid_on,
         "Payments": [_payment_summary(p) for p in document.payments.all() if p.status == "AUTHORISED"],
-        "HasAttachments": False,
+        "HasAttachments": _has_attachments(document),
         "HasErrors": False,
     }
     if credit_note:
@@ -166,6 +166,24 @@ def document_element(document: Document, *, unitdp: int = 2, with_lines: bool = 
             "Overpayments": [],
         }
     return _without_none(element)
+
+
+def _has_attachments(document: Document) -> bool:
+    """From the `has_attachments` annotation of a list (`api_support.documents_of`), else asked."""
+    known = getattr(document, "has_attachments", None)
+    return document.attachments.exists() if known is None else known
+
+
+def attachment_element(attachment: Attachment, *, url: str) -> dict:
+    """An attachment as `/…/Attachments` lists it (without the file); `url` is where the file is read."""
+    return {
+        "AttachmentID": attachment.attachment_id,
+        "FileName": attachment.file_name,
+        "Url": url,
+        "MimeType": attachment.mime_type,
+        "ContentLength": attachment.content_length,
+        "IncludeOnline": attachment.include_online,
+    }
 
 
 def line_item_element(line: DocumentLine, *, unitdp: int = 2) -> dict:

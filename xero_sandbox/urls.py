@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from . import deep_links, router
+from . import deep_links, online_invoice, router
 
 urlpatterns = [
     re_path(r"^api\.xro/2\.0/(?P<path>.+)$", router.accounting_api),
@@ -10,6 +10,13 @@ urlpatterns = [
     re_path(r"^go/AccountsReceivable/View(?:CreditNote)?\.aspx$", deep_links.document, name="sandbox_go_document"),
     path("go/Contacts/View/<uuid:contact_id>", deep_links.contact, name="sandbox_go_contact"),
     path("go/AccountsReceivable/Search.aspx", deep_links.sales, name="sandbox_go_sales"),
+    # Xero's online invoices (in.xero.com/<token>): public pages for the customer, without a sign-in.
+    path("in/<str:token>", online_invoice.page, name="sandbox_online_invoice"),
+    path(
+        "in/<str:token>/files/<uuid:attachment_id>",
+        online_invoice.attachment,
+        name="sandbox_online_invoice_attachment",
+    ),
     path("", include("xero_sandbox.page_urls")),  # the staff pages: orgs/, webhooks/, requests/
 ]
 

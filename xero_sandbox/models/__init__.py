@@ -1,4 +1,4 @@
-from .accounting import Account, Allocation, Contact, Document, DocumentLine, Payment, TaxRate
+from .accounting import Account, Allocation, Attachment, Contact, Document, DocumentLine, Payment, TaxRate
 from .identity import (
     AccessToken,
     App,
@@ -15,6 +15,7 @@ __all__ = [
     "AccessToken",
     "Account",
     "Allocation",
+    "Attachment",
     "App",
     "AuthorizationCode",
     "Connection",

@@ -102,6 +102,9 @@ class Document(models.Model):
     amount_paid = models.DecimalField(**MONEY)
     amount_credited = models.DecimalField(**MONEY)
     fully_paid_on = models.DateField(null=True, blank=True)
+    # The unguessable part of the online invoice's public URL (Xero's in.xero.com/<token>): given when an
+    # app first asks for it (GET /Invoices/{id}/OnlineInvoice); a sales invoice's only.
+    online_invoice_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -172,3 +175,24 @@ class Allocation(models.Model):
 
     def __str__(self):
         return f"{self.amount} of {self.credit_note} allocated to {self.invoice}"
+
+
+class Attachment(models.Model):
+    """A file attached to an invoice, bill or credit note (`PUT /Invoices/{id}/Attachments/{FileName}`).
+    File names need not be unique: putting the same name again adds another file, as Xero does. Read
+    lists with `.defer("content")`: the bytes are only for a download."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
+    attachment_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    file_name = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=255)
+    content = models.BinaryField()
+    content_length = models.PositiveIntegerField()
+    include_online = models.BooleanField(default=False)  # shown to the customer with the online invoice
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.file_name} on {self.document}"
