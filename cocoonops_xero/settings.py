@@ -283,7 +283,8 @@ XERO_APP_CALLS_PER_MINUTE = env.int("XERO_APP_CALLS_PER_MINUTE", default=10000)
 # stops when Xero says this many are left, reconciliation and set-up reads at twice as many (0: no reserve).
 XERO_DAY_RESERVE = env.int("XERO_DAY_RESERVE", default=200)
 XERO_SCOPES = env.str(
-    "XERO_SCOPES", default="offline_access accounting.invoices accounting.contacts accounting.settings.read"
+    "XERO_SCOPES",
+    default="offline_access accounting.invoices accounting.contacts accounting.settings.read accounting.attachments",
 )
 
 # --- Xero sandbox (a local stand-in for Xero; never on unless set) ---------------------------

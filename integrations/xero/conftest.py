@@ -21,10 +21,10 @@ from xero_sandbox.seeding import seed_if_empty
 
 @pytest.fixture(autouse=True)
 def _no_push_queued():
-    """Each test starts with no push task queued (issuing queues one only when none is; see tasks.push_soon)."""
-    from integrations.xero.tasks import PUSH_QUEUED
+    """Each test starts with no push (or PDF) task queued (one is queued only when none is; see tasks.push_soon)."""
+    from integrations.xero.tasks import PDFS_QUEUED, PUSH_QUEUED
 
-    cache.delete(PUSH_QUEUED)
+    cache.delete_many([PUSH_QUEUED, PDFS_QUEUED])
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from billing.models import Company
 from integrations.xero.link import crypto
@@ -171,6 +172,37 @@ class SyncRecord(models.Model):
     @property
     def total_differs(self) -> bool:
         return self.xero_total is not None and self.xero_total != self.invoice.total
+
+
+class PdfAttachment(models.Model):
+    """A sent document's PDF, attached to it in Xero and shown on Xero's online invoice. Never holds back the
+    document: it is attached when there is nothing to send, paced, and retried until it gets across."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        ATTACHED = "attached", "Attached"
+        REFUSED = "refused", "Refused by Xero"
+        NOT_ALLOWED = "not_allowed", "Not allowed by the link"
+
+    record = models.OneToOneField(SyncRecord, on_delete=models.CASCADE, related_name="pdf")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.WAITING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # An attempt whose answer never came: Xero may hold the file, so the next one looks before attaching again.
+    outcome_unknown = models.BooleanField(default=False)
+    file_name = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    attached_at = models.DateTimeField(null=True, blank=True)
+    online_invoice_url = models.URLField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state="waiting"), name="xero_pdf_waiting_idx"),
+        ]
+
+    def __str__(self):
+        return f"PDF of {self.record.invoice} → Xero: {self.get_state_display()}"
 
 
 class SyncAttempt(models.Model):

@@ -7,13 +7,14 @@ from django.core.cache import cache
 from integrations.xero.inbound import inbox, reconciliation
 from integrations.xero.link import linking, tokens
 from integrations.xero.models import XeroConnection
-from integrations.xero.outbound import sending
+from integrations.xero.outbound import pdfs, sending
 
 logger = logging.getLogger(__name__)
 
 PUSH_QUEUED = "xero:push-queued"
 PUSH_GATHER_SECONDS = 1  # documents issued within this second share one push task
 EVENTS_QUEUED = "xero:webhook-events-queued"
+PDFS_QUEUED = "xero:pdfs-queued"
 QUEUED_MARK_SECONDS = 15  # should a queued task be lost, a later call queues another after this
 
 
@@ -67,10 +68,26 @@ def push_documents(max_rounds: int = 20):
     for _ in range(max_rounds):
         handled = sending.sync_round_push()
         if not handled:
+            attach_soon()  # nothing left to send: the sent documents' PDFs
             return
         if handled >= sending.BATCH_SIZE:
             push_soon()
     push_soon()  # the round limit was reached with work left
+
+
+def attach_soon() -> None:
+    """Queue the attaching of sent documents' PDFs, unless it is queued and not started yet."""
+    _queue_once(attach_pdfs, key=PDFS_QUEUED, gather_seconds=PUSH_GATHER_SECONDS)
+
+
+@shared_task
+def attach_pdfs(max_rounds: int = 20):
+    """Attach sent documents' PDFs in Xero, an organisation's few a round, until none is due (or the round
+    limit: the sweeper queues the next pusher, whose end queues this again)."""
+    cache.delete(PDFS_QUEUED)
+    for _ in range(max_rounds):
+        if not pdfs.pdfs_attach_due():
+            return
 
 
 @shared_task

@@ -253,6 +253,34 @@ def read_modified_states(
 
 
 # --- One request ------------------------------------------------------------------------------
+# --- PDFs on documents -------------------------------------------------------------------------
+def attach_file(
+    session: Session, *, document_id: str, credit_note: bool, file_name: str, content: bytes, include_online: bool
+) -> None:
+    """PUT a file on a document. Xero keeps a second copy when the same name is put twice: the Idempotency-Key
+    (the same for the same document, name and bytes) makes a quick retry replay the first answer; a later one
+    must look first (`attachment_names`)."""
+    method = "create_credit_note_attachment_by_file_name" if credit_note else "create_invoice_attachment_by_file_name"
+    key = _body_key("attachment", (document_id, file_name, hashlib.sha256(content).hexdigest()))
+    answer = _request(
+        session, method, document_id, file_name, content, include_online=include_online, idempotency_key=key
+    )
+    transport.first(answer, "Attachments")  # an answer without the attachment is a failed call, tried again
+
+
+def attachment_names(session: Session, *, document_id: str, credit_note: bool) -> list[str]:
+    method = "get_credit_note_attachments" if credit_note else "get_invoice_attachments"
+    attachments = _request(session, method, document_id).get("Attachments") or []
+    return [attachment.get("FileName", "") for attachment in attachments if isinstance(attachment, dict)]
+
+
+def online_invoice_url(session: Session, *, invoice_id: str) -> str:
+    """The address of the invoice's page on Xero's site, for the customer (sales invoices only)."""
+    return transport.first(_request(session, "get_online_invoice", invoice_id), "OnlineInvoices").get(
+        "OnlineInvoiceUrl", ""
+    )
+
+
 def _request(session: Session, method: str, *args, **options):
     """One paced request: wait for the organisation's slot, then call with a token fresh at that moment."""
     with session.slot() as slot:

@@ -45,6 +45,7 @@ class FakeDocument:
     paid: Decimal = Decimal("0.00")  # paid, or for a credit note, used
     allocated: dict[str, Decimal] = field(default_factory=dict)  # credit note: invoice id -> amount
     updated_at: datetime.datetime = field(default_factory=timezone.now)
+    attachments: list[str] = field(default_factory=list)  # file names, a name twice when put twice (as Xero)
 
     @property
     def credit_note(self) -> bool:
@@ -245,6 +246,18 @@ class FakeXeroApi:
         note.allocated[invoice_id] = note.allocated.get(invoice_id, Decimal("0.00")) + amount
         self.org.pay(credit_note_id, amount)
         self.org.pay(invoice_id, amount)
+
+    # --- PDFs on documents ------------------------------------------------------------------------
+    def attach_pdf(self, *, document_id: str, credit_note: bool, file_name: str, content: bytes) -> None:
+        self._call("attach_pdf", lambda: self.org.documents[document_id].attachments.append(file_name))
+
+    def attachment_names(self, *, document_id: str, credit_note: bool) -> list[str]:
+        self._call("attachment_names")
+        return list(self.org.documents[document_id].attachments)
+
+    def online_invoice_url(self, *, invoice_id: str) -> str:
+        self._call("online_invoice_url")
+        return f"https://in.xero.example/{invoice_id}"
 
     # --- states back -------------------------------------------------------------------------------
     def read_states(self, category: str, ids: list[str]) -> list[DocumentState]:

@@ -121,6 +121,26 @@ class XeroApi:
     def find_sales_numbers_from(self, prefix: str, *, credit_notes: bool) -> list[DocumentFound]:
         return accounting.find_sales_numbers_from(self._session, prefix=prefix, credit_notes=credit_notes)
 
+    # --- PDFs on documents: after sending and statuses back, at the background's place in the pace ---------
+    @_paced_for(BACKGROUND)
+    def attach_pdf(self, *, document_id: str, credit_note: bool, file_name: str, content: bytes) -> None:
+        accounting.attach_file(
+            self._session,
+            document_id=document_id,
+            credit_note=credit_note,
+            file_name=file_name,
+            content=content,
+            include_online=True,
+        )
+
+    @_paced_for(BACKGROUND)
+    def attachment_names(self, *, document_id: str, credit_note: bool) -> list[str]:
+        return accounting.attachment_names(self._session, document_id=document_id, credit_note=credit_note)
+
+    @_paced_for(BACKGROUND)
+    def online_invoice_url(self, *, invoice_id: str) -> str:
+        return accounting.online_invoice_url(self._session, invoice_id=invoice_id)
+
     @_paced_for(SEND)
     def credit_position(self, *, invoice_id: str, credit_note_id: str) -> CreditPosition:
         return accounting.credit_position(self._session, invoice_id=invoice_id, credit_note_id=credit_note_id)

@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 from billing.panels import register_document_list_annotation, register_document_panel, register_issue_destination
 from integrations.models import AddOn, addon_enabled
 from integrations.xero import web_links
-from integrations.xero.models import SyncRecord, XeroConnection
+from integrations.xero.models import PdfAttachment, SyncRecord, XeroConnection
 
 ATTEMPTS_SHOWN = 10
 
@@ -18,7 +18,13 @@ def xero_sync_panel(request, invoice) -> str:
     in_xero = web_links.document_url(record.xero_id, credit_note=invoice.is_credit_note) if record.xero_id else ""
     return render_to_string(
         "xero/sync_panel.html",
-        {"record": record, "invoice": invoice, "attempts": attempts, "in_xero": in_xero},
+        {
+            "record": record,
+            "invoice": invoice,
+            "attempts": attempts,
+            "in_xero": in_xero,
+            "pdf": PdfAttachment.objects.filter(record=record).first(),
+        },
         request=request,
     )
 

@@ -25,7 +25,7 @@ from integrations.xero.inbound import inbox
 from integrations.xero.link import linking
 from integrations.xero.link.tokens import connection_mark_needs_relink
 from integrations.xero.models import CallPace, ContactLink, SyncAttempt, SyncRecord, XeroConnection
-from integrations.xero.outbound import allocations, contacts, mapping, matching
+from integrations.xero.outbound import allocations, contacts, mapping, matching, pdfs
 
 logger = logging.getLogger(__name__)
 State = SyncRecord.State
@@ -323,7 +323,7 @@ def _apply(api: XeroApi, records: list[SyncRecord], answers: list[values.Documen
 
 def _succeed(record: SyncRecord, answer: values.DocumentIn, tenant_id: str) -> None:
     # A success resolves the document's sync exception, if it had one.
-    _mine(record).update(
+    succeeded = _mine(record).update(
         first_failed_at=None,
         last_failed_at=None,
         acknowledged_by=None,
@@ -341,6 +341,8 @@ def _succeed(record: SyncRecord, answer: values.DocumentIn, tenant_id: str) -> N
         outcome_unknown=False,
         claimed_until=None,
     )
+    if succeeded:
+        pdfs.pdf_queue(record=record)
 
 
 def _fail(record: SyncRecord, message: str, *, keep_clash: bool = False) -> None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from integrations.xero import tasks
 from integrations.xero.models import SyncRecord, XeroConnection
+from integrations.xero.outbound import pdfs
 
 State = SyncRecord.State
 UNACKNOWLEDGED = Q(acknowledged_at__isnull=True)  # not acknowledged_by: a deleted user leaves it NULL
@@ -96,6 +97,7 @@ def sync_exception_link_clash(*, record: SyncRecord) -> bool:
         outcome_unknown=False,
     )
     if linked:
+        pdfs.pdf_queue(record=record)
         transaction.on_commit(lambda: tasks.read_back_states.delay([record.pk]))
     return bool(linked)
 

@@ -16,7 +16,13 @@ def test_link_sends_the_browser_to_xeros_consent_page_with_a_fresh_state(sandbox
     query = query_of(answer.url)
     assert query["response_type"] == "code"
     assert (query["client_id"], query["redirect_uri"]) == (settings.XERO_CLIENT_ID, settings.XERO_REDIRECT_URI)
-    assert query["scope"] == "offline_access accounting.invoices accounting.contacts accounting.settings.read"
+    assert query["scope"].split() == [
+        "offline_access",
+        "accounting.invoices",
+        "accounting.contacts",
+        "accounting.settings.read",
+        "accounting.attachments",
+    ]
     assert len(query["state"]) >= 32
     assert query["state"] != query_of(admin_client.post("/integrations/xero/link/").url)["state"]
 

@@ -1,0 +1,124 @@
+"""Sent documents' PDFs attached in Xero, on the in-memory Xero (api/fake.py): once, even after an answer that
+never came (Xero keeps a second copy of a file put twice), never holding back a document, with Xero's refusal
+or a missing permission said on the document's page. Over HTTP against the sandbox: test_pdfs_sandbox.py."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.xero.api.errors import XeroError, XeroRejected
+from integrations.xero.conftest import issued, state_of
+from integrations.xero.models import PdfAttachment
+from integrations.xero.outbound import pdfs, sending
+
+ALLOWED = "offline_access accounting.invoices accounting.contacts accounting.settings.read accounting.attachments"
+
+
+@pytest.fixture
+def allowed(fake_xero):
+    fake_xero.connection.scopes = ALLOWED
+    fake_xero.connection.save()
+    return fake_xero
+
+
+def sent(codes, **fields):
+    document = issued(codes, **fields)
+    while sending.sync_round_push():
+        pass
+    assert state_of(document).state == "sent"
+    return document
+
+
+def pdf_of(document) -> PdfAttachment:
+    return PdfAttachment.objects.get(record__invoice=document)
+
+
+def in_fake(fake_xero, document):
+    return fake_xero.org.documents[str(state_of(document).xero_id)]
+
+
+def due_now():
+    PdfAttachment.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+
+
+def test_a_sent_invoices_pdf_is_attached_once_and_its_online_invoice_kept(allowed, codes):
+    invoice = sent(codes)
+    assert pdf_of(invoice).state == "waiting"  # queued when it was sent, attached after
+    assert pdfs.pdfs_attach_due() == 1
+    assert pdfs.pdfs_attach_due() == 0
+    pdf = pdf_of(invoice)
+    assert (pdf.state, pdf.file_name, pdf.error) == ("attached", f"{invoice.number}.pdf", "")
+    assert pdf.online_invoice_url == f"https://in.xero.example/{state_of(invoice).xero_id}"
+    assert in_fake(allowed, invoice).attachments == [f"{invoice.number}.pdf"]
+
+
+def test_sending_never_attaches_a_pdf_itself(allowed, codes):
+    sent(codes)
+    assert "attach_pdf" not in allowed.org.calls  # only pdfs_attach_due, after the pushes, does
+
+
+def test_an_answer_lost_after_xero_took_the_pdf_is_settled_by_looking_never_attached_twice(allowed, codes):
+    invoice = sent(codes)
+    allowed.org.fail("attach_pdf", XeroError("Xero could not be reached (ReadTimeoutError)."), after_doing_it=True)
+    pdfs.pdfs_attach_due()
+    pdf = pdf_of(invoice)
+    assert (pdf.state, pdf.outcome_unknown, pdf.attempts) == ("waiting", True, 1)
+    assert pdf.error == "Not attached yet: Xero could not be reached (ReadTimeoutError)."
+    assert pdf.next_attempt_at > timezone.now()
+    assert pdfs.pdfs_attach_due() == 0  # not before its back-off
+    due_now()
+    pdfs.pdfs_attach_due()
+    assert pdf_of(invoice).state == "attached"
+    assert in_fake(allowed, invoice).attachments == [f"{invoice.number}.pdf"]
+    assert allowed.org.calls.count("attach_pdf") == 1 and "attachment_names" in allowed.org.calls
+
+
+def test_a_failure_before_xero_took_it_attaches_it_on_the_next_try(allowed, codes):
+    invoice = sent(codes)
+    allowed.org.fail("attach_pdf", XeroError("Xero could not be reached (connection refused)."))
+    pdfs.pdfs_attach_due()
+    due_now()
+    pdfs.pdfs_attach_due()
+    assert pdf_of(invoice).state == "attached"
+    assert in_fake(allowed, invoice).attachments == [f"{invoice.number}.pdf"]
+
+
+def test_xeros_refusal_is_kept_in_its_words_and_the_document_stays_sent(allowed, codes):
+    invoice = sent(codes)
+    refusal = XeroRejected("Xero refused the request.", details={"Message": "The file is too large."})
+    allowed.org.fail("attach_pdf", refusal)
+    pdfs.pdfs_attach_due()
+    pdf = pdf_of(invoice)
+    assert pdf.state == "refused" and pdf.error.startswith("Xero refused the PDF: Xero refused the request.")
+    assert state_of(invoice).state == "sent"
+    due_now()
+    assert pdfs.pdfs_attach_due() == 0  # refused for good: never tried again by itself
+
+
+def test_a_link_made_without_the_attachments_permission_says_so_and_calls_nothing(fake_xero, codes):
+    invoice = sent(codes)
+    pdfs.pdfs_attach_due()
+    pdf = pdf_of(invoice)
+    assert pdf.state == "not_allowed" and "Re-link" in pdf.error
+    assert "attach_pdf" not in fake_xero.org.calls
+
+
+def test_a_credit_notes_pdf_is_attached_without_an_online_invoice(allowed, codes):
+    credit_note = sent(codes, kind="credit_note")
+    pdfs.pdfs_attach_due()
+    pdf = pdf_of(credit_note)
+    assert (pdf.state, pdf.online_invoice_url) == ("attached", "")
+    assert "online_invoice_url" not in allowed.org.calls
+
+
+def test_the_documents_page_says_where_its_pdf_is(allowed, codes, client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("finance", password="pw"))
+    invoice = sent(codes)
+    url = reverse("billing:invoice_detail", args=[invoice.pk])
+    assert "to be attached in Xero" in client.get(url).content.decode()
+    pdfs.pdfs_attach_due()
+    page = client.get(url).content.decode()
+    assert f"PDF {invoice.number}.pdf attached in Xero" in page
+    assert f'href="https://in.xero.example/{state_of(invoice).xero_id}"' in page
