@@ -1,12 +1,27 @@
 from django.contrib import admin
 
-from .models import BillingAccount, Company, DocumentSequence, Invoice, InvoiceLine, Rate, RateCompanyCode, TaxRate
+from .models import (
+    BillingAccount,
+    Branch,
+    Company,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    Rate,
+    RateCompanyCode,
+    TaxRate,
+)
 
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
     list_display = ["name", "country", "base_currency", "tax_registration", "invoice_prefix", "credit_note_prefix"]
     search_fields = ["name", "tax_registration"]
+
+
+@admin.register(Branch)
+class BranchAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
 
 
 class RateCompanyCodeInline(admin.TabularInline):
@@ -23,7 +38,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
 
 @admin.register(Rate)
 class RateAdmin(admin.ModelAdmin):
-    list_display = ["label", "category", "cost_account_code", "revenue_account_code"]
+    list_display = ["label", "category", "service", "cost_account_code", "revenue_account_code"]
     search_fields = ["label", "cost_account_code", "revenue_account_code"]
     list_filter = ["category"]
     inlines = [RateCompanyCodeInline]

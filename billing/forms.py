@@ -6,11 +6,27 @@ from django.utils.html import format_html
 
 from . import panels, selectors, services
 from .currencies import currency_choices_for_entry
-from .models import FOUR_PLACES, BillingAccount, Company, Invoice, Rate, RateCompanyCode, TaxRate, accounting_part
+from .models import (
+    FOUR_PLACES,
+    BillingAccount,
+    Branch,
+    Company,
+    Invoice,
+    Rate,
+    RateCompanyCode,
+    TaxRate,
+    accounting_part,
+)
 from .services import LineInput
 from .validators import validate_account_code
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def drop_branch_field_if_none(form: forms.ModelForm, field: str = "branch") -> None:
+    """Branches are optional: with none set up, no page asks for one."""
+    if not Branch.objects.exists():
+        del form.fields[field]
 
 
 def drop_company_field_if_one(form: forms.ModelForm, field: str = "company") -> bool:
@@ -38,11 +54,13 @@ class BillingAccountForm(forms.ModelForm):
             "postal_code",
             "country",
             "default_company",
+            "default_branch",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         drop_company_field_if_one(self, "default_company")
+        drop_branch_field_if_none(self, "default_branch")
         base = Company.objects.default().base_currency
         self.fields["currency"].choices = currency_choices_for_entry(base)
         if not self.instance.pk:
@@ -85,7 +103,7 @@ class RateForm(CodeAdviceMixin, forms.ModelForm):
 
     class Meta:
         model = Rate
-        fields = ["label", "category", "cost_account_code", "revenue_account_code"]
+        fields = ["label", "category", "service", "cost_account_code", "revenue_account_code"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -163,6 +181,7 @@ class InvoiceForm(forms.ModelForm):
         fields = [
             "company",
             "billing_account",
+            "branch",
             "currency",
             "exchange_rate",
             "reference",
@@ -182,6 +201,9 @@ class InvoiceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        drop_branch_field_if_none(self)
+        if "branch" in self.fields:
+            self.fields["branch"].empty_label = "The billing account's branch"
         if drop_company_field_if_one(self):
             company = self.fields["company"]
             company.required, company.empty_label = False, "The billing account's company"

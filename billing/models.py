@@ -105,6 +105,20 @@ class Company(models.Model):
         return self.credit_note_prefix if kind == DocumentKind.CREDIT_NOTE else self.invoice_prefix
 
 
+class Branch(models.Model):
+    """A branch or depot the business runs from: a document says which one earned it (accounting systems can
+    report by it, e.g. as a Xero tracking category)."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "branches"
+
+    def __str__(self):
+        return self.name
+
+
 class BillingAccount(models.Model):
     """A customer organisation in the address book, as it is billed."""
 
@@ -130,6 +144,14 @@ class BillingAccount(models.Model):
         blank=True,
         related_name="+",
         help_text="The company that bills this customer unless a draft says otherwise.",
+    )
+    default_branch = models.ForeignKey(
+        Branch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The branch or depot this customer's documents come from unless a draft says otherwise.",
     )
     payment_terms_days = models.PositiveSmallIntegerField(
         "payment terms (days)",
@@ -198,6 +220,12 @@ class Rate(models.Model):
         "A prefix such as SEA|200 keeps codes unique here; only 200 is sent.",
     )
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.FREIGHT)
+    service = models.CharField(
+        max_length=50,
+        blank=True,
+        help_text="The service line it belongs to, e.g. Sea, Air, Road or Warehousing: what accounting systems can "
+        "report it by (a Xero tracking category's option).",
+    )
 
     class Meta:
         ordering = ["label"]
@@ -352,6 +380,14 @@ class Invoice(models.Model):
     # them (NULLs are distinct from one another; empty strings would collide).
     number = models.CharField(max_length=30, null=True, blank=True, editable=False)  # noqa: DJ001
     billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT, related_name="invoices")
+    branch = models.ForeignKey(
+        Branch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+        help_text="The branch or depot it comes from (default: the billing account's).",
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     # Left empty, the accounting system converts at its own daily rate; never 1 by default, which would book a
     # foreign amount as if it were in the base currency.

@@ -91,6 +91,8 @@ def invoice_save_draft(*, invoice: Invoice, lines: Iterable[LineInput]) -> Invoi
     lines = list(lines)
     if invoice.company_id is None:
         invoice.company = invoice.billing_account.default_company or Company.objects.default()
+    if invoice.branch_id is None:
+        invoice.branch_id = invoice.billing_account.default_branch_id
     _check_tax_rates_are_the_companys(invoice, [line.tax_rate for line in lines])
     with transaction.atomic():
         if invoice.pk:

@@ -47,7 +47,7 @@ def test_with_one_company_the_rate_pages_have_no_company_codes(staff):
         assert "company_code_" not in page and "Revenue account code for" not in page, url
         assert "company code" not in page, url
     form = staff.get(reverse("billing:rate_edit", args=[rate.pk])).context["form"]
-    assert list(form.fields) == ["label", "category", "cost_account_code", "revenue_account_code"]
+    assert list(form.fields) == ["label", "category", "service", "cost_account_code", "revenue_account_code"]
 
 
 def test_with_one_company_saving_a_rate_leaves_its_company_codes_alone(staff):
