@@ -109,7 +109,7 @@ def method_not_allowed() -> ApiResult:
 def documents_of(organisation, types: tuple[str, ...]) -> QuerySet[Document]:
     return (
         Document.objects.filter(organisation=organisation, type__in=types)
-        .select_related("contact")
+        .select_related("contact", "branding_theme")
         .prefetch_related("lines", "payments", "allocations_made__invoice", "allocations_received__credit_note")
         .annotate(has_attachments=Exists(Attachment.objects.filter(document=OuterRef("pk"))))
     )

@@ -28,7 +28,7 @@ from .books_totals import (
     _write_lines,
     round_money,
 )
-from .models import Allocation, Contact, Document, Organisation, Payment
+from .models import Allocation, BrandingTheme, Contact, Document, Organisation, Payment
 
 DRAFT, SUBMITTED, AUTHORISED = "DRAFT", "SUBMITTED", "AUTHORISED"
 PAID, VOIDED, DELETED = "PAID", "VOIDED", "DELETED"
@@ -61,6 +61,7 @@ def document_create(*, organisation: Organisation, type: str, data: DocumentInpu
         status=status,
         currency_code=fields.get("currency_code") or organisation.base_currency,
         line_amount_types=fields.get("line_amount_types") or "Exclusive",
+        branding_theme=fields.get("branding_theme") or default_branding_theme(organisation),
     )
     document.currency_rate = _document_rate(document, fields.get("currency_rate"))
     _write_lines(document, data.lines or [])
@@ -128,6 +129,13 @@ def _set_status(document: Document, status: str) -> None:
     document.status = status
     document.save()
     _announce(document, "UPDATE")
+
+
+def default_branding_theme(organisation: Organisation) -> BrandingTheme | None:
+    """The theme Xero gives a document created without a BrandingThemeID: the organisation's default, the
+    one of the lowest SortOrder ("Standard" in a new organisation). Xero would take the contact's default
+    theme first; sandbox contacts have none."""
+    return BrandingTheme.objects.filter(organisation=organisation).order_by("sort_order", "pk").first()
 
 
 def _noun(type: str) -> str:

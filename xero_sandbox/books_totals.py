@@ -33,12 +33,15 @@ class LineInput:
     tax_type: str = ""
     tax_rate: Decimal = ZERO  # the tax type's effective rate, in percent
     line_item_id: object = None  # kept when an update names an existing line
+    # Xero's `Tracking`, as checked against the organisation's categories: up to two
+    # {"TrackingCategoryID", "TrackingOptionID", "Name", "Option"}, each of another category.
+    tracking: list[dict] = field(default_factory=list)
 
 
 @dataclass
 class DocumentInput:
     """A create or an update as asked for. `fields` holds Document field names (contact, number, date,
-    due_date, reference, currency_code, line_amount_types, status); an update changes only those given,
+    due_date, reference, currency_code, line_amount_types, status, branding_theme); an update changes only those given,
     and the lines only when `lines` is not None (then they replace the document's lines)."""
 
     fields: dict = field(default_factory=dict)
@@ -63,7 +66,7 @@ def line_amounts(line: LineInput, line_amount_types: str) -> tuple[Decimal, Deci
 
 # --- Lines and totals ----------------------------------------------------------------------------
 def _line_keys(lines: list[LineInput]) -> list[tuple]:
-    return [(ln.description, ln.quantity, ln.unit_amount, ln.account_code, ln.tax_type) for ln in lines]
+    return [(ln.description, ln.quantity, ln.unit_amount, ln.account_code, ln.tax_type, ln.tracking) for ln in lines]
 
 
 def _lines_of(document: Document) -> list[LineInput]:
@@ -77,6 +80,7 @@ def _lines_of(document: Document) -> list[LineInput]:
             tax_type=line.tax_type,
             tax_rate=rates.get(line.tax_type, ZERO),
             line_item_id=line.line_item_id,
+            tracking=line.tracking,
         )
         for line in document.lines.all()
     ]
@@ -98,6 +102,7 @@ def _write_lines(document: Document, lines: list[LineInput]) -> None:
                 tax_type=line.tax_type,
                 line_amount=amount,
                 tax_amount=tax,
+                tracking=line.tracking,
                 **({"line_item_id": line.line_item_id} if line.line_item_id in kept_ids else {}),
             )
         )

@@ -43,6 +43,8 @@ SCOPES_NEEDED = {
     "accounts": ("accounting.settings",),
     "taxrates": ("accounting.settings",),
     "currencies": ("accounting.settings",),
+    "trackingcategories": ("accounting.settings",),
+    "brandingthemes": ("accounting.settings",),
     "organisation": ("accounting.settings",),
 }
 # Attachments, of whatever they hang on (`/Invoices/{id}/Attachments/...`), need their own scope instead:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from .models import (
     Account,
     Attachment,
+    BrandingTheme,
     Connection,
     Contact,
     Document,
@@ -19,6 +20,8 @@ from .models import (
     Payment,
     RequestLog,
     TaxRate,
+    TrackingCategory,
+    TrackingOption,
     WebhookDelivery,
     WebhookEvent,
 )
@@ -82,6 +85,23 @@ def tax_rate_list(*, organisation: Organisation) -> QuerySet[TaxRate]:
     return TaxRate.objects.filter(organisation=organisation)
 
 
+def tracking_category_list(*, organisation: Organisation) -> QuerySet[TrackingCategory]:
+    """The categories the API can still show (active and archived), each with its options but deleted ones."""
+    options = TrackingOption.objects.exclude(status="DELETED").order_by("name", "pk")
+    categories = TrackingCategory.objects.filter(organisation=organisation).exclude(status="DELETED")
+    return categories.order_by("status", "name", "pk").prefetch_related(Prefetch("options", queryset=options))
+
+
+def tracking_option_find(*, organisation: Organisation, pk: int) -> TrackingOption | None:
+    found = TrackingOption.objects.filter(category__organisation=organisation, pk=pk).exclude(status="DELETED")
+    return found.select_related("category").first()
+
+
+def branding_theme_list(*, organisation: Organisation) -> QuerySet[BrandingTheme]:
+    """The themes, the default (lowest sort order) first."""
+    return BrandingTheme.objects.filter(organisation=organisation).order_by("sort_order", "pk")
+
+
 def document_list(*, organisation: Organisation, types: tuple[str, ...], status: str = "") -> QuerySet[Document]:
     """Sales documents and suppliers' alike (the page shows each one's type), as Xero lists them."""
     documents = Document.objects.filter(organisation=organisation, type__in=types).select_related("contact")
@@ -89,8 +109,9 @@ def document_list(*, organisation: Organisation, types: tuple[str, ...], status:
 
 
 def document_get(*, organisation: Organisation, pk: int) -> Document:
-    """A document with its contact; raises Document.DoesNotExist."""
-    return Document.objects.select_related("contact", "organisation").get(organisation=organisation, pk=pk)
+    """A document with its contact and branding theme; raises Document.DoesNotExist."""
+    documents = Document.objects.select_related("contact", "organisation", "branding_theme")
+    return documents.get(organisation=organisation, pk=pk)
 
 
 def document_lines(*, document: Document) -> QuerySet[DocumentLine]:

@@ -4,7 +4,7 @@ are in `books.py`, shared with the Accounting API)."""
 from django.db import transaction
 
 from .events import record_event
-from .models import Contact, Fault, Organisation
+from .models import Contact, Fault, Organisation, TrackingOption
 
 
 class ContactRefused(ValueError):
@@ -40,6 +40,17 @@ def _check_name_free_among_active(contact: Contact) -> None:
             f"The contact name {contact.name} is already assigned to another contact. "
             "The contact name must be unique across all active contacts."
         )
+
+
+@transaction.atomic
+def tracking_option_set_archived(*, option: TrackingOption, archived: bool) -> TrackingOption:
+    """Archive or restore a tracking option, as a person does in Xero's tracking settings: an archived
+    option stays on the lines that have it, but a new line cannot take it (nor does `GET
+    /TrackingCategories` list it without includeArchived). Xero sends no webhook for it."""
+    option = TrackingOption.objects.select_for_update().select_related("category").get(pk=option.pk)
+    option.status = "ARCHIVED" if archived else "ACTIVE"
+    option.save(update_fields=["status"])
+    return option
 
 
 def fault_add(

@@ -14,6 +14,16 @@ urlpatterns = [
     path("", pages.OrganisationListView.as_view(), name="home"),
     path("orgs/", pages.OrganisationListView.as_view(), name="organisation_list"),
     path(ORG, pages.OrganisationDetailView.as_view(), name="organisation_detail"),
+    path(
+        ORG + "tracking-options/<int:pk>/archive/",
+        pages.TrackingOptionArchiveView.as_view(archived=True),
+        name="tracking_option_archive",
+    ),
+    path(
+        ORG + "tracking-options/<int:pk>/restore/",
+        pages.TrackingOptionArchiveView.as_view(archived=False),
+        name="tracking_option_restore",
+    ),
     path(ORG + "contacts/", pages.ContactListView.as_view(), name="contact_list"),
     path(ORG + "contacts/<int:pk>/archive/", pages.ContactArchiveView.as_view(archived=True), name="contact_archive"),
     path(

@@ -88,8 +88,13 @@ class OrganisationDetailView(OrganisationMixin, TemplateView):
     template_name = "xero_sandbox/organisation_detail.html"
 
     def get_context_data(self, **kwargs):
-        faults = selectors.fault_list(organisation=self.organisation)
-        return super().get_context_data(faults=faults, fault_form=FaultForm(), **kwargs)
+        return super().get_context_data(
+            faults=selectors.fault_list(organisation=self.organisation),
+            fault_form=FaultForm(),
+            tracking_categories=selectors.tracking_category_list(organisation=self.organisation),
+            branding_themes=selectors.branding_theme_list(organisation=self.organisation),
+            **kwargs,
+        )
 
 
 class ContactListView(OrganisationMixin, ListView):
@@ -112,6 +117,21 @@ class TaxRateListView(OrganisationMixin, ListView):
 
     def get_queryset(self):
         return selectors.tax_rate_list(organisation=self.organisation)
+
+
+class TrackingOptionArchiveView(ActionMixin, OrganisationMixin, View):
+    """Archive (`archived=True`) or restore a tracking option."""
+
+    permission_required = "xero_sandbox.change_trackingoption"
+    archived = True
+
+    def act(self) -> str:
+        option = _found(selectors.tracking_option_find(organisation=self.organisation, pk=self.kwargs["pk"]))
+        option = services.tracking_option_set_archived(option=option, archived=self.archived)
+        return f"Tracking option {option.category.name}: {option.name} is now {option.status.lower()}."
+
+    def next_url(self) -> str:
+        return reverse("xero_sandbox:organisation_detail", args=[self.organisation.pk]) + "#tracking"
 
 
 # --- Contacts ----------------------------------------------------------------------------------

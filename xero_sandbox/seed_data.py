@@ -71,6 +71,29 @@ UK_TAXED_CONTACTS = [("Hudson River Imports Inc", "HUDSON01", "12-3456789", "TAX
 # contacts above): an Account Number that differs from a demo billing account code only by a space.
 NZ_DEMO_CONTACTS = [("Pacific Shipping Co", "PAC 02", "ACTIVE", True)]
 
+# (category, status, [(option, status)]): Xero allows at most 2 ACTIVE categories an organisation. The
+# archived option and category are traps for the set-up check (a line may not take them).
+NZ_TRACKING_CATEGORIES = [
+    (
+        "Service",
+        "ACTIVE",
+        [
+            ("Sea", "ACTIVE"),
+            ("Air", "ACTIVE"),
+            ("Road", "ACTIVE"),
+            ("Warehousing", "ACTIVE"),
+            ("Rail", "ARCHIVED"),
+        ],
+    ),
+    ("Branch", "ACTIVE", [("Auckland", "ACTIVE"), ("Wellington", "ACTIVE"), ("Christchurch", "ACTIVE")]),
+    ("Old Region", "ARCHIVED", [("North Island", "ACTIVE")]),
+]
+UK_TRACKING_CATEGORIES = [("Branch", "ACTIVE", [("London", "ACTIVE"), ("Manchester", "ACTIVE")])]
+
+# (name, sort order): the lowest is the default, which Xero gives a document sent without a BrandingThemeID.
+NZ_BRANDING_THEMES = [("Standard", 0), ("Freight Premium", 1)]
+UK_BRANDING_THEMES = [("Standard", 0)]
+
 ORGANISATIONS = [
     {
         "name": "Demo Freight NZ Ltd",
@@ -85,6 +108,8 @@ ORGANISATIONS = [
         "tax_rates": NZ_TAX_RATES,
         "archived_tax_rates": NZ_ARCHIVED_TAX_RATES,
         "contacts": NZ_CONTACTS,
+        "tracking_categories": NZ_TRACKING_CATEGORIES,
+        "branding_themes": NZ_BRANDING_THEMES,
     },
     {
         "name": "Demo Freight UK Ltd",
@@ -95,6 +120,8 @@ ORGANISATIONS = [
         "tax_rates": UK_TAX_RATES,
         "contacts": UK_CONTACTS,
         "taxed_contacts": UK_TAXED_CONTACTS,
+        "tracking_categories": UK_TRACKING_CATEGORIES,
+        "branding_themes": UK_BRANDING_THEMES,
     },
 ]
 

@@ -8,7 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import books
-from .models import Account, App, Contact, Document, ExchangeRate, Organisation, TaxRate
+from .models import (
+    Account,
+    App,
+    BrandingTheme,
+    Contact,
+    Document,
+    ExchangeRate,
+    Organisation,
+    TaxRate,
+    TrackingCategory,
+    TrackingOption,
+)
 from .seed_data import ARCHIVED_ACCOUNTS, NZ_DEMO_CONTACTS, NZ_DOCUMENTS, ORGANISATIONS
 
 
@@ -56,8 +67,9 @@ def organisation_fields(spec: dict) -> dict:
 
 
 def fill_books(orgs: list[Organisation], spec: dict, *, batch_size: int = 2000) -> None:
-    """The chart of accounts (with the archived accounts), tax rates and contacts of `spec`, in each of
-    these organisations: one bulk INSERT a table, so that hundreds of organisations take seconds."""
+    """The chart of accounts (with the archived accounts), tax rates, contacts, exchange rates, tracking
+    categories with their options and branding themes of `spec`, in each of these organisations: one bulk
+    INSERT a table, so that hundreds of organisations take seconds."""
     accounts = [("ACTIVE", row) for row in spec["accounts"]] + [("ARCHIVED", row) for row in ARCHIVED_ACCOUNTS]
     Account.objects.bulk_create(
         (
@@ -109,6 +121,37 @@ def fill_books(orgs: list[Organisation], spec: dict, *, batch_size: int = 2000) 
             ExchangeRate(organisation=org, currency_code=code, date=today, rate=Decimal(rate))
             for org in orgs
             for code, rate in spec.get("exchange_rates", {}).items()
+        ),
+        batch_size=batch_size,
+    )
+    _fill_tracking(orgs, spec.get("tracking_categories", []), batch_size=batch_size)
+    BrandingTheme.objects.bulk_create(
+        (
+            BrandingTheme(organisation=org, name=name, sort_order=sort_order)
+            for org in orgs
+            for name, sort_order in spec.get("branding_themes", [])
+        ),
+        batch_size=batch_size,
+    )
+
+
+def _fill_tracking(orgs: list[Organisation], categories: list, *, batch_size: int) -> None:
+    """The categories, then their options: bulk_create gives the categories their keys (PostgreSQL and
+    SQLite both return them), in the order they were given."""
+    created = TrackingCategory.objects.bulk_create(
+        [
+            TrackingCategory(organisation=org, name=name, status=status)
+            for org in orgs
+            for name, status, _ in categories
+        ],
+        batch_size=batch_size,
+    )
+    options_of = [options for _ in orgs for _, _, options in categories]
+    TrackingOption.objects.bulk_create(
+        (
+            TrackingOption(category=category, name=name, status=status)
+            for category, options in zip(created, options_of, strict=True)
+            for name, status in options
         ),
         batch_size=batch_size,
     )

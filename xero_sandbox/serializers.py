@@ -1,6 +1,6 @@
 """Sandbox rows as the Accounting API's JSON elements."""
 
-from .models import Account, Organisation, TaxRate
+from .models import Account, BrandingTheme, Organisation, TaxRate, TrackingCategory, TrackingOption
 
 CURRENCY_NAMES = {
     "AUD": "Australian Dollar",
@@ -78,6 +78,30 @@ def tax_rate_element(rate: TaxRate) -> dict:
     }
 
 
+def tracking_category_element(category: TrackingCategory, options) -> dict:
+    """A tracking category with the `options` to show (which of them depends on the call)."""
+    return {
+        "Name": category.name,
+        "Status": category.status,
+        "TrackingCategoryID": category.tracking_category_id,
+        "Options": [tracking_option_element(option) for option in options],
+    }
+
+
+def tracking_option_element(option: TrackingOption) -> dict:
+    return {"TrackingOptionID": option.tracking_option_id, "Name": option.name, "Status": option.status}
+
+
+def branding_theme_element(theme: BrandingTheme) -> dict:
+    return {
+        "BrandingThemeID": theme.branding_theme_id,
+        "Name": theme.name,
+        "Type": theme.type,
+        "SortOrder": theme.sort_order,
+        "CreatedDateUTC": theme.created_at,
+    }
+
+
 # --- contacts ----------------------------------------------------------------------------------
 from .models import Contact  # noqa: E402  (kept with the section it serves)
 
@@ -125,7 +149,7 @@ from .models import Allocation, Attachment, Document, DocumentLine, Payment  # n
 
 def document_element(document: Document, *, unitdp: int = 2, with_lines: bool = True) -> dict:
     """An invoice or a credit note, of either side (its `Type` says which), as Xero shows it. For a list,
-    prefetch contact, lines, payments and allocations (`allocations_made__invoice`,
+    select contact and branding_theme, prefetch lines, payments and allocations (`allocations_made__invoice`,
     `allocations_received__credit_note`). Xero leaves the lines out (an empty list) when it lists
     documents without the `page` parameter."""
     credit_note = document.is_credit_note
@@ -138,6 +162,8 @@ def document_element(document: Document, *, unitdp: int = 2, with_lines: bool = 
         "Contact": contact_element(document.contact),
         "Date": document.date,
         "DueDate": document.due_date,
+        # Xero answers the theme every document has (the organisation's default when none was sent).
+        "BrandingThemeID": document.branding_theme.branding_theme_id if document.branding_theme else None,
         "Status": document.status,
         "LineAmountTypes": document.line_amount_types,
         "LineItems": [line_item_element(line, unitdp=unitdp) for line in lines],
@@ -197,7 +223,7 @@ def line_item_element(line: DocumentLine, *, unitdp: int = 2) -> dict:
         "TaxType": line.tax_type,
         "TaxAmount": line.tax_amount,
         "LineAmount": line.line_amount,
-        "Tracking": [],
+        "Tracking": [dict(entry) for entry in line.tracking],
     }
 
 

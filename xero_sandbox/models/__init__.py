@@ -1,4 +1,16 @@
-from .accounting import Account, Allocation, Attachment, Contact, Document, DocumentLine, Payment, TaxRate
+from .accounting import (
+    Account,
+    Allocation,
+    Attachment,
+    BrandingTheme,
+    Contact,
+    Document,
+    DocumentLine,
+    Payment,
+    TaxRate,
+    TrackingCategory,
+    TrackingOption,
+)
 from .identity import (
     AccessToken,
     App,
@@ -17,6 +29,7 @@ __all__ = [
     "Allocation",
     "Attachment",
     "App",
+    "BrandingTheme",
     "AuthorizationCode",
     "Connection",
     "Contact",
@@ -31,6 +44,8 @@ __all__ = [
     "RefreshToken",
     "RequestLog",
     "TaxRate",
+    "TrackingCategory",
+    "TrackingOption",
     "WebhookDelivery",
     "WebhookEvent",
 ]

@@ -51,6 +51,65 @@ class TaxRate(models.Model):
         return f"{self.name} ({self.tax_type})"
 
 
+class TrackingCategory(models.Model):
+    """A tracking category (`GET /TrackingCategories`): what a line can be reported by, e.g. "Region".
+    Xero allows an organisation at most 2 ACTIVE ones (`MAX_ACTIVE`) and 100 options in each; a category
+    that transactions use is archived rather than deleted, and a DELETED one is gone from the API."""
+
+    MAX_ACTIVE = 2  # Xero's limit of active tracking categories per organisation
+    MAX_OPTIONS = 100  # Xero's limit of options per tracking category
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tracking_categories")
+    tracking_category_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, default="ACTIVE")  # ACTIVE, ARCHIVED, DELETED
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name_plural = "tracking categories"
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="sandbox_tracking_category_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class TrackingOption(models.Model):
+    """One of a tracking category's options, e.g. "North". An archived option stays on the lines that
+    already carry it, but a new or changed line cannot take it."""
+
+    category = models.ForeignKey(TrackingCategory, on_delete=models.CASCADE, related_name="options")
+    tracking_option_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, default="ACTIVE")  # ACTIVE, ARCHIVED, DELETED
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["category", "name"], name="sandbox_tracking_option_name_unique")]
+
+    def __str__(self):
+        return f"{self.category.name}: {self.name}"
+
+
+class BrandingTheme(models.Model):
+    """A branding theme (`GET /BrandingThemes`): how an invoice or credit note is laid out. The one with
+    the lowest SortOrder (0, "Standard" in a new organisation) is the organisation's default."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="branding_themes")
+    branding_theme_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    name = models.CharField(max_length=255)
+    sort_order = models.PositiveIntegerField(default=0)
+    type = models.CharField(max_length=10, default="INVOICE")  # always INVOICE
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sort_order", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
 class Contact(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contacts")
     contact_id = models.UUIDField(default=uuid.uuid4, unique=True)
@@ -102,6 +161,10 @@ class Document(models.Model):
     amount_paid = models.DecimalField(**MONEY)
     amount_credited = models.DecimalField(**MONEY)
     fully_paid_on = models.DateField(null=True, blank=True)
+    # The theme it was given, else the organisation's default when it was created (as Xero fills it in).
+    branding_theme = models.ForeignKey(
+        BrandingTheme, on_delete=models.SET_NULL, null=True, blank=True, related_name="documents"
+    )
     # The unguessable part of the online invoice's public URL (Xero's in.xero.com/<token>): given when an
     # app first asks for it (GET /Invoices/{id}/OnlineInvoice); a sales invoice's only.
     online_invoice_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -140,6 +203,9 @@ class DocumentLine(models.Model):
     tax_type = models.CharField(max_length=50, blank=True)
     line_amount = models.DecimalField(**MONEY)
     tax_amount = models.DecimalField(**MONEY)
+    # Xero's `Tracking` of the line as it was chosen: up to two
+    # {"TrackingCategoryID", "TrackingOptionID", "Name", "Option"}, one a category.
+    tracking = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["pk"]

@@ -3,9 +3,12 @@
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from xero_sandbox.identity import consent_link, jwt_claims
-from xero_sandbox.models import Account, App, Organisation
+from xero_sandbox.models import Account, App, BrandingTheme, Organisation, TrackingCategory, TrackingOption
+from xero_sandbox.seeding import seed_if_empty
 from xero_sandbox.seeding_scale import seed_scale_organisations
 
 from .test_identity import HTTP, SdkSession, consent, exchange
@@ -46,6 +49,26 @@ def test_seeding_more_later_adds_only_the_missing_ones():
     assert [org.pk for org in more[:3]] == [org.pk for org in first]
     assert len(scale_orgs()) == 5
     assert Account.objects.filter(organisation=more[4], code="200").count() == 1  # books made once each
+
+
+@pytest.mark.django_db
+def test_scale_organisations_get_the_nz_tracking_categories_and_themes_one_insert_a_table():
+    seed_if_empty()
+    inserts = {}
+    for count in (2, 7):  # 2 new organisations, then 5 more: the same statements either way
+        with CaptureQueriesContext(connection) as captured:
+            seed_scale_organisations(count=count)
+        inserts[count] = [q["sql"].split('"')[1] for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    assert inserts[2] == inserts[7]
+    for table in ("trackingcategory", "trackingoption", "brandingtheme"):
+        assert inserts[7].count(f"xero_sandbox_{table}") == 1, table
+    last = Organisation.objects.get(name="Scale Org 0007 Ltd")
+    categories = {c.name: c.status for c in TrackingCategory.objects.filter(organisation=last)}
+    assert categories == {"Service": "ACTIVE", "Branch": "ACTIVE", "Old Region": "ARCHIVED"}
+    rail = TrackingOption.objects.get(category__organisation=last, name="Rail")
+    assert (rail.category.name, rail.status) == ("Service", "ARCHIVED")
+    themes = BrandingTheme.objects.filter(organisation=last).values_list("name", "sort_order")
+    assert list(themes) == [("Standard", 0), ("Freight Premium", 1)]
 
 
 def test_a_scale_organisation_is_served_like_the_nz_one(orgs, sandbox_url):
