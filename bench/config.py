@@ -194,6 +194,8 @@ def base_env(config: BenchConfig) -> dict:
             # receiver phase signs its own payloads with the key.
             "XERO_WEBHOOK_URL": "",
             "XERO_WEBHOOK_KEY": config.secrets["XERO_WEBHOOK_KEY"],
+            # These benches measure sending; attaching PDFs (rendered, then one call each) is measured apart.
+            "XERO_ATTACH_PDFS": "false",
         }
     )
     return env

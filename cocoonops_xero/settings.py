@@ -282,6 +282,8 @@ XERO_APP_CALLS_PER_MINUTE = env.int("XERO_APP_CALLS_PER_MINUTE", default=10000)
 # Of each organisation's daily calls, the last ones are kept for reading payments and voids back: sending
 # stops when Xero says this many are left, reconciliation and set-up reads at twice as many (0: no reserve).
 XERO_DAY_RESERVE = env.int("XERO_DAY_RESERVE", default=200)
+# Attach each sent document's PDF in Xero, shown on its online invoice (needs accounting.attachments).
+XERO_ATTACH_PDFS = env.bool("XERO_ATTACH_PDFS", default=True)
 XERO_SCOPES = env.str(
     "XERO_SCOPES",
     default="offline_access accounting.invoices accounting.contacts accounting.settings.read accounting.attachments",

@@ -60,6 +60,12 @@ class XeroConnection(models.Model):
     chart_of_accounts = models.JSONField(default=list, blank=True)
     tax_rates = models.JSONField(default=list, blank=True)
     currencies = models.JSONField(default=list, blank=True)  # codes enabled in the organisation
+    # Its tracking categories with their options, archived ones included: [{name, status, options: [{name,
+    # status}]}]. Which of them the platform's rate service lines and branches are tracked by: a category's
+    # name, or "" for none (an administrator chooses, on the set-up check).
+    tracking_categories = models.JSONField(default=list, blank=True)
+    tracking_for_service = models.CharField(max_length=100, blank=True)
+    tracking_for_branch = models.CharField(max_length=100, blank=True)
     reference_data_loaded_at = models.DateTimeField(null=True, blank=True)
     # When the sync last sent a batch of this company's documents: organisations with work take turns.
     last_turn_at = models.DateTimeField(null=True, blank=True, editable=False)

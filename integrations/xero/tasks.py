@@ -15,6 +15,7 @@ PUSH_QUEUED = "xero:push-queued"
 PUSH_GATHER_SECONDS = 1  # documents issued within this second share one push task
 EVENTS_QUEUED = "xero:webhook-events-queued"
 PDFS_QUEUED = "xero:pdfs-queued"
+PDFS_RUNNING = "xero:pdfs-running"
 QUEUED_MARK_SECONDS = 15  # should a queued task be lost, a later call queues another after this
 
 
@@ -85,9 +86,15 @@ def attach_pdfs(max_rounds: int = 20):
     """Attach sent documents' PDFs in Xero, an organisation's few a round, until none is due (or the round
     limit: the sweeper queues the next pusher, whose end queues this again)."""
     cache.delete(PDFS_QUEUED)
-    for _ in range(max_rounds):
-        if not pdfs.pdfs_attach_due():
-            return
+    # One worker process at a time renders and attaches PDFs: the others stay free to send documents.
+    if not cache.add(PDFS_RUNNING, True, timeout=settings.XERO_SYNC_CLAIM_SECONDS):
+        return
+    try:
+        for _ in range(max_rounds):
+            if not pdfs.pdfs_attach_due():
+                return
+    finally:
+        cache.delete(PDFS_RUNNING)
 
 
 @shared_task

@@ -21,6 +21,7 @@ urlpatterns = [
     # --- Set-up check page (setup/views.py) ---
     path("setup-check/", setup.setup_check_page, name="setup_check"),
     path("setup-check/recheck/", setup.setup_check_recheck, name="setup_check_recheck"),
+    path("setup-check/tracking/", setup.setup_check_tracking, name="setup_check_tracking"),
     # --- end of Set-up check page ---
     # --- Webhooks from Xero (inbound/views.py); XERO_WEBHOOK_URL points here ---
     path("webhooks/", inbound.receive, name="webhooks"),

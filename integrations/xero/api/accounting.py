@@ -22,6 +22,7 @@ from xero_python.accounting import (
     Invoices,
     LineAmountTypes,
     LineItem,
+    LineItemTracking,
 )
 
 from integrations.xero.api import answers, transport, values
@@ -91,6 +92,24 @@ def read_currencies(session: Session) -> list[str]:
     """The codes of the currencies enabled in the organisation (its base currency among them)."""
     currencies = _request(session, "get_currencies").get("Currencies") or []
     return [str(c.get("Code")) for c in currencies if isinstance(c, dict) and c.get("Code")]
+
+
+def read_tracking_categories(session: Session) -> list[dict]:
+    """The organisation's tracking categories and their options, archived ones too (to say which are)."""
+    categories = _request(session, "get_tracking_categories", include_archived=True).get("TrackingCategories") or []
+    return [
+        {
+            "name": category.get("Name", ""),
+            "status": category.get("Status", ""),
+            "options": [
+                {"name": option.get("Name", ""), "status": option.get("Status", "")}
+                for option in category.get("Options") or []
+                if isinstance(option, dict)
+            ],
+        }
+        for category in categories
+        if isinstance(category, dict)
+    ]
 
 
 # --- Contacts ---------------------------------------------------------------------------------
@@ -311,6 +330,7 @@ def _lines(document: DocumentOut) -> list[LineItem]:
             unit_amount=float(line.unit_amount),
             account_code=line.account_code,
             tax_type=line.tax_type,
+            tracking=[LineItemTracking(name=category, option=option) for category, option in line.tracking] or None,
         )
         for line in document.lines
     ]

@@ -46,6 +46,7 @@ class FakeDocument:
     allocated: dict[str, Decimal] = field(default_factory=dict)  # credit note: invoice id -> amount
     updated_at: datetime.datetime = field(default_factory=timezone.now)
     attachments: list[str] = field(default_factory=list)  # file names, a name twice when put twice (as Xero)
+    tracking: list[tuple[tuple[str, str], ...]] = field(default_factory=list)  # each line's, as sent
 
     @property
     def credit_note(self) -> bool:
@@ -77,6 +78,7 @@ class FakeOrganisation:
     name: str = "Fake Freight NZ Ltd"
     account_codes: set[str] = field(default_factory=lambda: {"200"})  # active revenue accounts
     currencies: list[str] = field(default_factory=lambda: ["NZD"])  # enabled; the base currency first
+    tracking: list[dict] = field(default_factory=list)  # as read_tracking_categories answers
     tax_percent: dict[str, Decimal] = field(default_factory=lambda: {"OUTPUT2": Decimal("15"), "NONE": Decimal("0")})
     contacts: dict[str, XeroContact] = field(default_factory=dict)
     documents: dict[str, FakeDocument] = field(default_factory=dict)
@@ -158,6 +160,10 @@ class FakeXeroApi:
         self._call("read_currencies")
         return list(self.org.currencies)
 
+    def read_tracking_categories(self) -> list[dict]:
+        self._call("read_tracking_categories")
+        return list(self.org.tracking)
+
     # --- contacts ----------------------------------------------------------------------------------
     def find_contacts(self, account_numbers: list[str]) -> Found:
         self._call("find_contacts")
@@ -209,6 +215,7 @@ class FakeXeroApi:
         document = self.org.add_document(
             type=SALES[sent.credit_note], number=sent.number, contact=contact, total=total, date=sent.date
         )
+        document.tracking = [line.tracking for line in sent.lines]
         return DocumentIn(sent.number, document.xero_id, document.status, document.total)
 
     def _line_total(self, line) -> Decimal:

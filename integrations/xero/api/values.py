@@ -66,6 +66,7 @@ class LineOut:
     unit_amount: Decimal
     account_code: str
     tax_type: str
+    tracking: tuple[tuple[str, str], ...] = ()  # (tracking category, option) pairs
 
 
 @dataclass(frozen=True)

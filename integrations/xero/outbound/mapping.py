@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from billing.models import Invoice
 from integrations.xero.api.values import DocumentOut, LineOut
+from integrations.xero.outbound import tracking
 
 # What can be wrong with a code (`CodeProblem.kind`).
 NOT_IN_XERO = "not_in_xero"  # may be created in Xero later: a warning until a document needs it
@@ -25,7 +26,8 @@ class CodeProblem:
     todo: str  # what to do about it
 
 
-def document_out(invoice: Invoice, *, contact_id: str) -> DocumentOut:
+def document_out(invoice: Invoice, *, contact_id: str, connection=None) -> DocumentOut:
+    """The document as sent; with the link, its lines carry the tracking the link's organisation keeps."""
     return DocumentOut(
         credit_note=invoice.is_credit_note,
         number=invoice.number,
@@ -42,6 +44,7 @@ def document_out(invoice: Invoice, *, contact_id: str) -> DocumentOut:
                 unit_amount=line.unit_price,
                 account_code=line.rate.revenue_accounting_code_for(invoice.company_id),  # the part after any PREFIX|
                 tax_type=line.tax_rate.accounting_code,
+                tracking=tracking.line_tracking(invoice, line, connection) if connection else (),
             )
             for line in invoice.lines.all()
         ),
@@ -50,9 +53,10 @@ def document_out(invoice: Invoice, *, contact_id: str) -> DocumentOut:
 
 def document_problems(invoice: Invoice, *, connection) -> list[str]:
     """What Xero would refuse in this document that the platform can know: a currency the organisation has
-    not enabled, and codes not in its cached chart of accounts and tax rates."""
+    not enabled, codes not in its cached chart of accounts and tax rates, and tracking options it lacks."""
     problems = [currency_problem(invoice.currency, connection.currencies, organisation=connection.tenant_name)]
     problems += code_problems(invoice, accounts=connection.chart_of_accounts, tax_rates=connection.tax_rates)
+    problems += tracking.tracking_problems(invoice, connection)
     return [problem for problem in problems if problem]
 
 

@@ -30,8 +30,10 @@ LONGEST_WAIT_SECONDS = 3600
 
 
 def pdf_queue(*, record: SyncRecord) -> None:
-    """The document is in Xero: its PDF is to be attached (once, however often this is called)."""
-    PdfAttachment.objects.get_or_create(record=record)
+    """The document is in Xero: its PDF is to be attached (once, however often this is called), unless PDFs are
+    not attached (XERO_ATTACH_PDFS)."""
+    if settings.XERO_ATTACH_PDFS:
+        PdfAttachment.objects.get_or_create(record=record)
 
 
 def pdfs_attach_due(*, now: datetime.datetime | None = None) -> int:
@@ -43,12 +45,21 @@ def pdfs_attach_due(*, now: datetime.datetime | None = None) -> int:
         return 0
     api = xero_api_for(connection)
     handled = 0
-    for attachment in claimed:
+    for index, attachment in enumerate(claimed):
+        if _sending_due(now):
+            _release(claimed[index:])
+            break
         if not _attach(api, connection, attachment):
-            _release(claimed[handled + 1 :])
+            _release(claimed[index + 1 :])
             break
         handled += 1
     return handled
+
+
+def _sending_due(now: datetime.datetime) -> bool:
+    """Documents are due to be sent: they go first (the workers are theirs), PDFs after."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    return SyncRecord.objects.filter(due, state=SyncRecord.State.WAITING).exists()
 
 
 def _due(now: datetime.datetime):

@@ -78,7 +78,7 @@ def _claim(*, now: datetime.datetime) -> tuple[XeroConnection | None, list[SyncR
             break
     records = list(
         SyncRecord.objects.filter(claim_token=token, state=State.SENDING)
-        .select_related("invoice__billing_account")
+        .select_related("invoice__billing_account", "invoice__branch")
         .prefetch_related("invoice__lines__rate__company_codes", "invoice__lines__tax_rate")
     )
     return connection, records
@@ -265,7 +265,8 @@ def _prepare(api: XeroApi, records: list[SyncRecord]) -> list[tuple[SyncRecord, 
         if account_id in problems:
             _fail(record, problems[account_id])
         else:
-            sendable.append((record, mapping.document_out(record.invoice, contact_id=contact_ids[account_id])))
+            document = mapping.document_out(record.invoice, contact_id=contact_ids[account_id], connection=connection)
+            sendable.append((record, document))
     return sendable
 
 

@@ -12,7 +12,7 @@ spaces are ignored is found without one call per row.
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from billing.models import BillingAccount, Invoice, Rate, TaxRate
+from billing.models import BillingAccount, Branch, Invoice, Rate, TaxRate
 from billing.selectors import document_numbering
 from integrations.xero import web_links
 from integrations.xero.api import values
@@ -20,7 +20,7 @@ from integrations.xero.api.errors import XeroError
 from integrations.xero.api.xero_api import xero_api_for
 from integrations.xero.link import linking
 from integrations.xero.models import XeroConnection
-from integrations.xero.outbound import mapping
+from integrations.xero.outbound import mapping, tracking
 from integrations.xero.setup.report import BLOCKING, NOTE, OK, WARNING, Line, Report, Section, sorted_lines
 
 ACCOUNT_NUMBER_MAX = 50  # Xero's limit on a contact's Account Number
@@ -42,7 +42,8 @@ def setup_check_run(*, connection: XeroConnection, refresh: bool = False) -> Rep
         "currencies", "Currencies (of billing accounts)", sorted_lines(_currency_lines(connection)), reference_error
     )
     numbers = _numbers_section(connection)
-    sections = [accounts, currencies, rates, taxes, numbers]
+    tracked = Section("tracking", "Tracking (service lines and branches)", _tracking_lines(connection), reference_error)
+    sections = [accounts, currencies, rates, taxes, tracked, numbers]
     return Report(connection.tenant_name, connection.reference_data_loaded_at, sections)
 
 
@@ -101,6 +102,47 @@ def _currency_line(connection: XeroConnection, currency: str, accounts: int, doc
             used=documents,
         )
     return Line(OK, subject, currency, f"{currency} is enabled in Xero.", used=documents)
+
+
+# --- Tracking --------------------------------------------------------------------------------
+def _tracking_lines(connection: XeroConnection) -> list[Line]:
+    """One line per rate service line and per branch, when a tracking category was chosen for them: Xero
+    refuses a line whose option it lacks or has archived, and the platform holds such a document back."""
+    lines = []
+    if connection.tracking_for_service:
+        services = Rate.objects.exclude(service="").values("service")
+        for row in services.annotate(documents=_in_use("invoice_lines__invoice")).order_by("service"):
+            lines.append(
+                _tracking_line(
+                    connection,
+                    connection.tracking_for_service,
+                    f"Rates with service line {row['service']}",
+                    row["service"],
+                    reverse("billing:rate_list"),
+                    row["documents"],
+                )
+            )
+    if connection.tracking_for_branch:
+        for branch in Branch.objects.annotate(documents=_in_use("invoices")).order_by("name"):
+            lines.append(
+                _tracking_line(
+                    connection,
+                    connection.tracking_for_branch,
+                    f"Branch {branch.name}",
+                    branch.name,
+                    reverse("admin:billing_branch_changelist"),
+                    branch.documents,
+                )
+            )
+    return sorted_lines(lines)
+
+
+def _tracking_line(connection, category: str, subject: str, option: str, fix_url: str, documents: int) -> Line:
+    problem = tracking.option_problem(category, option, connection.tracking_categories)
+    if not problem:
+        return Line(OK, subject, option, f"An active option of Xero's tracking category “{category}”.", used=documents)
+    todo = f"Add or restore it in Xero ({tracking.SETTINGS_PLACE}), or change it here."
+    return Line(BLOCKING, subject, option, problem[0].upper() + problem[1:] + ".", todo, fix_url, used=documents)
 
 
 # --- Document numbers ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from integrations.xero.api.errors import XeroError
 from integrations.xero.companies import company_chosen
 from integrations.xero.link import linking
 from integrations.xero.models import XeroConnection
+from integrations.xero.outbound import tracking
 from integrations.xero.permissions import MANAGE
 from integrations.xero.setup import setup_check
 
@@ -25,8 +26,34 @@ def setup_check_page(request):
         )
         return redirect("integrations:addons")
     report = setup_check.setup_check_run(connection=connection)
-    several = several_companies()
-    return render(request, "xero/setup_check.html", {"report": report, "connection": connection, "several": several})
+    context = {
+        "report": report,
+        "connection": connection,
+        "several": several_companies(),
+        "tracking_categories": tracking.active_categories(connection),
+    }
+    return render(request, "xero/setup_check.html", context)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def setup_check_tracking(request):
+    """Choose the tracking categories that rates' service lines and documents' branches are tracked by."""
+    company = company_chosen(request.POST)
+    connection = XeroConnection.objects.current(company)
+    if connection is None:
+        return redirect("integrations:addons")
+    try:
+        tracking.tracking_choose(
+            connection=connection,
+            for_service=request.POST.get("for_service", ""),
+            for_branch=request.POST.get("for_branch", ""),
+        )
+    except tracking.TrackingRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "Tracking saved: documents sent from now on carry it.")
+    return redirect(reverse("xero:setup_check") + (f"?company={company.pk}" if request.POST.get("company") else ""))
 
 
 @require_POST

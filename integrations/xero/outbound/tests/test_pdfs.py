@@ -122,3 +122,19 @@ def test_the_documents_page_says_where_its_pdf_is(allowed, codes, client, django
     page = client.get(url).content.decode()
     assert f"PDF {invoice.number}.pdf attached in Xero" in page
     assert f'href="https://in.xero.example/{state_of(invoice).xero_id}"' in page
+
+
+def test_documents_due_to_be_sent_go_first_and_pdfs_wait_for_them(allowed, codes):
+    invoice = sent(codes)
+    waiting = issued(codes)  # due to be sent: the workers are its first
+    assert pdfs.pdfs_attach_due() == 0
+    assert pdf_of(invoice).state == "waiting" and pdf_of(invoice).attempts == 0  # released, not counted
+    assert state_of(waiting).state == "waiting"
+    sending.sync_round_push()
+    assert pdfs.pdfs_attach_due() == 2
+
+
+def test_with_pdfs_switched_off_none_is_queued(fake_xero, codes, settings):
+    settings.XERO_ATTACH_PDFS = False
+    invoice = sent(codes)
+    assert not PdfAttachment.objects.filter(record__invoice=invoice).exists()
