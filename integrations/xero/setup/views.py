@@ -39,8 +39,7 @@ def setup_check_page(request):
 @permission_required(MANAGE, raise_exception=True)
 def setup_check_tracking(request):
     """Choose the tracking categories that rates' service lines and documents' branches are tracked by."""
-    company = company_chosen(request.POST)
-    connection = XeroConnection.objects.current(company)
+    connection = XeroConnection.objects.current(company_chosen(request.POST))
     if connection is None:
         return redirect("integrations:addons")
     try:
@@ -53,15 +52,14 @@ def setup_check_tracking(request):
         messages.error(request, str(refused))
     else:
         messages.success(request, "Tracking saved: documents sent from now on carry it.")
-    return redirect(reverse("xero:setup_check") + (f"?company={company.pk}" if request.POST.get("company") else ""))
+    return _back_to_the_check(request, connection)
 
 
 @require_POST
 @permission_required(MANAGE, raise_exception=True)
 def setup_check_recheck(request):
     """Read the chart of accounts and tax rates again now (contacts are read on every check anyway)."""
-    company = company_chosen(request.POST)
-    connection = XeroConnection.objects.current(company)
+    connection = XeroConnection.objects.current(company_chosen(request.POST))
     if connection is None:
         return redirect("integrations:addons")
     try:
@@ -70,4 +68,10 @@ def setup_check_recheck(request):
         messages.error(request, f"Xero could not be read again: {error.message}")
     else:
         messages.success(request, "Checked again against Xero's contacts, chart of accounts and tax rates.")
-    return redirect(reverse("xero:setup_check") + (f"?company={company.pk}" if request.POST.get("company") else ""))
+    return _back_to_the_check(request, connection)
+
+
+def _back_to_the_check(request, connection: XeroConnection):
+    """The company's set-up check (named in the address when the form named it: there are several)."""
+    named = f"?company={connection.company_id}" if request.POST.get("company") else ""
+    return redirect(reverse("xero:setup_check") + named)
