@@ -196,6 +196,9 @@ def base_env(config: BenchConfig) -> dict:
             "XERO_WEBHOOK_KEY": config.secrets["XERO_WEBHOOK_KEY"],
             # These benches measure sending; attaching PDFs (rendered, then one call each) is measured apart.
             "XERO_ATTACH_PDFS": "false",
+            # The chart of accounts and tax rates read at link time stay fresh for the whole run: a re-read (four
+            # calls an organisation, ten minutes after linking by default) would land in whichever phase is running.
+            "XERO_REFERENCE_DATA_SECONDS": "86400",
         }
     )
     return env
