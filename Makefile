@@ -54,7 +54,8 @@ test-e2e: $(STAMP)
 # see bench/README.md for the options. Writes bench/results/latest.{json,md} (quick.* for --quick), then
 # simulates the scheduler alone across 10,000 organisations (bench/results/scheduler.{json,md}), then runs
 # 50 companies each linked to its own sandbox organisation under one app-wide limit, over HTTP, on its own
-# database bench_companies (about 3 minutes; bench/results/companies.{json,md}).
+# database bench_companies, then worker CPU per document with 950 more companies linked and idle (about 18
+# minutes; bench/results/companies.{json,md}).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.scheduler_sim
