@@ -1,9 +1,10 @@
 """Each sent document's PDF, attached to it in Xero with "include online", so that the customer sees it on
 Xero's online invoice; the online invoice's address is kept for the document's page.
 
-A PDF never holds back a document: attachments are the last thing a push round does (when there is nothing to
-send or allocate), paced as background calls behind sends and statuses, a few of one organisation at a time,
-and a failure that passes is tried again later. Xero keeps a second copy when the same file is put twice, so
+A PDF never holds back a document: PDFs are attached by their own task (`tasks.attach_pdfs`, queued when a
+pusher runs out of work), one worker process at a time, only while no document of a linked company is due to
+be sent, as background calls in the organisation's pace, a few of one organisation at a time; a failure that
+passes is tried again later. Xero keeps a second copy when the same file is put twice, so
 an attempt whose answer never came is settled by looking at the document's attachments before putting it again.
 """
 
@@ -57,9 +58,11 @@ def pdfs_attach_due(*, now: datetime.datetime | None = None) -> int:
 
 
 def _sending_due(now: datetime.datetime) -> bool:
-    """Documents are due to be sent: they go first (the workers are theirs), PDFs after."""
+    """Documents of a linked company are due to be sent: they go first (the workers are theirs), PDFs after.
+    (A company without a live link keeps its documents waiting: they hold nothing back.)"""
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return SyncRecord.objects.filter(due, state=SyncRecord.State.WAITING).exists()
+    linked = XeroConnection.objects.active().values("company_id")
+    return SyncRecord.objects.filter(due, state=SyncRecord.State.WAITING, invoice__company_id__in=linked).exists()
 
 
 def _due(now: datetime.datetime):

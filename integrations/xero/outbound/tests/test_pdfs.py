@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.tests.factories import CompanyFactory, TaxRateFactory
 from integrations.xero.api.errors import XeroError, XeroRejected
 from integrations.xero.conftest import issued, state_of
 from integrations.xero.models import PdfAttachment
@@ -138,3 +139,11 @@ def test_with_pdfs_switched_off_none_is_queued(fake_xero, codes, settings):
     settings.XERO_ATTACH_PDFS = False
     invoice = sent(codes)
     assert not PdfAttachment.objects.filter(record__invoice=invoice).exists()
+
+
+def test_documents_of_a_company_without_a_link_hold_no_pdf_back(allowed, codes):
+    invoice = sent(codes)
+    other = CompanyFactory(name="Cocoon Freight UK Ltd", invoice_prefix="UKI", credit_note_prefix="UKC")
+    issued(codes, company=other, tax=TaxRateFactory(company=other, accounting_code="OUTPUT2"))  # waits for a link
+    assert pdfs.pdfs_attach_due() == 1
+    assert pdf_of(invoice).state == "attached"
