@@ -248,6 +248,9 @@ XERO_WEBHOOK_RETENTION_DAYS = env.int("XERO_WEBHOOK_RETENTION_DAYS", default=30)
 # starting this much before where it stopped, in case a change shows in Xero a little late.
 XERO_RECONCILE_MINUTES = env.float("XERO_RECONCILE_MINUTES", default=15.0)
 XERO_RECONCILE_OVERLAP_SECONDS = env.int("XERO_RECONCILE_OVERLAP_SECONDS", default=120)
+# An organisation whose sent documents are all paid is read this often (a payment removed opens one again);
+# one with nothing sent, or only voided and deleted documents, is not read at all.
+XERO_RECONCILE_QUIET_HOURS = env.float("XERO_RECONCILE_QUIET_HOURS", default=6.0)
 CELERY_BEAT_SCHEDULE["xero-reconcile-statuses"] = {
     "task": "integrations.xero.tasks.reconcile_statuses",
     "schedule": 60.0 * XERO_RECONCILE_MINUTES,

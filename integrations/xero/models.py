@@ -170,6 +170,8 @@ class SyncRecord(models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(state="waiting"), name="xero_sync_waiting_idx"),
             models.Index(fields=["xero_id"], name="xero_sync_xero_id_idx"),
+            # Which organisations the reconciliation reads, and from when (its oldest open document).
+            models.Index(fields=["tenant_id", "sent_at"], condition=Q(state="sent"), name="xero_sync_sent_idx"),
         ]
 
     def __str__(self):

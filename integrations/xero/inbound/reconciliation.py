@@ -6,6 +6,13 @@ are applied (`inbox.document_state_apply`). How far it has read is kept per orga
 starts a little before (XERO_RECONCILE_OVERLAP_SECONDS), since a change may become visible in Xero
 slightly after the moment it carries. Re-reading a document costs nothing: it is not newer.
 
+Only organisations where something can still change are read: every run those with a sent document still
+open in Xero (not paid, voided or deleted); every XERO_RECONCILE_QUIET_HOURS those whose documents are all
+paid (a payment removed in Xero opens one again); never those with nothing sent, or only voided and deleted
+documents (Xero changes neither again). So a thousand idle links cost the periodic task one query, not two
+thousand calls. A read never starts before the oldest sent document that can still change: an organisation
+left alone for months is not paged through for changes that cannot be the platform's.
+
 Paging walks the changes by their time rather than by page number: after a full page the next read
 starts at that page's last change, so documents changed meanwhile (which move to the end) are never
 skipped. Only when a whole page shares one millisecond does it turn to the next page.
@@ -16,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from integrations.xero.api import values
@@ -28,6 +35,9 @@ from integrations.xero.models import Reconciliation, SyncRecord, XeroConnection
 ONE_MS = datetime.timedelta(milliseconds=1)
 MAX_PAGES = 200  # per kind and run: 20,000 changed documents; a longer backlog continues next run
 RUN_LEASE = datetime.timedelta(minutes=10)
+# Xero changes a voided or deleted document no more; a paid one opens again when its payment is removed.
+FINAL_STATUSES = ("VOIDED", "DELETED")
+PAID_STATUS = "PAID"
 
 
 @dataclass
@@ -41,10 +51,32 @@ def reconciliation_run_periodic() -> list[Reconciliation]:
     """The periodic task: read back what changed in each linked organisation in turn, apply waiting webhook
     events, forget old ones. Returns the rows of the organisations read."""
     inbox.webhook_events_prune()
-    rows = [reconciliation_run(connection=connection) for connection in XeroConnection.objects.active()]
+    rows = [reconciliation_run(connection=connection) for connection in connections_due()]
     if inbox.webhook_events_waiting():
         inbox.webhook_events_process()  # e.g. events whose processing task was lost with the broker
     return [row for row in rows if row is not None]
+
+
+def connections_due(now: datetime.datetime | None = None) -> QuerySet[XeroConnection]:
+    """The active links whose organisation the periodic run reads now (see the module's note), in one query."""
+    now = now or timezone.now()
+    changeable = _changeable_records().filter(tenant_id=OuterRef("tenant_id"))
+    last_run = Reconciliation.objects.filter(tenant_id=OuterRef("tenant_id")).values("last_run_at")
+    quiet_due = now - datetime.timedelta(hours=settings.XERO_RECONCILE_QUIET_HOURS)
+    quiet_and_due = Q(has_paid=True) & (Q(reconciled_at__isnull=True) | Q(reconciled_at__lte=quiet_due))
+    return (
+        XeroConnection.objects.active()
+        .annotate(
+            has_open=Exists(changeable.exclude(xero_status=PAID_STATUS)),
+            has_paid=Exists(changeable),
+            reconciled_at=Subquery(last_run),
+        )
+        .filter(Q(has_open=True) | quiet_and_due)
+    )
+
+
+def _changeable_records() -> QuerySet[SyncRecord]:
+    return SyncRecord.objects.filter(state=SyncRecord.State.SENT).exclude(xero_status__in=FINAL_STATUSES)
 
 
 def reconciliation_run(
@@ -78,8 +110,10 @@ def reconciliation_run(
 
 def _resume_from(row: Reconciliation, connection: XeroConnection, credit_notes: bool) -> datetime.datetime:
     read_to = row.credit_notes_read_to if credit_notes else row.invoices_read_to
-    # Never read before: documents are only sent once linked, so nothing earlier matters.
-    start = read_to or connection.linked_at
+    # Never read before: documents are only sent once linked, so nothing earlier matters. Nor do changes
+    # before the oldest sent document that can still change (Xero dates each change after the sending).
+    oldest_open = _changeable_records().filter(tenant_id=connection.tenant_id).aggregate(at=Min("sent_at"))["at"]
+    start = max(moment for moment in (read_to or connection.linked_at, oldest_open) if moment is not None)
     return start - datetime.timedelta(seconds=settings.XERO_RECONCILE_OVERLAP_SECONDS)
 
 

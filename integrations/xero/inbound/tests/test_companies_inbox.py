@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.models import Company, Invoice
 from billing.tests.factories import BillingAccountFactory, CompanyFactory, TaxRateFactory
+from integrations.xero.api.fake import FakeXeroApi
 from integrations.xero.conftest import issued, link, state_of
 from integrations.xero.inbound import inbox, reconciliation
 from integrations.xero.models import Reconciliation, SyncRecord, WebhookEvent, XeroConnection
@@ -110,6 +111,57 @@ def test_the_periodic_reconciliation_reads_each_active_link_in_turn(fake_xero, t
     assert [row.last_changed for row in rows] == [1, 1]
     assert (status(ours), status(theirs)) == (Status.PAID, Status.PAID)
     assert relink.org.calls == [] and not Reconciliation.objects.filter(tenant_id=relink.connection.tenant_id)
+
+
+def settle(invoice: Invoice, xero_status: str) -> None:
+    """What a webhook would have brought back: the sent document is now so in Xero."""
+    SyncRecord.objects.filter(invoice=invoice).update(xero_status=xero_status)
+
+
+def test_the_periodic_reconciliation_reads_only_organisations_where_a_sent_document_can_still_change(
+    fake_xero, two_sent, codes
+):
+    au, ours, theirs = two_sent
+    idle = au_company()  # linked, nothing sent
+    settled = au_company()
+    voided, deleted = issued_by(settled, codes), issued_by(settled, codes)
+    push_all()
+    settle(voided, "VOIDED"), settle(deleted, "DELETED")  # Xero changes neither again
+    rows = reconciliation.reconciliation_run_periodic()
+    assert sorted(row.tenant_id for row in rows) == sorted([fake_xero.connection.tenant_id, au.connection.tenant_id])
+    assert idle.org.calls == [] and "read_modified_states" not in settled.org.calls
+    assert not Reconciliation.objects.filter(tenant_id__in=[idle.connection.tenant_id, settled.connection.tenant_id])
+
+
+def test_an_organisation_whose_documents_are_all_paid_is_read_every_few_hours(fake_xero, two_sent, settings):
+    au, _, theirs = two_sent
+    assert au.connection in reconciliation.connections_due()  # its document is open
+    au.org.pay(str(state_of(theirs).xero_id))  # a payment may yet be removed in Xero
+    reconciliation.reconciliation_run(connection=au.connection)
+    assert state_of(theirs).xero_status == "PAID"
+    assert au.connection not in reconciliation.connections_due()
+    later = timezone.now() + datetime.timedelta(hours=settings.XERO_RECONCILE_QUIET_HOURS)
+    assert au.connection in reconciliation.connections_due(now=later)
+    assert fake_xero.connection in reconciliation.connections_due()  # its document is open: every run
+
+
+def test_a_read_starts_no_earlier_than_the_oldest_sent_document_that_can_still_change(
+    fake_xero, two_sent, monkeypatch, settings
+):
+    au, _, theirs = two_sent
+    months_ago = timezone.now() - datetime.timedelta(days=90)
+    Reconciliation.objects.create(tenant_id=au.connection.tenant_id, invoices_read_to=months_ago)
+    starts = []
+    read = FakeXeroApi.read_modified_states
+
+    def noting_the_start(api, *, credit_notes, modified_after, page):
+        starts.append(modified_after)
+        return read(api, credit_notes=credit_notes, modified_after=modified_after, page=page)
+
+    monkeypatch.setattr(FakeXeroApi, "read_modified_states", noting_the_start)
+    reconciliation.reconciliation_run(connection=au.connection)
+    overlap = datetime.timedelta(seconds=settings.XERO_RECONCILE_OVERLAP_SECONDS)
+    assert len(starts) == 2 and min(starts) == state_of(theirs).sent_at - overlap
 
 
 def test_one_organisation_is_reconciled_when_its_link_is_named(fake_xero, two_sent):
