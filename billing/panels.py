@@ -1,9 +1,9 @@
 """Add-ons say, before a document is issued, why their accounting system would refuse it (registering an
-issue check); they show their own panel on a document's page (its accounting sync state, say) by registering
-a function here, and an accounting state in the document list (`accounting_state`, with a label in
-`accounting_state_label`) by registering a queryset annotation, and help with the codes typed into
-the rate and tax rate forms by registering a code advisor; billing renders whatever they return and
-knows nothing else of them."""
+issue check); they show their own panel on a document's page (its accounting sync state, say) or on a
+billing account's page by registering a function here, and an accounting state in the document list
+(`accounting_state`, with a label in `accounting_state_label`) by registering a queryset annotation, and
+help with the codes typed into the rate and tax rate forms by registering a code advisor; billing renders
+whatever they return and knows nothing else of them."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from typing import Protocol
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Company, Invoice
+from .models import BillingAccount, Company, Invoice
 
 DocumentPanel = Callable[[HttpRequest, Invoice], str]
 _document_panels: list[DocumentPanel] = []
@@ -28,6 +28,21 @@ def register_document_panel(panel: DocumentPanel) -> DocumentPanel:
 def document_panels(request: HttpRequest, invoice: Invoice) -> list[str]:
     """Each registered panel's HTML (empty ones left out)."""
     return [html for html in (panel(request, invoice) for panel in _document_panels) if html]
+
+
+AccountPanel = Callable[[HttpRequest, BillingAccount], str]
+_account_panels: list[AccountPanel] = []
+
+
+def register_account_panel(panel: AccountPanel) -> AccountPanel:
+    """An add-on's panel on a billing account's page (what the account's documents carry there, say)."""
+    if panel not in _account_panels:
+        _account_panels.append(panel)
+    return panel
+
+
+def account_panels(request: HttpRequest, account: BillingAccount) -> list[str]:
+    return [html for html in (panel(request, account) for panel in _account_panels) if html]
 
 
 ListAnnotation = Callable[[QuerySet], QuerySet]

@@ -21,7 +21,7 @@ from .forms import (
     too_many_lines,
 )
 from .models import BillingAccount, Invoice, Rate, TaxRate
-from .panels import annotate_document_list, document_panels, issue_concerns, issue_destinations
+from .panels import account_panels, annotate_document_list, document_panels, issue_concerns, issue_destinations
 
 PAGE_SIZE = 50
 
@@ -76,6 +76,9 @@ class BillingAccountUpdateView(PermissionRequiredMixin, FormPageMixin, UpdateVie
     form_class = BillingAccountForm
     success_url = reverse_lazy("billing:account_list")
     success_message = "Billing account %(code)s saved."
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(panels=account_panels(self.request, self.object), **kwargs)
 
 
 # --- Rates and tax rates --------------------------------------------------------------------

@@ -30,6 +30,8 @@ PUBLIC = {"/login/", "/admin/login/", "/integrations/xero/webhooks/"}
 ANY_STAFF = {"/", "/logout/", "/addons/"}
 # The add-on's read-only pages that billing staff (view invoices) may see as well as its managers.
 BILLING_MAY_SEE = {"/integrations/xero/exceptions/"}
+# The add-on's part of a billing account's page: whoever may change billing accounts (the address book).
+ADDRESS_BOOK = {"/integrations/xero/accounts/1/branding/"}
 # A sample value for each kind of path parameter; no row has it, so a 404 would show a check made too late.
 SAMPLE_FOR_CONVERTER = {
     "int": "1",
@@ -182,9 +184,15 @@ def test_every_xero_action_needs_the_manage_xero_add_on_permission_even_with_all
         "/integrations/xero/exceptions/1/acknowledge/",
     } <= {p.url for p in xero_pages}
     for page in xero_pages:
-        if page.url in PUBLIC | ANY_STAFF | BILLING_MAY_SEE:
+        if page.url in PUBLIC | ANY_STAFF | BILLING_MAY_SEE | ADDRESS_BOOK:
             continue
         assert_refused(answers(client, page), page)
+
+
+def test_choosing_a_branding_theme_needs_the_permission_to_change_billing_accounts():
+    (page,) = [page for page in all_pages() if page.url in ADDRESS_BOOK]
+    all_but_that = Permission.objects.exclude(codename="change_billingaccount")
+    assert_refused(answers(signed_in(permissions=all_but_that), page), page)
 
 
 def test_every_post_without_a_csrf_token_is_refused_except_the_signed_webhook():

@@ -66,6 +66,7 @@ class XeroConnection(models.Model):
     tracking_categories = models.JSONField(default=list, blank=True)
     tracking_for_service = models.CharField(max_length=100, blank=True)
     tracking_for_branch = models.CharField(max_length=100, blank=True)
+    branding_themes = models.JSONField(default=list, blank=True)  # [{id, name, sort_order}], the default first
     reference_data_loaded_at = models.DateTimeField(null=True, blank=True)
     # When the sync last sent a batch of this company's documents: organisations with work take turns.
     last_turn_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -165,6 +166,10 @@ class SyncRecord(models.Model):
     status_source = models.CharField(max_length=15, choices=StatusSource.choices, blank=True)
     status_learned_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the document was issued before the link and sent on request (an earlier documents' backfill).
+    backfill = models.ForeignKey(
+        "xero.Backfill", on_delete=models.SET_NULL, null=True, blank=True, related_name="records"
+    )
 
     class Meta:
         indexes = [
@@ -255,6 +260,39 @@ class ContactLink(models.Model):
 
     def __str__(self):
         return f"Xero contact {self.contact_id} in organisation {self.tenant_id}"
+
+
+class Backfill(models.Model):
+    """A request to send a company's documents issued before the link (from `issued_from` on), made on the
+    Add Ons page; its documents are the sync records pointing at it."""
+
+    company = models.ForeignKey("billing.Company", on_delete=models.CASCADE, related_name="+")
+    tenant_id = models.UUIDField()
+    issued_from = models.DateField()
+    documents = models.PositiveIntegerField()  # how many it took on
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    requested_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"Earlier documents of {self.company} from {self.issued_from}"
+
+
+class BrandingChoice(models.Model):
+    """The branding theme a billing account's documents carry in one organisation (chosen on the billing
+    account's page); without one, Xero gives them the organisation's default."""
+
+    billing_account = models.ForeignKey("billing.BillingAccount", on_delete=models.CASCADE, related_name="+")
+    tenant_id = models.UUIDField()
+    theme_id = models.UUIDField()
+    theme_name = models.CharField(max_length=255)  # as Xero named it when chosen: shown should it go from Xero
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["billing_account", "tenant_id"], name="xero_one_theme_per_account_and_org")
+        ]
+
+    def __str__(self):
+        return f"Branding theme {self.theme_name} in organisation {self.tenant_id}"
 
 
 class CallPace(models.Model):

@@ -13,6 +13,10 @@ urlpatterns = [
     path("choose/", link.choose, name="choose"),
     path("disconnect/", link.disconnect, name="disconnect"),
     path("documents/<int:pk>/retry/", outbound.retry, name="retry"),
+    path("accounts/<int:pk>/branding/", outbound.branding_choose, name="branding_choose"),
+    path("earlier-documents/", outbound.backfill_preview, name="backfill"),
+    path("earlier-documents/send/", outbound.backfill_start, name="backfill_start"),
+    path("earlier-documents/<int:pk>/", outbound.backfill_detail, name="backfill_detail"),
     # --- Sync exceptions page (outbound/views.py) ---
     path("exceptions/", outbound.sync_exception_list, name="sync_exceptions"),
     path("exceptions/<int:pk>/acknowledge/", outbound.sync_exception_acknowledge, name="sync_exception_acknowledge"),

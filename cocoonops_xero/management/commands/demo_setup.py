@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from billing import services
-from billing.models import BillingAccount, Invoice, Rate, TaxRate
+from billing.models import BillingAccount, Branch, Invoice, Rate, TaxRate
 
 DEMO_USERNAME = "demo"
 
@@ -66,12 +66,14 @@ RATES = [
         "category": Rate.Category.FREIGHT,
         "cost_account_code": "SEA|310",
         "revenue_account_code": "SEA|200",
+        "service": "Sea",
     },
     {
         "label": "Air freight",
         "category": Rate.Category.FREIGHT,
         "cost_account_code": "AIR|310",
         "revenue_account_code": "AIR|200",
+        "service": "Air",
     },
     {
         "label": "Cargo insurance",
@@ -91,6 +93,7 @@ RATES = [
         "category": Rate.Category.OTHER,
         "cost_account_code": "",
         "revenue_account_code": "WH|250",
+        "service": "Warehousing",
     },
     {
         "label": "Courier recharge",
@@ -100,6 +103,10 @@ RATES = [
     },
     {"label": "Port handling", "category": Rate.Category.OTHER, "cost_account_code": "", "revenue_account_code": "280"},
 ]
+# The branches documents are tracked by (Xero's demo organisation tracks them as "Branch"); ACME01's drafts
+# take Auckland unless they name another.
+BRANCHES = ["Auckland", "Wellington"]
+DEFAULT_BRANCHES = {"ACME01": "Auckland"}
 TAX_RATES = [
     {"name": "GST on income", "rate": Decimal("15"), "accounting_code": "OUTPUT2"},
     {"name": "Zero rated (exports)", "rate": Decimal("0"), "accounting_code": "ZERORATED"},
@@ -147,9 +154,15 @@ class Command(BaseCommand):
         user.save()
 
     def _create_demo_data(self) -> None:
+        for name in BRANCHES:
+            Branch.objects.get_or_create(name=name)
         for account in ACCOUNTS:
             BillingAccount.objects.get_or_create(
                 code=account["code"], defaults={**account, "currency": settings.BILLING_DEFAULT_CURRENCY}
+            )
+        for code, branch in DEFAULT_BRANCHES.items():
+            BillingAccount.objects.filter(code=code, default_branch__isnull=True).update(
+                default_branch=Branch.objects.get(name=branch)
             )
         for rate in RATES:
             Rate.objects.get_or_create(label=rate["label"], defaults=rate)

@@ -112,6 +112,18 @@ def read_tracking_categories(session: Session) -> list[dict]:
     ]
 
 
+def read_branding_themes(session: Session) -> list[dict]:
+    """The organisation's branding themes, default first (Xero gives the lowest sort order to a document sent
+    without a BrandingThemeID)."""
+    themes = _request(session, "get_branding_themes").get("BrandingThemes") or []
+    found = [
+        {"id": str(theme.get("BrandingThemeID")), "name": theme.get("Name", ""), "sort_order": theme.get("SortOrder")}
+        for theme in themes
+        if isinstance(theme, dict) and theme.get("BrandingThemeID")
+    ]
+    return sorted(found, key=lambda theme: theme["sort_order"] if isinstance(theme["sort_order"], int) else 0)
+
+
 # --- Contacts ---------------------------------------------------------------------------------
 def find_contacts(session: Session, *, account_numbers: list[str]) -> Found:
     """Contacts whose Account Number may be one of these (archived ones too), in as few requests as the
@@ -344,6 +356,7 @@ def _invoice(document: DocumentOut) -> Invoice:
         reference=document.reference,
         currency_code=_currency(document.currency),
         currency_rate=_rate(document.currency_rate),
+        branding_theme_id=document.branding_theme_id or None,
         date=document.date,
         due_date=document.due_date,
         line_amount_types=LineAmountTypes.EXCLUSIVE,
@@ -360,6 +373,7 @@ def _credit_note(document: DocumentOut) -> CreditNote:
         reference=document.reference,
         currency_code=_currency(document.currency),
         currency_rate=_rate(document.currency_rate),
+        branding_theme_id=document.branding_theme_id or None,
         date=document.date,
         line_amount_types=LineAmountTypes.EXCLUSIVE,
         status="AUTHORISED",

@@ -79,6 +79,7 @@ class FakeOrganisation:
     account_codes: set[str] = field(default_factory=lambda: {"200"})  # active revenue accounts
     currencies: list[str] = field(default_factory=lambda: ["NZD"])  # enabled; the base currency first
     tracking: list[dict] = field(default_factory=list)  # as read_tracking_categories answers
+    branding_themes: list[dict] = field(default_factory=list)  # as read_branding_themes answers
     tax_percent: dict[str, Decimal] = field(default_factory=lambda: {"OUTPUT2": Decimal("15"), "NONE": Decimal("0")})
     contacts: dict[str, XeroContact] = field(default_factory=dict)
     documents: dict[str, FakeDocument] = field(default_factory=dict)
@@ -163,6 +164,10 @@ class FakeXeroApi:
     def read_tracking_categories(self) -> list[dict]:
         self._call("read_tracking_categories")
         return list(self.org.tracking)
+
+    def read_branding_themes(self) -> list[dict]:
+        self._call("read_branding_themes")
+        return list(self.org.branding_themes)
 
     # --- contacts ----------------------------------------------------------------------------------
     def find_contacts(self, account_numbers: list[str]) -> Found:

@@ -83,6 +83,7 @@ class DocumentOut:
     lines: tuple[LineOut, ...]
     # Units of `currency` to one of the organisation's base currency; None: Xero's daily rate for the date.
     currency_rate: Decimal | None = None
+    branding_theme_id: str = ""  # "": the organisation's default theme
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,10 @@ class XeroApi:
     def read_tracking_categories(self) -> list[dict]:
         return accounting.read_tracking_categories(self._session)
 
+    @_paced_for(BACKGROUND)
+    def read_branding_themes(self) -> list[dict]:
+        return accounting.read_branding_themes(self._session)
+
     # --- contacts ----------------------------------------------------------------------------------
     @_paced_for(SEND)
     def find_contacts(self, account_numbers: list[str]) -> Found:

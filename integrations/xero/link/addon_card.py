@@ -5,7 +5,8 @@ from django.conf import settings
 from billing.models import Company
 from integrations.xero.api import pacing
 from integrations.xero.api.errors import no_answer
-from integrations.xero.models import XeroConnection
+from integrations.xero.models import Backfill, XeroConnection
+from integrations.xero.outbound import backfill
 
 
 def configuration_problems() -> list[str]:
@@ -44,7 +45,14 @@ def company_link(company: Company, connection: XeroConnection | None) -> dict:
         "pause": pause,
         "day_reserve": day_reserve_hold(connection, pause),
         "not_answering": connection is not None and not_answering(connection),
+        "backfill": _latest_backfill(connection),
     }
+
+
+def _latest_backfill(connection: XeroConnection | None) -> dict | None:
+    """The last request to send the company's earlier documents to this organisation, and how far it got."""
+    latest = Backfill.objects.filter(tenant_id=connection.tenant_id).order_by("-pk").first() if connection else None
+    return {"request": latest, "progress": backfill.backfill_progress(latest)} if latest else None
 
 
 def day_reserve_hold(connection: XeroConnection | None, pause) -> pacing.Hold | None:

@@ -241,16 +241,18 @@ def _reference_data_load_later(connection: XeroConnection) -> None:
 
 
 def reference_data_refresh(*, connection: XeroConnection) -> None:
-    """Read the organisation's chart of accounts, tax rates, enabled currencies and tracking categories again, at
+    """Read the organisation's chart of accounts, tax rates, enabled currencies, tracking categories and branding
+    themes again, at
     Xero's pace (they count against the same limits), into the caches and `connection`."""
     api = xero_api_for(connection)
     accounts, tax_rates, currencies = api.read_accounts(), api.read_tax_rates(), api.read_currencies()
-    tracking = api.read_tracking_categories()
+    tracking, themes = api.read_tracking_categories(), api.read_branding_themes()
     XeroConnection.objects.filter(pk=connection.pk).update(
         chart_of_accounts=accounts,
         tax_rates=tax_rates,
         currencies=currencies,
         tracking_categories=tracking,
+        branding_themes=themes,
         reference_data_loaded_at=timezone.now(),  # the calls themselves noted that Xero answered (xero_api.py)
     )
     connection.refresh_from_db()

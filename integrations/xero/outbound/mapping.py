@@ -26,9 +26,10 @@ class CodeProblem:
     todo: str  # what to do about it
 
 
-def document_out(invoice: Invoice, *, contact_id: str, connection=None) -> DocumentOut:
+def document_out(invoice: Invoice, *, contact_id: str, connection=None, branding_theme_id: str = "") -> DocumentOut:
     """The document as sent; with the link, its lines carry the tracking the link's organisation keeps."""
     return DocumentOut(
+        branding_theme_id=branding_theme_id,
         credit_note=invoice.is_credit_note,
         number=invoice.number,
         contact_id=contact_id,

@@ -1,10 +1,16 @@
 from django.db.models import Case, F, Value, When
 from django.template.loader import render_to_string
 
-from billing.panels import register_document_list_annotation, register_document_panel, register_issue_destination
+from billing.panels import (
+    register_account_panel,
+    register_document_list_annotation,
+    register_document_panel,
+    register_issue_destination,
+)
 from integrations.models import AddOn, addon_enabled
 from integrations.xero import web_links
 from integrations.xero.models import PdfAttachment, SyncRecord, XeroConnection
+from integrations.xero.outbound import branding
 
 ATTEMPTS_SHOWN = 10
 
@@ -53,4 +59,20 @@ def xero_destination(invoice) -> str:
     return (
         f"The Xero add-on sends it to {connection.tenant_name} in Xero, as an approved (AUTHORISED) {kind} "
         "under the same number, usually within seconds; this page shows when it is there."
+    )
+
+
+@register_account_panel
+def xero_branding_panel(request, account) -> str:
+    """The branding theme the account's documents carry in each linked organisation that has themes."""
+    if not addon_enabled(AddOn.Key.XERO):
+        return ""
+    connections = XeroConnection.objects.active().select_related("company").order_by("company__name")
+    rows = [row for row in branding.account_branding(account, connections) if row["themes"]]
+    if not rows:
+        return ""
+    return render_to_string(
+        "xero/branding_panel.html",
+        {"account": account, "rows": rows, "may_change": request.user.has_perm("billing.change_billingaccount")},
+        request=request,
     )

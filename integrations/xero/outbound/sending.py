@@ -25,7 +25,7 @@ from integrations.xero.inbound import inbox
 from integrations.xero.link import linking
 from integrations.xero.link.tokens import connection_mark_needs_relink
 from integrations.xero.models import CallPace, ContactLink, SyncAttempt, SyncRecord, XeroConnection
-from integrations.xero.outbound import allocations, contacts, mapping, matching, pdfs
+from integrations.xero.outbound import allocations, branding, contacts, mapping, matching, pdfs
 
 logger = logging.getLogger(__name__)
 State = SyncRecord.State
@@ -34,6 +34,9 @@ CLAIM_TRIES = 3
 DUPLICATE_NUMBER = "must be unique"
 # Invoices are sent before credit notes (a batch is of one kind: Xero takes them on separate endpoints).
 CREDIT_NOTES_LAST = Case(When(invoice__kind=Invoice.Kind.CREDIT_NOTE, then=Value(1)), default=Value(0))
+# Earlier documents sent on request (backfill.py) go after newly issued ones: a backlog of 20,000 never
+# holds back today's invoices.
+EARLIER_LAST = Case(When(backfill__isnull=False, then=Value(1)), default=Value(0))
 
 
 def sync_record_create(*, invoice: Invoice) -> SyncRecord:
@@ -85,8 +88,9 @@ def _claim(*, now: datetime.datetime) -> tuple[XeroConnection | None, list[SyncR
 
 
 def _next_batch(now: datetime.datetime) -> tuple[XeroConnection | None, list[int]]:
-    """The organisation whose turn it is (`_next_turn`), and its oldest due documents of one kind (invoices
-    before credit notes), up to a batch. Rows another worker is taking are skipped, not waited for."""
+    """The organisation whose turn it is (`_next_turn`), and its oldest due documents of one kind (newly issued
+    before earlier ones sent on request, invoices before credit notes), up to a batch. Rows another worker is
+    taking are skipped, not waited for."""
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     connection = _next_turn(SyncRecord.objects.filter(due, state=State.WAITING), now)
     if connection is None:
@@ -95,11 +99,12 @@ def _next_batch(now: datetime.datetime) -> tuple[XeroConnection | None, list[int
         due, state=State.WAITING, invoice__company_id=connection.company_id
     )
     # The record's own pk among the columns: without it Django drops `OF`, and the invoice rows would be locked too.
-    oldest = waiting.order_by(CREDIT_NOTES_LAST, "pk").values_list("pk", "invoice__kind").first()
+    oldest = waiting.order_by(EARLIER_LAST, CREDIT_NOTES_LAST, "pk").values_list("pk", "invoice__kind", "backfill")
+    oldest = oldest.first()
     if oldest is None:
         return None, []  # another worker took them meanwhile
     XeroConnection.objects.filter(pk=connection.pk).update(last_turn_at=now)
-    batch = waiting.filter(invoice__kind=oldest[1]).order_by("pk")
+    batch = waiting.filter(invoice__kind=oldest[1], backfill__isnull=oldest[2] is None).order_by("pk")
     return connection, list(batch.values_list("pk", flat=True)[:BATCH_SIZE])
 
 
@@ -171,6 +176,7 @@ def _log_attempts(
     put off by Xero's limits or the link, not failed."""
     duration = int((timezone.now() - started).total_seconds() * 1000)
     outcomes = SyncRecord.objects.filter(pk__in=[r.pk for r in records]).values("pk", "state", "error", "clash_xero_id")
+    found = {record.pk for record in records if getattr(record, "found_in_xero", False)}
     SyncAttempt.objects.bulk_create(
         [
             SyncAttempt(
@@ -178,7 +184,7 @@ def _log_attempts(
                 started_at=started,
                 duration_ms=duration,
                 http_status=http_status,
-                outcome=_outcome(row, http_status, deferred),
+                outcome=SyncAttempt.Outcome.FOUND if row["pk"] in found else _outcome(row, http_status, deferred),
                 message=row["error"] if row["state"] != State.SENT else "",
             )
             for row in outcomes
@@ -203,9 +209,11 @@ def _settle_unknown_outcomes(api: XeroApi, records: list[SyncRecord]) -> list[Sy
         return records
     credit_notes = unsure[0].invoice.is_credit_note
     found = api.find_documents([r.invoice.number for r in unsure], credit_notes=credit_notes)
+    _contacts_resolve_for_namesakes(api, unsure, found.items)
     ours, clashes = matching.ours_and_clashes(api.tenant_id, unsure, found.items)
     states = _states_now(api, list(ours.values()), credit_notes=credit_notes)
     for record, document in ours.items():
+        record.found_in_xero = True  # for its attempt's line: found, not sent (others of the batch may be sent)
         _succeed(
             record,
             values.DocumentIn(
@@ -221,6 +229,21 @@ def _settle_unknown_outcomes(api: XeroApi, records: list[SyncRecord]) -> list[Sy
         _fail_clash(record, document)
     settled = set(ours) | set(clashes)
     return [record for record in records if record not in settled]
+
+
+def _contacts_resolve_for_namesakes(api: XeroApi, records: list[SyncRecord], found: list) -> None:
+    """A document Xero holds under a record's number is the record's own only if it is to the account's
+    contact: resolve the contacts not known yet before judging (an earlier document sent on request may be a
+    customer's first in this organisation, entered in Xero by hand before the link). Problems resolving are
+    left for the sending to report."""
+    numbers = {document.number.casefold() for document in found}
+    accounts = {
+        r.invoice.billing_account_id: r.invoice.billing_account
+        for r in records
+        if r.invoice.number.casefold() in numbers
+    }
+    if accounts:
+        contacts.contacts_resolve(api=api, accounts=list(accounts.values()))
 
 
 def _fail_clash(record: SyncRecord, document: values.DocumentFound) -> None:
@@ -259,13 +282,19 @@ def _prepare(api: XeroApi, records: list[SyncRecord]) -> list[tuple[SyncRecord, 
         accounts=accounts,
         more_to_resolve=lambda exclude, limit: _unlinked_accounts_waiting(connection, exclude=exclude, limit=limit),
     )
+    themes = branding.theme_ids_for(connection, account_ids=[account.pk for account in accounts])
     sendable = []
     for record in checked:
         account_id = record.invoice.billing_account_id
         if account_id in problems:
             _fail(record, problems[account_id])
         else:
-            document = mapping.document_out(record.invoice, contact_id=contact_ids[account_id], connection=connection)
+            document = mapping.document_out(
+                record.invoice,
+                contact_id=contact_ids[account_id],
+                connection=connection,
+                branding_theme_id=themes.get(account_id, ""),
+            )
             sendable.append((record, document))
     return sendable
 

@@ -1,8 +1,12 @@
 """Thin views over sync_exceptions.py: the Sync exceptions page, acknowledging one, linking a number
-clash, and retrying a document (from this page and from the document's Xero panel)."""
+clash, and retrying a document (from this page and from the document's Xero panel); and over branding.py:
+choosing a billing account's branding theme (from its page); and over backfill.py: sending earlier documents
+(from the Add Ons page)."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,11 +14,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.models import Company
+from billing.models import BillingAccount, Company
 from billing.selectors import several_companies
 from integrations.xero.companies import company_chosen
-from integrations.xero.models import SyncRecord
-from integrations.xero.outbound import sync_exceptions
+from integrations.xero.models import Backfill, SyncRecord, XeroConnection
+from integrations.xero.outbound import backfill, branding, sync_exceptions
 from integrations.xero.permissions import MANAGE, sync_viewer_required
 
 SHOW_ALL = "all"
@@ -43,6 +47,24 @@ def sync_exception_list(request):
             "is_paginated": page.has_other_pages(),
         },
     )
+
+
+@require_POST
+@permission_required("billing.change_billingaccount", raise_exception=True)
+def branding_choose(request, pk):
+    """The branding theme of a billing account's documents in one organisation (from its page)."""
+    account = get_object_or_404(BillingAccount, pk=pk)
+    connection = get_object_or_404(XeroConnection.objects.active(), pk=request.POST.get("connection") or 0)
+    try:
+        choice = branding.theme_choose(
+            billing_account=account, connection=connection, theme_id=request.POST.get("theme", "")
+        )
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        theme = choice.theme_name if choice else "the organisation's default"
+        messages.success(request, f"{account.code}'s documents carry {theme} in {connection.tenant_name} from now on.")
+    return redirect("billing:account_edit", pk=account.pk)
 
 
 @require_POST
@@ -101,3 +123,54 @@ def _back_to_list(request) -> str:
     """The list as the person left it (the filter they were on)."""
     url = reverse("xero:sync_exceptions")
     return f"{url}?show={SHOW_ALL}" if request.POST.get("show") == SHOW_ALL else url
+
+
+# --- Earlier documents, on request (backfill.py) -----------------------------------------------------------
+class EarlierDocumentsForm(forms.Form):
+    issued_from = forms.DateField(
+        label="Send documents issued on or after",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Open (issued, unpaid) invoices and credit notes that have never been to Xero.",
+    )
+
+
+@require_GET
+@permission_required(MANAGE, raise_exception=True)
+def backfill_preview(request):
+    """Choose the first day; then see how many documents and their total before confirming."""
+    company = company_chosen(request.GET)
+    connection = get_object_or_404(XeroConnection.objects.active(), company=company)
+    form = EarlierDocumentsForm(request.GET if "issued_from" in request.GET else None)
+    preview = backfill.backfill_preview(company, form.cleaned_data["issued_from"]) if form.is_valid() else None
+    return render(
+        request,
+        "xero/backfill_preview.html",
+        {"company": company, "connection": connection, "form": form, "preview": preview},
+    )
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def backfill_start(request):
+    company = company_chosen(request.POST)
+    connection = get_object_or_404(XeroConnection.objects.live(), company=company)
+    form = EarlierDocumentsForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.get("issued_from") or "Choose the first day of documents to send.")
+        started = backfill.backfill_start(
+            connection=connection, issued_from=form.cleaned_data["issued_from"], user=request.user
+        )
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect(f"{reverse('xero:backfill')}?company={company.pk}")
+    return redirect("xero:backfill_detail", pk=started.pk)
+
+
+@require_GET
+@permission_required(MANAGE, raise_exception=True)
+def backfill_detail(request, pk):
+    started = get_object_or_404(Backfill.objects.select_related("company", "requested_by"), pk=pk)
+    return render(
+        request, "xero/backfill_detail.html", {"backfill": started, "progress": backfill.backfill_progress(started)}
+    )

@@ -239,8 +239,8 @@ def test_contact_lookups_take_as_few_calls_as_the_length_budget_allows(linked, a
     room = settings.XERO_REQUEST_BUDGET - len(urlsplit(lookups[0].path).path) - len("?where=&includeArchived=true")
     assert len(lookups) <= math.ceil(encoded / room) + 1
     assert max(r.target_length for r in lookups) <= settings.XERO_REQUEST_BUDGET
-    # The chart of accounts, tax rates, currencies and tracking categories; the numbers check.
-    assert RequestLog.objects.count() == len(lookups) + 4 + 2
+    # The chart of accounts, tax rates, currencies, tracking categories and branding themes; the numbers check.
+    assert RequestLog.objects.count() == len(lookups) + 5 + 2
     assert statuses(report, "billing_accounts")["Bulk Customer 7"] == "•"
     assert statuses(report, "billing_accounts")["Pacific Shipping"] == "✗"  # found through the spaced numbers
 
