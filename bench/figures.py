@@ -14,6 +14,7 @@ from xero_sandbox.models import RequestLog
 
 API_PREFIX = re.compile(r"^.*?/api\.xro/2\.0", re.IGNORECASE)
 ID_PART = re.compile(r"/[0-9a-f]{8}-[0-9a-f-]{27}", re.IGNORECASE)
+FILE_NAME_PART = re.compile(r"/Attachments/[^/]+$", re.IGNORECASE)
 STEADY = (0.1, 0.9)  # the steady part of a run: between the 10th and the 90th percentile of invoices sent
 
 
@@ -45,7 +46,8 @@ def api_calls(org, since, until) -> dict:
 
 
 def _endpoint(path: str) -> str:
-    return ID_PART.sub("/{id}", API_PREFIX.sub("", path).split("?")[0]) or "/"
+    endpoint = ID_PART.sub("/{id}", API_PREFIX.sub("", path).split("?")[0]) or "/"
+    return FILE_NAME_PART.sub("/Attachments/{file name}", endpoint)
 
 
 def states(record_ids: list[int]) -> dict:

@@ -150,6 +150,8 @@ def _env(config) -> dict:
             "LOG_LEVEL": "INFO",
             "XERO_WEBHOOK_URL": f"http://127.0.0.1:{config.port}/integrations/xero/webhooks/",
             "XERO_WEBHOOK_GATHER_SECONDS": "1",
+            "XERO_ENABLED": "false",  # the journey's provider switches the add-on on (after an invoice is issued)
+            "XERO_ATTACH_PDFS": "true",  # the journey sees the PDF on Xero's online invoice
         }
     )
     return env

@@ -8,6 +8,7 @@ Waits on background work (the sync, webhooks) poll the page for up to E2E_WAIT_S
 """
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +35,9 @@ journey: dict[str, str] = {}  # what later steps need from earlier ones: documen
 
 
 def test_the_whole_journey_in_a_browser(page, stack, step):
-    """Link, check the set-up, send, get paid, credit and void, fail and retry — in that order."""
+    """Invoice before the add-on; link, check the set-up, send, get paid, credit and void, fail and retry, a
+    second company; then tracking, a foreign currency, the PDF and the earlier invoice sent — in that order."""
+    issue_an_invoice_before_the_add_on_is_switched_on(page, stack, step)
     link_to_xero_on_the_consent_page_and_see_the_organisation(page, stack, step)
     fix_a_rates_revenue_code_from_the_set_up_check_and_recheck(page, stack, step)
     issue_an_invoice_for_a_customer_new_to_xero_and_see_it_sent_with_the_same_total(page, stack, step)
@@ -43,6 +46,8 @@ def test_the_whole_journey_in_a_browser(page, stack, step):
     break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step)
     draft_in_a_currency_xero_lacks_and_see_the_issue_stopped_with_why(page, stack, step)
     add_a_uk_company_link_its_own_organisation_and_see_its_invoice_there_and_paid(page, stack, step)
+    track_a_usd_invoice_by_service_and_branch_and_see_it_and_its_pdf_in_xero(page, stack, step)
+    send_the_invoice_issued_before_the_add_on_and_watch_its_progress(page, stack, step)
 
 
 # --- helpers: what a person does, in a few words each ------------------------------------------
@@ -64,6 +69,18 @@ def expect_message(page, text: str) -> None:
 
 def sync_state(page):
     return page.get_by_test_id("xero-sync-state")
+
+
+def new_billing_account(page, code: str, name: str, *, currency: str, branch: str = "") -> None:
+    open_menu(page, "Address book")
+    page.get_by_role("link", name="New billing account").click()
+    page.fill("#id_code", code)
+    page.fill("#id_name", name)
+    page.select_option("#id_currency", currency)
+    if branch:
+        page.select_option("#id_default_branch", label=branch)
+    page.get_by_role("button", name="Save").click()
+    expect_message(page, f"Billing account {code} added.")
 
 
 def new_invoice(
@@ -141,9 +158,25 @@ def open_in_sandbox(page, stack, kind: str, number: str, *, organisation: str = 
 
 
 # --- the six steps -------------------------------------------------------------------------
+def issue_an_invoice_before_the_add_on_is_switched_on(page, stack, step):
+    with step("0a-an-invoice-issued-before-the-xero-add-on"):
+        sign_in(page, stack)
+        open_menu(page, "Add Ons")
+        expect(page.locator("#addon-xero")).to_contain_text("not enabled")
+        journey["earlier"] = new_invoice(page, "Acme Imports Ltd (ACME01)", [("Sea freight", "1", "120", GST)])
+        journey["earlier_number"] = issue(page)
+        expect(page.locator("#xero-sync")).to_have_count(0)  # no add-on: nothing to send it
+    with step("0b-the-platform-provider-switches-the-xero-add-on-on"):
+        page.goto("/admin/integrations/addon/add/")
+        page.select_option("#id_key", "xero")
+        page.check("#id_enabled")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+
+
 def link_to_xero_on_the_consent_page_and_see_the_organisation(page, stack, step):
     with step("1a-xero-consent-page"):
-        sign_in(page, stack)
+        page.goto("/")
         open_menu(page, "Add Ons")
         page.get_by_role("button", name="LINK TO MY ACCOUNT").click()
         expect(page.get_by_role("heading", name=re.compile("wants access to your Xero organisations"))).to_be_visible()
@@ -307,13 +340,7 @@ def break_a_tax_code_see_the_sync_exception_fix_it_and_retry(page, stack, step):
 
 def draft_in_a_currency_xero_lacks_and_see_the_issue_stopped_with_why(page, stack, step):
     with step("7a-a-gbp-draft-cannot-be-issued-to-a-nzd-organisation"):
-        open_menu(page, "Address book")
-        page.get_by_role("link", name="New billing account").click()
-        page.fill("#id_code", "LONDON-1")
-        page.fill("#id_name", "London Forwarding Ltd")
-        page.select_option("#id_currency", "GBP")
-        page.get_by_role("button", name="Save").click()
-        expect_message(page, "Billing account LONDON-1 added.")
+        new_billing_account(page, "LONDON-1", "London Forwarding Ltd", currency="GBP")
         new_invoice(page, "London Forwarding Ltd (LONDON-1)", [("Sea freight", "1", "100", GST)])
         expect(page.get_by_test_id("xero-code-check")).to_contain_text("GBP is not enabled")
         page.get_by_test_id("issue").click()
@@ -372,3 +399,54 @@ def add_a_uk_company_link_its_own_organisation_and_see_its_invoice_there_and_pai
     with step("8f-paid-back-in-the-app"):
         page.goto(journey["uk"])
         reload_until(page, page.locator("h1 .badge"), "Paid")
+
+
+def track_a_usd_invoice_by_service_and_branch_and_see_it_and_its_pdf_in_xero(page, stack, step):
+    with step("9a-tracking-mapped-on-the-set-up-check"):
+        open_menu(page, "Add Ons")
+        page.get_by_test_id("xero-link").first.get_by_test_id("xero-setup-check").click()
+        page.get_by_test_id("tracking-for-service").select_option("Service")
+        page.get_by_test_id("tracking-for-branch").select_option("Branch")
+        page.get_by_test_id("tracking-save").click()
+        expect_message(page, "Tracking saved")
+    with step("9b-a-usd-customer-billed-from-wellington"):
+        new_billing_account(page, "PACIFIC-US", "Pacific Traders Inc", currency="USD", branch="Wellington")
+        journey["usd"] = new_invoice(
+            page, "Pacific Traders Inc (PACIFIC-US)", [("Sea freight", "2", "500", "Zero rated (exports) (0%)")]
+        )
+        journey["usd_number"] = issue(page)
+        assert wait_until_sent(page) == journey["usd_number"]
+    with step("9c-in-xero-in-usd-with-its-lines-tracking"):
+        open_in_sandbox(page, stack, "Invoices", journey["usd_number"])
+        expect(page.get_by_text("Total USD")).to_be_visible()
+        expect(page.get_by_test_id("total")).to_have_text("1000.00")
+        expect(page.get_by_test_id("tracking").first).to_have_text("Service: Sea · Branch: Wellington")
+    with step("9d-the-pdf-downloaded"):
+        page.goto(journey["usd"])
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download PDF").click()
+        assert download.value.suggested_filename == f"{journey['usd_number']}.pdf"
+        assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+    with step("9e-the-pdf-on-xeros-online-invoice"):
+        reload_until(page, page.get_by_test_id("xero-pdf"), "attached in Xero")
+        page.goto(page.get_by_test_id("online-invoice").get_attribute("href"))
+        expect(page.get_by_text(f"{journey['usd_number']}.pdf").first).to_be_visible()
+
+
+def send_the_invoice_issued_before_the_add_on_and_watch_its_progress(page, stack, step):
+    with step("10a-earlier-documents-counted-first"):
+        page.goto("/")
+        open_menu(page, "Add Ons")
+        page.get_by_test_id("xero-link").first.get_by_test_id("xero-backfill").click()
+        page.fill("#id_issued_from", "2020-01-01")
+        page.get_by_role("button", name="Count them").click()
+        expect(page.get_by_test_id("backfill-preview")).to_contain_text("1 document")
+        expect(page.get_by_test_id("backfill-preview")).to_contain_text("NZD 138.00")  # 120 + 15 % GST
+    with step("10b-sent-with-a-progress-bar-until-done"):
+        page.get_by_role("button", name="Send 1 to Xero").click()
+        expect(page.get_by_test_id("backfill-progress")).to_be_visible()
+        expect(page.get_by_test_id("backfill-done")).to_be_visible(timeout=WAIT_MS)  # the page refreshes itself
+        expect(page.get_by_test_id("backfill-sent")).to_have_text("1")
+    with step("10c-the-earlier-invoice-in-xero"):
+        page.goto(journey["earlier"])
+        assert wait_until_sent(page) == journey["earlier_number"]

@@ -29,7 +29,7 @@ PUBLIC = {"/login/", "/admin/login/", "/integrations/xero/webhooks/"}
 # Any staff member may open these without a particular permission (read-only, or their own session).
 ANY_STAFF = {"/", "/logout/", "/addons/"}
 # The add-on's read-only pages that billing staff (view invoices) may see as well as its managers.
-BILLING_MAY_SEE = {"/integrations/xero/exceptions/"}
+BILLING_MAY_SEE = {"/integrations/xero/exceptions/", "/integrations/xero/documents/1/online-invoice/"}
 # The add-on's part of a billing account's page: whoever may change billing accounts (the address book).
 ADDRESS_BOOK = {"/integrations/xero/accounts/1/branding/"}
 # A sample value for each kind of path parameter; no row has it, so a 404 would show a check made too late.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("choose/", link.choose, name="choose"),
     path("disconnect/", link.disconnect, name="disconnect"),
     path("documents/<int:pk>/retry/", outbound.retry, name="retry"),
+    path("documents/<int:pk>/online-invoice/", outbound.online_invoice, name="online_invoice"),
     path("accounts/<int:pk>/branding/", outbound.branding_choose, name="branding_choose"),
     path("earlier-documents/", outbound.backfill_preview, name="backfill"),
     path("earlier-documents/send/", outbound.backfill_start, name="backfill_start"),

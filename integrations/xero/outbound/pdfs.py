@@ -1,5 +1,7 @@
 """Each sent document's PDF, attached to it in Xero with "include online", so that the customer sees it on
-Xero's online invoice; the online invoice's address is kept for the document's page.
+Xero's online invoice. The online invoice's address is asked of Xero only when someone opens it from the
+document's page (`online_invoice_open`), then kept: asking for every invoice sent would double the calls
+attaching costs, and 3,000 invoices a day would then need more than Xero's 5,000 calls a day.
 
 A PDF never holds back a document: PDFs are attached by their own task (`tasks.attach_pdfs`, queued when a
 pusher runs out of work), one worker process at a time, only while no document of a linked company is due to
@@ -21,7 +23,7 @@ from integrations.xero.api.xero_api import XeroApi, xero_api_for
 from integrations.xero.models import PdfAttachment, SyncRecord, XeroConnection
 
 State = PdfAttachment.State
-ATTACH_BATCH = 10  # of one organisation a round: each is a call (two for an invoice, with its online address)
+ATTACH_BATCH = 10  # of one organisation a round: each is a call
 SCOPE = "accounting.attachments"
 NOT_ALLOWED = (
     "Not attached: the link to Xero does not allow attaching files (it was made before the platform attached "
@@ -96,7 +98,7 @@ def _attach(api: XeroApi, connection: XeroConnection, attachment: PdfAttachment)
         _finish(attachment, state=State.NOT_ALLOWED, error=NOT_ALLOWED)
         return True
     try:
-        file_name, online = _put_once(api, attachment)
+        file_name = _put_once(api, attachment)
     except Paused as pause:
         _retry_at(attachment, pause.until, error="", unknown=False)
         return False
@@ -113,13 +115,12 @@ def _attach(api: XeroApi, connection: XeroConnection, attachment: PdfAttachment)
         _retry_later(attachment, f"Not attached yet: {error.message}")
         return True
     now = timezone.now()
-    _finish(attachment, state=State.ATTACHED, file_name=file_name, online_invoice_url=online, attached_at=now)
+    _finish(attachment, state=State.ATTACHED, file_name=file_name, attached_at=now)
     return True
 
 
-def _put_once(api: XeroApi, attachment: PdfAttachment) -> tuple[str, str]:
-    """Put the PDF on the document unless an attempt whose answer never came got it there; return its file name
-    and, for an invoice, the address of Xero's online invoice."""
+def _put_once(api: XeroApi, attachment: PdfAttachment) -> str:
+    """Put the PDF on the document unless an attempt whose answer never came got it there; return its file name."""
     invoice, document_id = attachment.record.invoice, str(attachment.record.xero_id)
     file_name = document_pdf_filename(invoice)
     there = attachment.outcome_unknown and file_name in api.attachment_names(
@@ -130,7 +131,22 @@ def _put_once(api: XeroApi, attachment: PdfAttachment) -> tuple[str, str]:
         PdfAttachment.objects.filter(pk=attachment.pk).update(outcome_unknown=True, file_name=file_name)
         pdf = document_pdf(invoice)
         api.attach_pdf(document_id=document_id, credit_note=invoice.is_credit_note, file_name=file_name, content=pdf)
-    return file_name, "" if invoice.is_credit_note else api.online_invoice_url(invoice_id=document_id)
+    return file_name
+
+
+def online_invoice_open(*, attachment: PdfAttachment) -> str:
+    """The address of Xero's online invoice of a sent invoice whose PDF is attached: asked of Xero the first
+    time (one call), then kept. "" when the organisation is not linked now; raises XeroError when Xero cannot
+    say."""
+    record = attachment.record
+    if attachment.online_invoice_url:
+        return attachment.online_invoice_url
+    connection = XeroConnection.objects.active().for_tenant(record.tenant_id)
+    if connection is None:
+        return ""
+    url = xero_api_for(connection).online_invoice_url(invoice_id=str(record.xero_id))
+    PdfAttachment.objects.filter(pk=attachment.pk).update(online_invoice_url=url)
+    return url
 
 
 def _finish(attachment: PdfAttachment, *, state: str, error: str = "", **fields) -> None:

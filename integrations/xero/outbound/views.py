@@ -16,9 +16,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.models import BillingAccount, Company
 from billing.selectors import several_companies
+from integrations.xero.api.errors import XeroError
 from integrations.xero.companies import company_chosen
-from integrations.xero.models import Backfill, SyncRecord, XeroConnection
-from integrations.xero.outbound import backfill, branding, sync_exceptions
+from integrations.xero.models import Backfill, PdfAttachment, SyncRecord, XeroConnection
+from integrations.xero.outbound import backfill, branding, pdfs, sync_exceptions
 from integrations.xero.permissions import MANAGE, sync_viewer_required
 
 SHOW_ALL = "all"
@@ -174,3 +175,25 @@ def backfill_detail(request, pk):
     return render(
         request, "xero/backfill_detail.html", {"backfill": started, "progress": backfill.backfill_progress(started)}
     )
+
+
+# --- Xero's online invoice (pdfs.py) -----------------------------------------------------------------------
+@require_GET
+@sync_viewer_required
+def online_invoice(request, pk):
+    """Open Xero's online invoice of a sent invoice whose PDF is attached (its address asked of Xero once)."""
+    attachment = get_object_or_404(
+        PdfAttachment.objects.select_related("record"),
+        record__pk=pk,
+        record__state=SyncRecord.State.SENT,
+        state=PdfAttachment.State.ATTACHED,
+    )
+    try:
+        url = pdfs.online_invoice_open(attachment=attachment)
+        why = "the organisation is not linked now"
+    except XeroError as error:
+        url, why = "", error.message
+    if url:
+        return HttpResponseRedirect(url)  # Xero's own address for the customer's view
+    messages.error(request, f"Xero's online invoice could not be opened: {why}.")
+    return redirect("billing:invoice_detail", pk=attachment.record.invoice_id)

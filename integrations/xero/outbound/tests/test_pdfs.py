@@ -3,8 +3,10 @@ never came (Xero keeps a second copy of a file put twice), never holding back a 
 or a missing permission said on the document's page. Over HTTP against the sandbox: test_pdfs_sandbox.py."""
 
 import datetime
+import html
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,15 +46,19 @@ def due_now():
     PdfAttachment.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
 
 
-def test_a_sent_invoices_pdf_is_attached_once_and_its_online_invoice_kept(allowed, codes):
+def test_a_sent_invoices_pdf_is_attached_once_and_its_online_invoice_asked_for_only_when_opened(allowed, codes):
     invoice = sent(codes)
     assert pdf_of(invoice).state == "waiting"  # queued when it was sent, attached after
     assert pdfs.pdfs_attach_due() == 1
     assert pdfs.pdfs_attach_due() == 0
     pdf = pdf_of(invoice)
     assert (pdf.state, pdf.file_name, pdf.error) == ("attached", f"{invoice.number}.pdf", "")
-    assert pdf.online_invoice_url == f"https://in.xero.example/{state_of(invoice).xero_id}"
     assert in_fake(allowed, invoice).attachments == [f"{invoice.number}.pdf"]
+    assert "online_invoice_url" not in allowed.org.calls
+    url = f"https://in.xero.example/{state_of(invoice).xero_id}"
+    assert pdfs.online_invoice_open(attachment=pdf) == url
+    assert pdfs.online_invoice_open(attachment=pdf_of(invoice)) == url  # kept: Xero is asked once
+    assert allowed.org.calls.count("online_invoice_url") == 1
 
 
 def test_sending_never_attaches_a_pdf_itself(allowed, codes):
@@ -106,12 +112,13 @@ def test_a_link_made_without_the_attachments_permission_says_so_and_calls_nothin
     assert "attach_pdf" not in fake_xero.org.calls
 
 
-def test_a_credit_notes_pdf_is_attached_without_an_online_invoice(allowed, codes):
+def test_a_credit_notes_pdf_is_attached_and_its_panel_offers_no_online_invoice(allowed, codes, client):
     credit_note = sent(codes, kind="credit_note")
     pdfs.pdfs_attach_due()
-    pdf = pdf_of(credit_note)
-    assert (pdf.state, pdf.online_invoice_url) == ("attached", "")
-    assert "online_invoice_url" not in allowed.org.calls
+    assert pdf_of(credit_note).state == "attached"
+    client.force_login(get_user_model().objects.create_superuser("boss", password="pw"))
+    page = client.get(reverse("billing:invoice_detail", args=[credit_note.pk])).content.decode()
+    assert "attached in Xero" in page and "online-invoice" not in page
 
 
 def test_the_documents_page_says_where_its_pdf_is(allowed, codes, client, django_user_model):
@@ -122,7 +129,10 @@ def test_the_documents_page_says_where_its_pdf_is(allowed, codes, client, django
     pdfs.pdfs_attach_due()
     page = client.get(url).content.decode()
     assert f"PDF {invoice.number}.pdf attached in Xero" in page
-    assert f'href="https://in.xero.example/{state_of(invoice).xero_id}"' in page
+    online = reverse("xero:online_invoice", args=[state_of(invoice).pk])
+    assert f'href="{online}"' in page
+    opened = client.get(online)
+    assert (opened.status_code, opened.url) == (302, f"https://in.xero.example/{state_of(invoice).xero_id}")
 
 
 def test_documents_due_to_be_sent_go_first_and_pdfs_wait_for_them(allowed, codes):
@@ -147,3 +157,16 @@ def test_documents_of_a_company_without_a_link_hold_no_pdf_back(allowed, codes):
     issued(codes, company=other, tax=TaxRateFactory(company=other, accounting_code="OUTPUT2"))  # waits for a link
     assert pdfs.pdfs_attach_due() == 1
     assert pdf_of(invoice).state == "attached"
+
+
+def test_an_online_invoice_that_cannot_be_asked_for_says_why_on_the_documents_page(allowed, codes, client):
+    client.force_login(get_user_model().objects.create_superuser("finance", password="pw"))
+    invoice = sent(codes)
+    pdfs.pdfs_attach_due()
+    allowed.org.fail("online_invoice_url", XeroError("Xero could not be reached"))
+    answer = client.get(reverse("xero:online_invoice", args=[state_of(invoice).pk]), follow=True)
+    assert answer.redirect_chain[-1][0] == reverse("billing:invoice_detail", args=[invoice.pk])
+    assert "Xero's online invoice could not be opened: Xero could not be reached." in html.unescape(
+        answer.content.decode()
+    )
+    assert pdf_of(invoice).online_invoice_url == ""  # asked again next time
