@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.scheduler_sim
 	$(BIN)/python -m bench.companies
+	$(BIN)/python -m bench.finance
 
 # The sync and the statuses back from Xero under injected faults and load (5,000 documents, its own
 # database "chaos_run" and redis-server on port 6390, gunicorn, Celery workers and beat); exits non-zero
