@@ -28,6 +28,7 @@ from .serializers import document_element
 from .xero_json import envelope, post_data_invalid
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+NUMBER_FIELDS = {"invoicenumber", "creditnotenumber"}  # as `where` paths, folded
 ORDER_FIELDS = {
     "updateddateutc": "updated_at",
     "date": "date",
@@ -107,7 +108,7 @@ def _list(call: ApiCall, kind: Kind) -> ApiResult:
     expression = call.param("where")
     if expression:
         groups = where.parse(expression)
-        elements = [document_element(d, **shape) for d in documents]
+        elements = [document_element(d, **shape) for d in _narrowed(documents, groups)]
         elements = [element for element in elements if where.matches(element, groups)]
         total = len(elements)
         elements = elements[(page - 1) * size : page * size] if page else elements
@@ -124,6 +125,17 @@ def _list(call: ApiCall, kind: Kind) -> ApiResult:
             "itemCount": total,
         }
     return ApiResult(payload, elements=len(elements))
+
+
+def _narrowed(documents: QuerySet, parsed: where.Filter) -> QuerySet:
+    """Only the documents a plain OR of numbers can match, found in SQL: serialising every document of a large
+    organisation for each look-up made the sandbox, not the client, the slow side at tens of thousands of
+    documents. The filter is still applied to what is left, so the answer is the same."""
+    if parsed.equals_any:
+        path, values = parsed.equals_any
+        if len(path) == 1 and path[0].lower() in NUMBER_FIELDS:
+            return documents.annotate(number_folded=Lower("number")).filter(number_folded__in=values)
+    return documents
 
 
 def _filtered(call: ApiCall, kind: Kind, documents: QuerySet) -> QuerySet:

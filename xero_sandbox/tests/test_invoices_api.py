@@ -247,6 +247,20 @@ def test_invoices_are_found_by_ids_numbers_statuses_and_contacts(linked, acme, n
     assert api.get_invoice(tenant, "F-2").invoices[0].invoice_id == str(second.document_id)
 
 
+def test_a_lookup_by_numbers_ignores_case_and_reads_only_the_documents_holding_them(linked, acme, monkeypatch):
+    from xero_sandbox import api_documents
+
+    for n in range(30):
+        document(acme, number=f"BULK-{n:03d}")
+    serialised = []
+    element = api_documents.document_element
+    monkeypatch.setattr(api_documents, "document_element", lambda d, **kw: serialised.append(d) or element(d, **kw))
+    where = 'InvoiceNumber=="bulk-007" OR InvoiceNumber=="BULK-011" OR InvoiceNumber=="NONE-1"'
+    found = linked.api.get_invoices(linked.tenant(), where=where).invoices
+    assert sorted(i.invoice_number for i in found) == ["BULK-007", "BULK-011"]
+    assert len(serialised) == 2  # not the organisation's 30 and more
+
+
 def test_a_list_shows_lines_only_when_paged_as_xeros_does(linked, acme):
     invoice = document(acme)
     api, tenant = linked.api, linked.tenant()

@@ -14,7 +14,8 @@ from integrations.xero.models import BrandingChoice, XeroConnection
 
 
 def themes_by_id(connection: XeroConnection) -> dict[str, dict]:
-    return {theme["id"]: theme for theme in connection.branding_themes}
+    """The organisation's themes by id, written as `str(uuid)` writes it (lower case), whatever case Xero used."""
+    return {theme["id"].lower(): theme for theme in connection.branding_themes}
 
 
 def theme_ids_for(connection: XeroConnection, *, account_ids) -> dict[int, str]:
@@ -33,7 +34,7 @@ def theme_choose(
     if not theme_id:
         BrandingChoice.objects.filter(billing_account=billing_account, tenant_id=connection.tenant_id).delete()
         return None
-    theme = themes_by_id(connection).get(theme_id)
+    theme = themes_by_id(connection).get(theme_id.lower())
     if theme is None:
         raise ValidationError(
             f"{connection.tenant_name} in Xero has no branding theme with the id {theme_id!r}: it may have been "

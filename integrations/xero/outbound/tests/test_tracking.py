@@ -109,3 +109,25 @@ def test_the_set_up_check_lists_each_service_line_and_branch_against_xeros_optio
     assert found["Sea"] == ("ok", "An active option of Xero's tracking category “Service”.")
     assert found["Rail"] == ("blocking", "The option “Rail” of Xero's tracking category “Service” is archived.")
     assert found["Dunedin"] == ("blocking", "“Dunedin” is not an option of Xero's tracking category “Branch”.")
+
+
+# --- Over HTTP, against the sandbox's NZ organisation (Service: Sea, Air, Road, Warehousing, Rail archived;
+# Branch: Auckland, Wellington, Christchurch) -------------------------------------------------------------
+def test_lines_reach_the_sandbox_with_their_service_line_and_branch_and_an_archived_option_is_held_back(linked, codes):
+    from xero_sandbox.models import Document
+
+    tracking.tracking_choose(connection=linked, for_service="Service", for_branch="Branch")
+    sea = RateFactory(label="Sea freight", revenue_account_code="SEA-T|200", service="Sea")
+    rail = RateFactory(label="Rail freight", revenue_account_code="RAIL-T|200", service="Rail")
+    branch = Branch.objects.create(name="Wellington")
+    invoice, by_rail = issued(codes, rate=sea, branch=branch), issued(codes, rate=rail, branch=branch)
+    while sending.sync_round_push():
+        pass
+    (line,) = Document.objects.get(document_id=state_of(invoice).xero_id).lines.all()
+    assert [(entry["Name"], entry["Option"]) for entry in line.tracking] == [
+        ("Service", "Sea"),
+        ("Branch", "Wellington"),
+    ]
+    held = state_of(by_rail)
+    assert held.state == "failed" and "Rail" in held.error and "archived" in held.error
+    assert not Document.objects.filter(number=by_rail.number).exists()  # held back, not refused by Xero
