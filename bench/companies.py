@@ -21,7 +21,7 @@ from decimal import Decimal
 from . import companies_cpu, processes
 from . import config as bench_config
 from .processes import BenchError
-from .run import _prepare_services, _step, run_and_report
+from .run import _step, run_and_report, start_django
 
 COMPANIES_DATABASE = "postgres://postgres@127.0.0.1:5432/bench_companies"
 COMPANIES_REDIS = "redis://127.0.0.1:6379/9"
@@ -98,15 +98,9 @@ def run(args, config) -> dict:
 
     started = time.time()
     print(f"bench companies: {vars(args)}; logs in {config.run_dir}", flush=True)
-    _prepare_services(config)
-    env = bench_config.base_env(config)
-    os.environ.update(env)
-    import django
+    env = start_django(config)
+    from . import machine
 
-    django.setup()
-    from . import machine, workers
-
-    workers.purge(config.redis_url)
     results = {
         "command": "python -m bench.companies " + " ".join(sys.argv[1:]),
         "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -24,7 +24,7 @@ import tracemalloc
 
 from . import config as bench_config
 from .processes import BenchError
-from .run import _prepare_services, _step, run_and_report
+from .run import _step, run_and_report, start_django
 
 FINANCE_DATABASE = "postgres://postgres@127.0.0.1:5432/bench_finance"
 FINANCE_REDIS = "redis://127.0.0.1:6379/8"
@@ -70,14 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 def run(args, config) -> dict:
     started = time.time()
     print(f"bench finance: {vars(args)}; logs in {config.run_dir}", flush=True)
-    _prepare_services(config)
-    os.environ.update(bench_config.base_env(config))
-    import django
+    start_django(config)
+    from . import machine, phases
 
-    django.setup()
-    from . import machine, phases, workers
-
-    workers.purge(config.redis_url)
     bench = phases.Run(config)
     results = {
         "command": "python -m bench.finance " + " ".join(sys.argv[1:]),

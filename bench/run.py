@@ -56,14 +56,9 @@ def run(config) -> dict:
         f"N={config.invoices} invoices over A={config.accounts} accounts per sync phase; logs in {config.run_dir}",
         flush=True,
     )
-    _prepare_services(config)
-    os.environ.update(bench_config.base_env(config))
-    import django
+    start_django(config)
+    from . import machine, phases, receiver
 
-    django.setup()
-    from . import machine, phases, receiver, workers
-
-    workers.purge(config.redis_url)
     bench = phases.Run(config)
     results = {
         "mode": _mode(config),
@@ -143,6 +138,21 @@ def _mode(config) -> str:
 def _command() -> str:
     args = " ".join(sys.argv[1:])
     return f'make bench BENCH_ARGS="{args}"' if args else "make bench"
+
+
+def start_django(config) -> dict:
+    """What every bench does first: PostgreSQL, Redis and a fresh database; the run's environment in this
+    process too; Django set up; Celery messages an interrupted run left deleted. Returns the environment."""
+    _prepare_services(config)
+    env = bench_config.base_env(config)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from . import workers
+
+    workers.purge(config.redis_url)
+    return env
 
 
 def _prepare_services(config) -> None:
