@@ -22,8 +22,7 @@ def ours_and_clashes(tenant_id, records, found: list[values.DocumentFound]) -> t
     ours, clashes = {}, {}
     for record in records:
         invoice = record.invoice
-        kind = "ACCRECCREDIT" if invoice.is_credit_note else "ACCREC"
-        namesakes = [d for d in found if d.type == kind and d.number.casefold() == invoice.number.casefold()]
+        namesakes = _namesakes(invoice, found)
         contact = contacts.get(invoice.billing_account_id)
         own = [d for d in namesakes if contact is not None and is_this_document(d, invoice, str(contact))]
         if own:
@@ -31,6 +30,16 @@ def ours_and_clashes(tenant_id, records, found: list[values.DocumentFound]) -> t
         elif namesakes:
             clashes[record] = namesakes[0]
     return ours, clashes
+
+
+def with_namesakes(records, found: list[values.DocumentFound]) -> list:
+    """The records whose number a sales document of their type holds in Xero (theirs, or a clash)."""
+    return [record for record in records if _namesakes(record.invoice, found)]
+
+
+def _namesakes(invoice: Invoice, found: list[values.DocumentFound]) -> list[values.DocumentFound]:
+    kind = "ACCRECCREDIT" if invoice.is_credit_note else "ACCREC"
+    return [d for d in found if d.type == kind and d.number.casefold() == invoice.number.casefold()]
 
 
 def is_this_document(found: values.DocumentFound, invoice: Invoice, contact_id: str) -> bool:

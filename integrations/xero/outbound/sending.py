@@ -236,11 +236,8 @@ def _contacts_resolve_for_namesakes(api: XeroApi, records: list[SyncRecord], fou
     contact: resolve the contacts not known yet before judging (an earlier document sent on request may be a
     customer's first in this organisation, entered in Xero by hand before the link). Problems resolving are
     left for the sending to report."""
-    numbers = {document.number.casefold() for document in found}
     accounts = {
-        r.invoice.billing_account_id: r.invoice.billing_account
-        for r in records
-        if r.invoice.number.casefold() in numbers
+        r.invoice.billing_account_id: r.invoice.billing_account for r in matching.with_namesakes(records, found)
     }
     if accounts:
         contacts.contacts_resolve(api=api, accounts=list(accounts.values()))
