@@ -163,6 +163,7 @@ def run_secrets() -> dict:
         "XERO_CLIENT_SECRET": secrets.token_urlsafe(36),
         "XERO_TOKEN_KEYS": Fernet.generate_key().decode(),
         "XERO_WEBHOOK_KEY": secrets.token_urlsafe(32),
+        "METRICS_TOKEN": secrets.token_urlsafe(24),
     }
 
 

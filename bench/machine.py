@@ -27,6 +27,16 @@ def describe(config) -> dict:
     }
 
 
+def summary(m: dict) -> str:
+    """What `describe` found, as a sentence for a results file."""
+    return (
+        f"{m['cpus']} CPUs ({m['arch']}, {m['cpu_model']}), {m['memory_gb']} GB; PostgreSQL {m['postgresql']}, "
+        f"Redis {m['redis']}, Python {m['python']}; load average (1, 5, 15 min) {m['load_average_at_start']} at "
+        f"the start, {m.get('load_average_at_end')} at the end. Code {m['git_commit'] or 'not recorded'}"
+        f"{' plus uncommitted changes' if m['working_tree_changed'] else ''}."
+    )
+
+
 def load_average() -> list[float]:
     """Other work on the machine slows every figure here: it is recorded with them."""
     return [round(value, 2) for value in os.getloadavg()]

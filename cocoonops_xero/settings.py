@@ -244,6 +244,13 @@ XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
 XERO_WEBHOOK_MAX_BYTES = env.int("XERO_WEBHOOK_MAX_BYTES", default=1_000_000)
 XERO_WEBHOOK_GATHER_SECONDS = env.float("XERO_WEBHOOK_GATHER_SECONDS", default=2.0)
 XERO_WEBHOOK_RETENTION_DAYS = env.int("XERO_WEBHOOK_RETENTION_DAYS", default=30)
+# The calls made to each organisation, minute by minute, are kept this long for the sync page's charts.
+XERO_CALL_MINUTES_KEPT_HOURS = env.int("XERO_CALL_MINUTES_KEPT_HOURS", default=48)
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; without a token set, nobody can.
+# Of the organisations, the METRICS_ORGANISATION_LABELS with the most in hand are named in labels, the rest
+# summed as "other" (a thousand organisations must not make a thousand series).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ORGANISATION_LABELS = env.int("METRICS_ORGANISATION_LABELS", default=20)
 # The reconciliation re-reads what Xero changed every XERO_RECONCILE_MINUTES (see the beat schedule),
 # starting this much before where it stopped, in case a change shows in Xero a little late.
 XERO_RECONCILE_MINUTES = env.float("XERO_RECONCILE_MINUTES", default=15.0)
@@ -280,6 +287,9 @@ XERO_REFERENCE_DATA_SECONDS = env.int("XERO_REFERENCE_DATA_SECONDS", default=600
 # Xero's per-organisation limits, which the workers share between them: calls a minute, at once.
 XERO_CALLS_PER_MINUTE = env.int("XERO_CALLS_PER_MINUTE", default=60)
 XERO_CONCURRENT_CALLS = env.int("XERO_CONCURRENT_CALLS", default=5)
+# Calls a day each organisation allows (5,000; 1,000 on Xero's Starter tier): the sync page draws the calls of
+# the last 24 hours against it (Xero itself says what is left of its day, and the pace heeds that).
+XERO_CALLS_PER_DAY = env.int("XERO_CALLS_PER_DAY", default=5000)
 # One Xero app serves every linked organisation: Xero allows it 10,000 calls a minute across all of them.
 XERO_APP_CALLS_PER_MINUTE = env.int("XERO_APP_CALLS_PER_MINUTE", default=10000)
 # Of each organisation's daily calls, the last ones are kept for reading payments and voids back: sending
@@ -329,10 +339,21 @@ XERO_SANDBOX = {
     "ACCESS_TOKEN_SECONDS": env.int("XERO_SANDBOX_ACCESS_TOKEN_SECONDS", default=1800),
 }
 
+# LOG_FORMAT=json: one JSON object a line, for a log shipper; a line about a document carries its id
+# (document_id, or document_ids) and its organisation's (organisation_id, Xero's tenant id). No line
+# carries a token (the integration never logs one). Celery then leaves the root logger to these settings.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}: it must be text or json.")
+LOG_LINE = "%(asctime)s %(levelname)s %(name)s %(message)s"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": LOG_LINE},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": LOG_LINE},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"

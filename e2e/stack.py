@@ -34,6 +34,7 @@ class Stack:
     sandbox_url: str
     username: str
     password: str
+    metrics_token: str  # Prometheus' bearer token for /metrics
     run_dir: Path
     services: list[Service]
     lock: object
@@ -136,6 +137,7 @@ def _start(run_dir: Path, db_url: str, cache_url: str, lock) -> Stack:
         sandbox_url=config.sandbox_url,
         username="demo",
         password=password,
+        metrics_token=config.secrets["METRICS_TOKEN"],
         run_dir=run_dir,
         services=services,
         lock=lock,

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import IN_CI, WAIT_MS
 
@@ -36,7 +37,8 @@ journey: dict[str, str] = {}  # what later steps need from earlier ones: documen
 
 def test_the_whole_journey_in_a_browser(page, stack, step):
     """Invoice before the add-on; link, check the set-up, send, get paid, credit and void, fail and retry, a
-    second company; then tracking, a foreign currency, the PDF and the earlier invoice sent — in that order."""
+    second company; then tracking, a foreign currency, the PDF and the earlier invoice sent; last, the sync at a
+    glance and its metrics — in that order."""
     issue_an_invoice_before_the_add_on_is_switched_on(page, stack, step)
     link_to_xero_on_the_consent_page_and_see_the_organisation(page, stack, step)
     fix_a_rates_revenue_code_from_the_set_up_check_and_recheck(page, stack, step)
@@ -48,6 +50,7 @@ def test_the_whole_journey_in_a_browser(page, stack, step):
     add_a_uk_company_link_its_own_organisation_and_see_its_invoice_there_and_paid(page, stack, step)
     track_a_usd_invoice_by_service_and_branch_and_see_it_and_its_pdf_in_xero(page, stack, step)
     send_the_invoice_issued_before_the_add_on_and_watch_its_progress(page, stack, step)
+    see_the_sync_at_a_glance_and_scrape_its_metrics(page, stack, step)
 
 
 # --- helpers: what a person does, in a few words each ------------------------------------------
@@ -450,3 +453,48 @@ def send_the_invoice_issued_before_the_add_on_and_watch_its_progress(page, stack
     with step("10c-the-earlier-invoice-in-xero"):
         page.goto(journey["earlier"])
         assert wait_until_sent(page) == journey["earlier_number"]
+
+
+# What the journey sent: the earlier invoice, INV for a new customer, the credited one, the voided one, the one
+# whose tax code was broken (then retried), the UK company's and the USD one; and one credit note.
+JOURNEY_SENT = {"invoice": 7, "credit_note": 1}
+
+
+def see_the_sync_at_a_glance_and_scrape_its_metrics(page, stack, step):
+    sent_by_organisation = {}
+    for index, organisation in enumerate((NZ_ORG, UK_ORG)):
+        with step(f"11{'ab'[index]}-the-sync-at-a-glance-{organisation.split()[-2].lower()}"):
+            page.goto("/")
+            open_menu(page, "Add Ons")
+            page.get_by_test_id("xero-link").nth(index).get_by_test_id("xero-sync-charts").click()
+            expect(page.get_by_text(f"the link to {organisation}")).to_be_visible()
+            for chart in ("documents", "to-xero", "reasons", "day-calls", "hour-calls", "status-back"):
+                expect(page.get_by_test_id(f"chart-{chart}").locator("svg")).to_be_visible()
+            expect(page.get_by_test_id("headline-exceptions")).to_have_text("0")
+            thirty_days = page.get_by_test_id("headline-30-days").inner_text()
+            sent_by_organisation[organisation] = int(re.search(r"(\d+) sent", thirty_days).group(1))
+            page.get_by_test_id("chart-documents").get_by_text("The numbers").click()  # the text alternative
+            expect(page.get_by_test_id("chart-documents-numbers")).to_be_visible()
+    with step("11c-metrics-scraped-with-the-token"):
+        assert page.request.get("/metrics").status == 401
+        answer = page.request.get("/metrics", headers={"Authorization": f"Bearer {stack.metrics_token}"})
+        assert answer.status == 200
+        metrics = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text())
+            for sample in family.samples
+        }
+        sent = {kind: metrics[("xero_documents_sent_total", (("kind", kind),))] for kind in JOURNEY_SENT}
+        assert sent == JOURNEY_SENT
+        assert sum(sent.values()) == sum(sent_by_organisation.values())
+        assert metrics[("xero_documents_failed_total", (("kind", "invoice"),))] == 1  # the broken tax code
+        for organisation in (NZ_ORG, UK_ORG):
+            for state in ("waiting", "sending", "failed"):
+                assert metrics[("xero_documents", (("organisation", organisation), ("state", state)))] == 0
+        assert not [key for key in metrics if key[0] == "xero_oldest_waiting_document_age_seconds"]
+        assert metrics[("xero_api_calls_total", (("endpoint", "create_invoices"), ("status", "200")))] >= 5
+        assert metrics[("xero_webhook_events_received_total", ())] >= 3  # paid, voided, paid in the UK
+        assert metrics[("xero_webhook_events_rejected_total", ())] == 0
+        assert metrics[("xero_webhook_events_pending", ())] == 0
+        assert "# TYPE xero_seconds_since_last_reconciliation gauge" in answer.text()
+        assert "# TYPE xero_api_rate_limited_total counter" in answer.text()

@@ -24,12 +24,17 @@ from django.urls.resolvers import RegexPattern
 pytestmark = pytest.mark.django_db
 
 SANDBOX_PREFIX = "xero-sandbox/"
-# Reached without signing in, on purpose: the sign-in page itself, and the webhook that Xero signs.
-PUBLIC = {"/login/", "/admin/login/", "/integrations/xero/webhooks/"}
+# Reached without signing in, on purpose: the sign-in page itself, the webhook that Xero signs, and
+# Prometheus' scrape, which carries a bearer token.
+PUBLIC = {"/login/", "/admin/login/", "/integrations/xero/webhooks/", "/metrics"}
 # Any staff member may open these without a particular permission (read-only, or their own session).
 ANY_STAFF = {"/", "/logout/", "/addons/"}
 # The add-on's read-only pages that billing staff (view invoices) may see as well as its managers.
-BILLING_MAY_SEE = {"/integrations/xero/exceptions/", "/integrations/xero/documents/1/online-invoice/"}
+BILLING_MAY_SEE = {
+    "/integrations/xero/exceptions/",
+    "/integrations/xero/documents/1/online-invoice/",
+    "/integrations/xero/sync/",
+}
 # The add-on's part of a billing account's page: whoever may change billing accounts (the address book).
 ADDRESS_BOOK = {"/integrations/xero/accounts/1/branding/"}
 # A sample value for each kind of path parameter; no row has it, so a 404 would show a check made too late.
@@ -122,6 +127,12 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_page_but_the_public_o
 
 def test_the_webhook_is_guarded_by_its_signature_instead_of_a_login(client):
     assert client.post("/integrations/xero/webhooks/", b"{}", content_type="application/json").status_code == 401
+
+
+def test_the_metrics_are_guarded_by_their_token_instead_of_a_login(client, settings):
+    settings.METRICS_TOKEN = "a-token"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer a-token"}).status_code == 200
 
 
 def test_a_signed_in_user_who_is_not_staff_is_refused_everywhere_but_the_public_pages():

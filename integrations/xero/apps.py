@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class XeroConfig(AppConfig):
@@ -11,5 +12,8 @@ class XeroConfig(AppConfig):
     def ready(self):
         # Registers the system checks, the document panels, the code advisor and the signal receivers.
         from integrations.xero import checks  # noqa: F401
+        from integrations.xero.monitoring.figures import register_sqlite_percentile
         from integrations.xero.outbound import panels, receivers  # noqa: F401
         from integrations.xero.setup import code_advice  # noqa: F401
+
+        connection_created.connect(register_sqlite_percentile, dispatch_uid="xero_sqlite_percentile")

@@ -399,3 +399,36 @@ class Reconciliation(models.Model):
 
     def __str__(self):
         return f"Reconciliation of {self.tenant_id}"
+
+
+class CallMinute(models.Model):
+    """The calls made to one organisation in one minute, and how many of them Xero refused with a 429: the
+    sync page draws today's calls against the day limit and the last hour minute by minute from these.
+    Kept XERO_CALL_MINUTES_KEPT_HOURS (monitoring/tallies.py)."""
+
+    tenant_id = models.UUIDField()
+    minute = models.DateTimeField()
+    calls = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "minute"], name="xero_one_row_per_call_minute")]
+
+    def __str__(self):
+        return f"{self.calls} calls to organisation {self.tenant_id} at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class Tally(models.Model):
+    """A running total that only grows, for the counters `/metrics` serves (monitoring/metrics.py): Xero calls
+    by endpoint and status, documents sent and failed by kind, webhook events and rejections forgotten by
+    the pruning. `labels` is the counter's labels as `key=value` pairs, sorted and comma-separated."""
+
+    name = models.CharField(max_length=60)
+    labels = models.CharField(max_length=200, blank=True)
+    total = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "labels"], name="xero_one_tally_per_name_and_labels")]
+
+    def __str__(self):
+        return f"{self.name}{{{self.labels}}} = {self.total}"

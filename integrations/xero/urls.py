@@ -2,6 +2,7 @@ from django.urls import path
 
 from integrations.xero.inbound import views as inbound
 from integrations.xero.link import views as link
+from integrations.xero.monitoring import views as monitoring
 from integrations.xero.outbound import views as outbound
 from integrations.xero.setup import views as setup
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("setup-check/recheck/", setup.setup_check_recheck, name="setup_check_recheck"),
     path("setup-check/tracking/", setup.setup_check_tracking, name="setup_check_tracking"),
     # --- end of Set-up check page ---
+    path("sync/", monitoring.sync_charts, name="sync_charts"),
     # --- Webhooks from Xero (inbound/views.py); XERO_WEBHOOK_URL points here ---
     path("webhooks/", inbound.receive, name="webhooks"),
 ]

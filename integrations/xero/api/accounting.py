@@ -38,6 +38,7 @@ from integrations.xero.api.values import (
     Organisation,
     XeroContact,
 )
+from integrations.xero.monitoring import tallies
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,14 @@ def _request(session: Session, method: str, *args, **options):
     """One paced request: wait for the organisation's slot, then call with a token fresh at that moment."""
     with session.slot() as slot:
         api = transport.accounting_api(session.token())
-        return transport.answer(getattr(api, method), session.tenant_id, *args, heard=slot.heard, **options)
+        status, problem = 200, ""
+        try:
+            return transport.answer(getattr(api, method), session.tenant_id, *args, heard=slot.heard, **options)
+        except XeroError as error:
+            status, problem = error.status or 0, getattr(error, "problem", "")
+            raise
+        finally:
+            tallies.call_note(session.tenant_id, endpoint=method, status=status, problem=problem)
 
 
 def _documents_read(credit_notes: bool) -> str:

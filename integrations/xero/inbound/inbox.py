@@ -25,6 +25,7 @@ from integrations.xero.api import values
 from integrations.xero.api.errors import XeroError, XeroNeedsRelink
 from integrations.xero.api.xero_api import xero_api_for
 from integrations.xero.models import Reconciliation, SyncRecord, WebhookEvent, WebhookRejection, XeroConnection
+from integrations.xero.monitoring import tallies
 
 Event = WebhookEvent.State
 Source = SyncRecord.StatusSource
@@ -170,6 +171,9 @@ def webhook_events_prune(*, now: datetime.datetime | None = None) -> int:
     before = (now or timezone.now()) - datetime.timedelta(days=settings.XERO_WEBHOOK_RETENTION_DAYS)
     events, _ = WebhookEvent.objects.filter(state__in=[Event.APPLIED, Event.IGNORED], received_at__lt=before).delete()
     rejections, _ = WebhookRejection.objects.filter(received_at__lt=before).delete()
+    # /metrics counts events received as those kept plus those forgotten.
+    tallies.tally_add(tallies.WEBHOOK_EVENTS_FORGOTTEN, events)
+    tallies.tally_add(tallies.WEBHOOK_REJECTIONS_FORGOTTEN, rejections)
     return events + rejections
 
 

@@ -31,6 +31,7 @@ from integrations.xero.api.errors import XeroError
 from integrations.xero.api.xero_api import XeroApi, xero_api_for
 from integrations.xero.inbound import inbox
 from integrations.xero.models import Reconciliation, SyncRecord, XeroConnection
+from integrations.xero.monitoring import tallies
 
 ONE_MS = datetime.timedelta(milliseconds=1)
 MAX_PAGES = 200  # per kind and run: 20,000 changed documents; a longer backlog continues next run
@@ -49,8 +50,9 @@ class Tally:
 
 def reconciliation_run_periodic() -> list[Reconciliation]:
     """The periodic task: read back what changed in each linked organisation in turn, apply waiting webhook
-    events, forget old ones. Returns the rows of the organisations read."""
+    events, forget old ones (and old minutes of calls). Returns the rows of the organisations read."""
     inbox.webhook_events_prune()
+    tallies.call_minutes_forget()
     rows = [reconciliation_run(connection=connection) for connection in connections_due()]
     if inbox.webhook_events_waiting():
         inbox.webhook_events_process()  # e.g. events whose processing task was lost with the broker

@@ -10,6 +10,7 @@ import datetime
 import logging
 import random
 import uuid
+from collections import Counter
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +26,7 @@ from integrations.xero.inbound import inbox
 from integrations.xero.link import linking
 from integrations.xero.link.tokens import connection_mark_needs_relink
 from integrations.xero.models import CallPace, ContactLink, SyncAttempt, SyncRecord, XeroConnection
+from integrations.xero.monitoring import tallies
 from integrations.xero.outbound import allocations, branding, contacts, mapping, matching, pdfs
 
 logger = logging.getLogger(__name__)
@@ -166,18 +168,23 @@ def _push(connection: XeroConnection, claimed: list[SyncRecord]) -> None:
         logger.warning("Sending %d documents to Xero failed (%s); they will be retried", len(records), error.message)
         _release(records, delay=_backoff(records), outcome_unknown=True, error=error.message, failing=True)
     finally:
-        _log_attempts(claimed, started=started, http_status=status, deferred=deferred)
+        _log_attempts(claimed, connection, started=started, http_status=status, deferred=deferred)
 
 
 def _log_attempts(
-    records: list[SyncRecord], *, started: datetime.datetime, http_status: int | None, deferred: bool
+    records: list[SyncRecord],
+    connection: XeroConnection,
+    *,
+    started: datetime.datetime,
+    http_status: int | None,
+    deferred: bool,
 ) -> None:
     """One line per document in its attempt history, read from where the attempt left it. `deferred`:
     put off by Xero's limits or the link, not failed."""
     duration = int((timezone.now() - started).total_seconds() * 1000)
     outcomes = SyncRecord.objects.filter(pk__in=[r.pk for r in records]).values("pk", "state", "error", "clash_xero_id")
     found = {record.pk for record in records if getattr(record, "found_in_xero", False)}
-    SyncAttempt.objects.bulk_create(
+    attempts = SyncAttempt.objects.bulk_create(
         [
             SyncAttempt(
                 record_id=row["pk"],
@@ -190,6 +197,32 @@ def _log_attempts(
             for row in outcomes
         ]
     )
+    _attempts_tally(records, attempts, str(connection.tenant_id))
+
+
+def _attempts_tally(records: list[SyncRecord], attempts: list[SyncAttempt], tenant_id: str) -> None:
+    """The documents sent and failed, by kind, added to /metrics' counters (one write per kind and outcome),
+    and logged: a line per failure, one for those sent (JSON logs carry the documents' and organisation's ids)."""
+    invoices = {record.pk: record.invoice for record in records}
+    Outcome, counted, sent = SyncAttempt.Outcome, Counter(), []
+    for attempt in attempts:
+        invoice = invoices[attempt.record_id]
+        if attempt.outcome in (Outcome.SENT, Outcome.FOUND):
+            counted[tallies.DOCUMENTS_SENT, invoice.kind] += 1
+            sent.append(invoice.pk)
+        elif attempt.outcome in (Outcome.REFUSED, Outcome.CLASH):
+            counted[tallies.DOCUMENTS_FAILED, invoice.kind] += 1
+            logger.warning(
+                "%s %s did not reach Xero: %s",
+                invoice.get_kind_display(),
+                invoice.number,
+                attempt.message,
+                extra={"document_id": invoice.pk, "organisation_id": tenant_id},
+            )
+    for (name, kind), amount in counted.items():
+        tallies.tally_add(name, amount, kind=kind)
+    if sent:
+        logger.info("%d documents are in Xero", len(sent), extra={"document_ids": sent, "organisation_id": tenant_id})
 
 
 def _outcome(row: dict, http_status: int | None, deferred: bool) -> str:
