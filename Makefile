@@ -55,12 +55,14 @@ test-e2e: $(STAMP)
 # simulates the scheduler alone across 10,000 organisations (bench/results/scheduler.{json,md}), then runs
 # 50 companies each linked to its own sandbox organisation under one app-wide limit, over HTTP, on its own
 # database bench_companies, then worker CPU per document with 950 more companies linked and idle (about 18
-# minutes; bench/results/companies.{json,md}).
+# minutes; bench/results/companies.{json,md}), then the finance bench (bench/results/finance.*), then the sync
+# page and /metrics with 100,000 sync records (bench/results/sync_page.*).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.scheduler_sim
 	$(BIN)/python -m bench.companies
 	$(BIN)/python -m bench.finance
+	$(BIN)/python -m bench.sync_page
 
 # The sync and the statuses back from Xero under injected faults and load (5,000 documents, its own
 # database "chaos_run" and redis-server on port 6390, gunicorn, Celery workers and beat); exits non-zero

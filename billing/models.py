@@ -429,7 +429,11 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         permissions = [("issue_invoice", "Can issue invoices and credit notes")]
-        indexes = [models.Index(fields=["status", "kind"])]
+        indexes = [
+            models.Index(fields=["status", "kind"]),
+            # What a company issued when (per day, over a span of days).
+            models.Index(fields=["company", "issued_at"], name="invoice_company_issued_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["company", "kind", "number"], name="invoice_number_unique_per_company"),
             models.CheckConstraint(

@@ -473,8 +473,9 @@ def see_the_sync_at_a_glance_and_scrape_its_metrics(page, stack, step):
             expect(page.get_by_test_id("headline-exceptions")).to_have_text("0")
             thirty_days = page.get_by_test_id("headline-30-days").inner_text()
             sent_by_organisation[organisation] = int(re.search(r"(\d+) sent", thirty_days).group(1))
-            page.get_by_test_id("chart-documents").get_by_text("The numbers").click()  # the text alternative
-            expect(page.get_by_test_id("chart-documents-numbers")).to_be_visible()
+            if organisation == UK_ORG:  # its numbers, the charts' text alternative
+                page.get_by_test_id("chart-documents").get_by_text("The numbers").click()
+                expect(page.get_by_test_id("chart-documents-numbers")).to_be_visible()
     with step("11c-metrics-scraped-with-the-token"):
         assert page.request.get("/metrics").status == 401
         answer = page.request.get("/metrics", headers={"Authorization": f"Bearer {stack.metrics_token}"})

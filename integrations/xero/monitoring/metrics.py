@@ -55,12 +55,15 @@ def _organisation_names() -> dict:
 
 def _documents(organisations: dict, now: datetime.datetime):
     in_hand = SyncRecord.objects.filter(state__in=IN_HAND).values("invoice__company_id", "state")
-    counts = defaultdict(lambda: dict.fromkeys(IN_HAND, 0))
+    # Every linked organisation has its three series, at 0 when nothing is in hand (an absent series alerts nobody).
+    counts = defaultdict(
+        lambda: dict.fromkeys(IN_HAND, 0), {company: dict.fromkeys(IN_HAND, 0) for company in organisations}
+    )
     for row in in_hand.annotate(count=Count("pk")).order_by():
         counts[row["invoice__company_id"]][row["state"]] = row["count"]
     waiting = SyncRecord.objects.filter(state=State.WAITING).values("invoice__company_id")
     oldest = dict(waiting.annotate(issued=Min("invoice__issued_at")).values_list("invoice__company_id", "issued"))
-    named = _bounded(sorted(counts, key=lambda company: -sum(counts[company].values())))
+    named = _bounded(sorted(counts, key=lambda company: (-sum(counts[company].values()), company or 0)))
 
     documents = GaugeMetricFamily(
         "xero_documents",

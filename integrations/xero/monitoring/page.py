@@ -68,7 +68,7 @@ def documents_chart(days: list[figures.Day]) -> charts.Chart:
 def times_chart(key: str, title: str, days: list[figures.Day], *, median: list, p95: list) -> charts.Chart:
     timed = [value for value in median if value is not None]
     summary = (
-        f"On the {len(timed)} days with any, the daily median ranged from {duration_text(min(timed))} to "
+        f"On the {_days(len(timed))} with any, the daily median ranged from {duration_text(min(timed))} to "
         f"{duration_text(max(timed))}; the highest p95 was {duration_text(max(v for v in p95 if v is not None))}."
         if timed
         else "Nothing to time in the last 30 days."
@@ -135,6 +135,10 @@ def hour_calls_chart(calls: dict) -> charts.Chart:
         limit=(calls["minute_limit"], "Xero's limit a minute"),
         label_every=10,
     )
+
+
+def _days(count: int) -> str:
+    return "one day" if count == 1 else f"{count} days"
 
 
 def _day(day: datetime.date) -> str:

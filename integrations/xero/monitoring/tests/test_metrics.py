@@ -107,3 +107,12 @@ def test_organisation_labels_are_bounded_and_the_rest_summed_as_other(fake_xero,
         if name == "xero_documents" and ("state", "waiting") in labels
     }
     assert waiting == {"Organisation 4": 5, "Organisation 3": 4, "other": 1 + 2 + 3}
+
+
+def test_a_linked_organisation_with_nothing_in_hand_reports_zero_in_each_state(fake_xero, client, token):
+    documents = {
+        dict(labels)["state"]: value
+        for (name, labels), value in scrape(client).items()
+        if name == "xero_documents" and ("organisation", "Fake Freight NZ Ltd") in labels
+    }
+    assert documents == {"waiting": 0, "sending": 0, "failed": 0}

@@ -61,7 +61,7 @@ def test_times_are_the_median_and_p95_of_each_days_documents(fake_xero, codes):
     for seconds in (10, 20, 30, 40):
         record = state_of(issued(codes))
         Invoice.objects.filter(pk=record.invoice_id).update(issued_at=now - datetime.timedelta(seconds=seconds))
-        SyncRecord.objects.filter(pk=record.pk).update(state="sent", sent_at=now)
+        SyncRecord.objects.filter(pk=record.pk).update(state="sent", sent_at=now, tenant_id=fake_xero.tenant_id)
     today = figures.sync_page_figures(Company.objects.default(), now=now)["days"][-1]
     assert (today.sent, today.to_xero_median, round(today.to_xero_p95, 3)) == (4, 25.0, 38.5)
 
@@ -114,3 +114,21 @@ def _text(page, testid: str) -> str:
     start = html.index(f'data-testid="{testid}"')
     inner = html[html.index(">", start) + 1 : html.index("</dd>", start)]
     return inner.split(">")[-2].split("<")[0].strip() if "<a " in inner else inner.strip()
+
+
+def test_a_past_days_figures_are_read_once_and_todays_every_time(fake_xero, codes):
+    now = timezone.now()
+    three_days_ago = now - datetime.timedelta(days=3)
+
+    def issue(at):
+        record = state_of(issued(codes))
+        Invoice.objects.filter(pk=record.invoice_id).update(issued_at=at)
+
+    issue(three_days_ago)
+    company = Company.objects.default()
+    before = figures.sync_page_figures(company, now=now)["days"]
+    issue(three_days_ago)  # cannot happen (an issue is dated when it is made): shows the day is not read again
+    issue(now)
+    after = figures.sync_page_figures(company, now=now)["days"]
+    assert (before[-4].issued, after[-4].issued) == (1, 1)
+    assert (before[-1].issued, after[-1].issued) == (0, 1)
