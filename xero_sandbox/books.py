@@ -23,7 +23,8 @@ from .books_totals import (
     _ensure_number_free,
     _line_keys,
     _lines_of,
-    _lock_numbers,
+    _lock_number,
+    _lock_sequence,
     _next_number,
     _write_lines,
     round_money,
@@ -47,8 +48,11 @@ def document_create(*, organisation: Organisation, type: str, data: DocumentInpu
     status = fields.get("status") or DRAFT
     if status not in STATUSES_ON_CREATE:
         raise RuleBroken(f"A new {_noun(type)} can only be created as DRAFT, SUBMITTED or AUTHORISED.")
-    _lock_numbers(organisation)
-    number = fields.get("number") or _next_number(organisation, type)
+    number = fields.get("number")
+    if not number:
+        _lock_sequence(organisation)
+        number = _next_number(organisation, type)
+    _lock_number(organisation, type, number)
     _ensure_number_free(organisation, type, number)
     document = Document.objects.create(
         organisation=organisation,
@@ -90,7 +94,7 @@ def document_update(*, document: Document, data: DocumentInput) -> Document:
         _ensure_transition(document, status)
     number = fields.get("number")
     if number and number.lower() != document.number.lower():
-        _lock_numbers(document.organisation)
+        _lock_number(document.organisation, document.type, number)
         _ensure_number_free(document.organisation, document.type, number, exclude=document)
     retax = fields.get("line_amount_types", document.line_amount_types) != document.line_amount_types
     rerate = {"currency_code", "currency_rate"} & fields.keys()

@@ -4,6 +4,7 @@ document's lines up; how it gives a sales document its number and keeps numbers 
 Xero's refusal, is defined here because this is the lower of the two modules: `books` imports this
 one, never the other way round."""
 
+import hashlib
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -115,12 +116,26 @@ def _write_lines(document: Document, lines: list[LineInput]) -> None:
 
 
 # --- Numbers -------------------------------------------------------------------------------------
-def _lock_numbers(organisation: Organisation) -> None:
-    """Serialise number checks per organisation, so two concurrent calls cannot take the same number.
-    (SQLite lets one writer at a time in anyway.)"""
+def _lock_sequence(organisation: Organisation) -> None:
+    """Serialise the numbering of documents that come without one, per organisation, so that two concurrent
+    calls cannot both take the next number. (SQLite lets one writer at a time in anyway.)"""
+    _advisory_lock("SELECT pg_advisory_xact_lock(%s, %s)", [0x5E7B0, organisation.pk])
+
+
+def _lock_number(organisation: Organisation, type: str, number: str) -> None:
+    """Serialise the check of one sales number, so that two concurrent calls cannot both take it. Only that
+    number: Xero takes an organisation's five concurrent calls in parallel, and an organisation-wide lock,
+    held to the end of the request's transaction, made them queue (five batches of 50 invoices one after the
+    other). The lock waits for a call writing the same number to end; its check then sees that call's document."""
+    if type in Document.SALES_TYPES and number:
+        digest = hashlib.blake2b(f"{organisation.pk}:{type}:{number.upper()}".encode(), digest_size=8).digest()
+        _advisory_lock("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+
+
+def _advisory_lock(sql: str, params: list) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x5E7B0, organisation.pk])
+            cursor.execute(sql, params)
 
 
 def _next_number(organisation: Organisation, type: str) -> str:

@@ -2,10 +2,12 @@
 Xero's filters (the status rules are in test_invoices_api_status.py)."""
 
 import datetime
+import threading
 import time
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError, connection, transaction
 from django.db.models.signals import pre_save
 from xero_python.accounting import Contact as SdkContact
 from xero_python.accounting import CurrencyCode, Invoice, Invoices, LineAmountTypes
@@ -336,3 +338,37 @@ def test_batches_sent_at_the_same_time_cannot_both_take_one_invoice_number(
     statuses = at_once(4, lambda n: raw_put(linked, sandbox_url, "/Invoices", body))
     assert sorted(statuses) == [200, 400, 400, 400]
     assert Document.objects.filter(number="RACE-1").count() == 1
+
+
+@pytest.mark.postgres
+def test_a_call_writing_one_number_does_not_hold_back_a_call_writing_another(acme):
+    """Xero takes an organisation's five concurrent calls in parallel: only calls writing the same number wait
+    for each other (until the first one's transaction ends)."""
+    written, finish = threading.Event(), threading.Event()
+
+    def first_call():
+        try:
+            with transaction.atomic():
+                document(acme, number="PAR-1")
+                written.set()
+                finish.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_call)
+    thread.start()
+    try:
+        assert written.wait(10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            document(acme, number="PAR-2")  # an organisation-wide lock made this wait for the first call
+            with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+                document(acme, number="par-1")  # the same number (Xero ignores case) still waits
+    finally:
+        finish.set()
+        thread.join(10)
+    assert sorted(Document.objects.filter(number__istartswith="PAR-").values_list("number", flat=True)) == [
+        "PAR-1",
+        "PAR-2",
+    ]
