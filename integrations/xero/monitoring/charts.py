@@ -1,6 +1,6 @@
-"""Charts drawn on the server as SVG (no script, no charting library to serve): each chart is its shapes'
-coordinates, worked out here, and a template (`xero/_chart.html`) that only places them. Every chart has
-its text alternative: a sentence for screen readers and the numbers as a table under it.
+"""Charts drawn on the server as SVG (no script, no charting library to serve): each chart's shapes are worked
+out and written here; the template (`xero/_chart.html`) frames them with the title, the text alternative (a
+sentence for screen readers, also printed) and the numbers as a table under the chart.
 """
 
 import math
