@@ -10,7 +10,6 @@ Writes bench/results/companies.{json,md}; the figures are computed in `companies
 """
 
 import argparse
-import os
 import random
 import sys
 import threading
@@ -62,11 +61,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def bench_configuration(args) -> bench_config.BenchConfig:
     """The shared bench's settings (ports, secrets, services), on this run's own database and Redis."""
-    config = bench_config.load(["--workers", str(args.workers), "--concurrency", str(args.concurrency)])
-    config.database_url = os.environ.get("DATABASE_URL") or COMPANIES_DATABASE
-    config.redis_url = os.environ.get("REDIS_URL") or COMPANIES_REDIS
-    config.results = args.results
-    return config
+    return bench_config.load_on_own_stores(
+        ["--workers", str(args.workers), "--concurrency", str(args.concurrency)],
+        database=COMPANIES_DATABASE,
+        redis=COMPANIES_REDIS,
+        results=args.results,
+    )
 
 
 def sandbox_limits(args) -> dict:

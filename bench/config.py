@@ -155,6 +155,16 @@ def load(argv: list[str] | None = None) -> BenchConfig:
     return config
 
 
+def load_on_own_stores(argv: list[str], *, database: str, redis: str, results: str) -> BenchConfig:
+    """The shared settings for a bench run on its own database and Redis number (DATABASE_URL and REDIS_URL win),
+    writing bench/results/<results>.*."""
+    config = load(argv)
+    config.database_url = os.environ.get("DATABASE_URL") or database
+    config.redis_url = os.environ.get("REDIS_URL") or redis
+    config.results = results
+    return config
+
+
 def run_secrets() -> dict:
     """Throw-away secrets for one run's processes."""
     return {

@@ -16,7 +16,6 @@ Writes bench/results/finance.{json,md}.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -60,10 +59,12 @@ def platform_pace(args) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    config = bench_config.load(["--workers", str(args.workers), "--concurrency", str(args.concurrency)])
-    config.database_url = os.environ.get("DATABASE_URL") or FINANCE_DATABASE
-    config.redis_url = os.environ.get("REDIS_URL") or FINANCE_REDIS
-    config.results = args.results
+    config = bench_config.load_on_own_stores(
+        ["--workers", str(args.workers), "--concurrency", str(args.concurrency)],
+        database=FINANCE_DATABASE,
+        redis=FINANCE_REDIS,
+        results=args.results,
+    )
     return run_and_report(lambda: run(args, config), config, sys.modules[__name__])
 
 

@@ -8,7 +8,8 @@ calls of the last 48 hours minute by minute. Then renders the page `--renders` t
 (Django's test client: the view, its queries and the template, no network) and scrapes /metrics as often:
 milliseconds, median and p95, and the queries each makes.
 
-Its own database (bench_sync_page) unless DATABASE_URL says otherwise. Writes bench/results/sync_page.{json,md}.
+Its own database (bench_sync_page) and Redis number (10) unless DATABASE_URL / REDIS_URL say otherwise.
+Writes bench/results/sync_page.{json,md}.
 """
 
 import argparse
@@ -26,7 +27,7 @@ from .processes import BenchError
 from .run import _step, run_and_report, start_django
 
 PAGE_DATABASE = "postgres://postgres@127.0.0.1:5432/bench_sync_page"
-PAGE_REDIS = "redis://127.0.0.1:6379/9"
+PAGE_REDIS = "redis://127.0.0.1:6379/10"  # its own: the cold renders empty the cache
 GOAL_MS = 200  # the page's median, in the issue's words
 COLD_RENDERS = 5  # renders with the days' figures dropped from the cache first (the first of a day)
 CHUNK = 5000
@@ -51,10 +52,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    config = bench_config.load([])
-    config.database_url = os.environ.get("DATABASE_URL") or PAGE_DATABASE
-    config.redis_url = os.environ.get("REDIS_URL") or PAGE_REDIS
-    config.results = args.results
+    config = bench_config.load_on_own_stores([], database=PAGE_DATABASE, redis=PAGE_REDIS, results=args.results)
     return run_and_report(lambda: run(args, config), config, sys.modules[__name__])
 
 

@@ -28,22 +28,12 @@ def sync_page(company: Company, *, now: datetime.datetime | None = None) -> dict
         },
         "charts": [
             documents_chart(days),
-            times_chart(
-                "to-xero",
-                "Time from issue to Xero, per day",
-                days,
-                median=[day.to_xero_median for day in days],
-                p95=[day.to_xero_p95 for day in days],
-            ),
+            times_chart("to-xero", "Time from issue to Xero, per day", days, "to_xero"),
             reasons_chart(found["reasons"]),
             day_calls_chart(calls),
             hour_calls_chart(calls),
             times_chart(
-                "status-back",
-                "Statuses back from Xero, per day (Xero's event to the status applied)",
-                days,
-                median=[day.status_median for day in days],
-                p95=[day.status_p95 for day in days],
+                "status-back", "Statuses back from Xero, per day (Xero's event to the status applied)", days, "status"
             ),
         ],
     }
@@ -65,12 +55,15 @@ def documents_chart(days: list[figures.Day]) -> charts.Chart:
     )
 
 
-def times_chart(key: str, title: str, days: list[figures.Day], *, median: list, p95: list) -> charts.Chart:
-    timed = [value for value in median if value is not None]
+def times_chart(key: str, title: str, days: list[figures.Day], timed: str) -> charts.Chart:
+    """The days' median and p95 of one of their times (`timed`: "to_xero" or "status", as `Day` names them)."""
+    median = [getattr(day, f"{timed}_median") for day in days]
+    p95 = [getattr(day, f"{timed}_p95") for day in days]
+    medians = [value for value in median if value is not None]
     summary = (
-        f"On the {_days(len(timed))} with any, the daily median ranged from {duration_text(min(timed))} to "
-        f"{duration_text(max(timed))}; the highest p95 was {duration_text(max(v for v in p95 if v is not None))}."
-        if timed
+        f"On the {_days(len(medians))} with any, the daily median ranged from {duration_text(min(medians))} to "
+        f"{duration_text(max(medians))}; the highest p95 was {duration_text(max(v for v in p95 if v is not None))}."
+        if medians
         else "Nothing to time in the last 30 days."
     )
     return charts.column_chart(
