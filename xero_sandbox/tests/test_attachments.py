@@ -368,7 +368,8 @@ def test_the_online_invoice_address_is_unguessable_and_stays_the_same(filing, in
     token = url.rsplit("/", 1)[1]
     assert len(token) >= 40 and str(invoice.document_id) not in url
     assert online_url(filing, invoice) == url
-    assert browse(f"{sandbox_url}/in/{token[:-1]}x").status == 404
+    other = "y" if token.endswith("x") else "x"  # one character off (a token may end in x: 1 run in 64 did)
+    assert browse(f"{sandbox_url}/in/{token[:-1]}{other}").status == 404
 
 
 def test_a_paid_invoice_has_an_online_invoice(filing):
